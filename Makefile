@@ -1,0 +1,45 @@
+# harness: `make run` and `make test` work from nothing but Python 3.11, make and the package registries.
+SHELL  := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+SYSTEM ?= Pt3Co
+MODEL  ?= chgnet
+PRESET ?= quick
+ENGINE ?= auto
+RELAX  ?= none
+TAG    ?=
+RUN_ARGS = --system '$(SYSTEM)' --model '$(MODEL)' --preset '$(PRESET)' --engine '$(ENGINE)' --relax '$(RELAX)' $(if $(TAG),--tag '$(TAG)')
+
+.PHONY: venv run render test bench list clean-runs
+
+venv: $(STAMP)
+
+# torch first and pinned: the CPU wheel; an unpinned torch (e.g. pulled by mace-torch) is a multi-GB CUDA build.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: venv
+	$(BIN)/harness run $(RUN_ARGS)
+
+render: venv
+	$(BIN)/harness render $(RUN_ARGS)
+
+list: venv
+	$(BIN)/harness list systems && $(BIN)/harness list models && $(BIN)/harness list engines
+
+test: venv
+	$(BIN)/python -m pytest -q -ra tests
+
+bench: venv
+	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md
+
+clean-runs:
+	rm -rf runs

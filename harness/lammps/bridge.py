@@ -1,0 +1,109 @@
+"""The Python bridge: LAMMPS integrates, an ASE calculator supplies forces, energy and virial.
+
+LAMMPS calls :meth:`Bridge.callback` every step through ``fix external pf/callback``. We
+update one persistent :class:`ase.Atoms` from the LAMMPS box and positions, ask the model,
+and hand back forces (in place), the energy and the global virial so that LAMMPS' own
+thermo ``pe`` and ``press`` are right. Serial only: the model sees all atoms at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from ase import Atoms
+
+
+def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
+    """(cell rows a, b, c; origin) of the LAMMPS box, restricted-triclinic convention."""
+    boxlo, boxhi, xy, yz, xz, _periodicity, _changed = lmp.extract_box()
+    lx, ly, lz = (boxhi[k] - boxlo[k] for k in range(3))
+    cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+    return cell, np.asarray(boxlo, dtype=float)
+
+
+def virial_from_stress(stress_voigt: np.ndarray, volume_A3: float) -> list[float]:
+    """LAMMPS global virial (eV; xx, yy, zz, xy, xz, yz) from an ASE stress (eV/Å³; xx, yy, zz, yz, xz, xy).
+
+    For a potential, W_ab = -V σ_ab: ASE's stress is dE/dε / V, positive under tension,
+    while LAMMPS' virial enters the pressure as P = (N k T + (W_xx+W_yy+W_zz)/3) / V.
+    """
+    s = np.asarray(stress_voigt, dtype=float)
+    return [float(-volume_A3 * s[k]) for k in (0, 1, 2, 5, 4, 3)]
+
+
+class Bridge:
+    """Model forces for a running LAMMPS through ``fix external``.
+
+    Parameters
+    ----------
+    lmp : lammps.lammps
+        The instance that owns the fix.
+    calculator : ase.calculators.calculator.Calculator
+        Any ASE calculator that gives energy, forces and stress.
+    symbols : list[str]
+        Chemical symbols in LAMMPS atom-ID order (ID 1 is ``symbols[0]``).
+    """
+
+    def __init__(self, lmp, calculator, symbols: list[str]):
+        self.lmp = lmp
+        self.calc = calculator
+        self.atoms = Atoms(symbols=symbols, pbc=True)
+        self.atoms.calc = calculator
+        self.fix_id: str | None = None
+        self.calls = 0
+        self.model_seconds = 0.0
+        self.callback_seconds = 0.0
+        self.error: BaseException | None = None
+
+    def attach(self, fix_id: str) -> None:
+        self.fix_id = fix_id
+        self.lmp.set_fix_external_callback(fix_id, self.callback, None)
+
+    def evaluate(self, positions: np.ndarray, cell: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(energy eV, forces eV/Å, stress eV/Å³ Voigt) of the model at these positions."""
+        self.atoms.cell = cell
+        self.atoms.positions = positions
+        t0 = time.perf_counter()
+        energy = self.atoms.get_potential_energy()
+        forces = self.atoms.get_forces()
+        stress = self.atoms.get_stress(voigt=True)
+        self.model_seconds += time.perf_counter() - t0
+        return energy, forces, stress
+
+    def callback(self, caller, ntimestep, nlocal, tag, x, f) -> None:
+        """Called by LAMMPS; must never raise (a Python error cannot unwind through C++)."""
+        t0 = time.perf_counter()
+        try:
+            if self.error is not None:  # already failed: keep LAMMPS alive until the chunk ends
+                f[:] = 0.0
+                return
+            if nlocal != len(self.atoms):
+                raise RuntimeError(
+                    f"the bridge is serial: this rank owns {nlocal} of {len(self.atoms)} atoms (run on one MPI rank)"
+                )
+            cell, origin = lammps_cell(self.lmp)
+            order = np.asarray(tag, dtype=np.int64).reshape(-1) - 1  # LAMMPS order -> ID order
+            positions = np.empty((nlocal, 3))
+            positions[order] = np.asarray(x) - origin
+            energy, forces, stress = self.evaluate(positions, cell)
+            if not (math.isfinite(energy) and np.all(np.isfinite(forces)) and np.all(np.isfinite(stress))):
+                raise FloatingPointError(f"model returned non-finite energy/forces/stress at step {ntimestep}")
+            f[:] = forces[order]
+            self.lmp.fix_external_set_energy_global(self.fix_id, float(energy))
+            self.lmp.fix_external_set_virial_global(self.fix_id, virial_from_stress(stress, abs(np.linalg.det(cell))))
+            self.calls += 1
+        except BaseException as exc:  # noqa: BLE001 - reported after the chunk by the session
+            self.error = exc
+            f[:] = 0.0
+        finally:
+            self.callback_seconds += time.perf_counter() - t0
+
+    def timings(self) -> dict:
+        n = max(self.calls, 1)
+        return {
+            "calls": self.calls,
+            "model_ms_per_call": 1000 * self.model_seconds / n,
+            "callback_ms_per_call": 1000 * self.callback_seconds / n,
+        }

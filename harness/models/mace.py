@@ -1,0 +1,109 @@
+"""MACE: foundation weights (downloaded once, cached in ``potentials/.cache``) or a local file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..config import ModelSpec, list_models, potentials_dir
+from ..errors import ModelUnavailableError
+from .._env import prepare_torch
+
+DOWNLOAD_TIMEOUT_S = 30
+
+
+def cache_dir() -> Path:
+    return potentials_dir() / ".cache"
+
+
+def _offline_hint() -> str:
+    offline = []
+    for name in list_models():
+        try:
+            from ..config import load_model
+
+            if load_model(name).offline:
+                offline.append(name)
+        except Exception:  # a broken YAML must not hide the real error
+            continue
+    return (
+        f"offline models: {', '.join(offline) or '(none)'}; "
+        "or give a local file with MODEL=/path/to/file.model "
+        f"(or put the file in {cache_dir()})"
+    )
+
+
+def mace_weights(spec: ModelSpec) -> list[Path]:
+    """The ``.model`` file: local path, cached download, or mace-torch's own cache; else download."""
+    if spec.weights:
+        path = Path(spec.weights).expanduser()
+        if not path.is_absolute():
+            path = potentials_dir() / path
+        if not path.is_file():
+            raise ModelUnavailableError(f"MACE weights file not found: {path}")
+        return [path]
+    info = spec.variants.get(spec.variant or "", {})
+    url, fname = info.get("url"), info.get("file")
+    if not url or not fname:
+        raise ModelUnavailableError(f"{spec.source}: variant '{spec.variant}' needs 'url' and 'file'")
+    target = cache_dir() / fname
+    if target.is_file():
+        return [target]
+    mace_cache = Path.home() / ".cache" / "mace" / os.path.basename(url)
+    if mace_cache.is_file():  # downloaded earlier by mace-torch itself
+        return [mace_cache]
+    return [_download(url, target, f"{spec.name}:{spec.variant}")]
+
+
+def _download(url: str, target: Path, label: str) -> Path:
+    """Download atomically (to a temporary file, then rename); one clear line offline."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"harness: downloading {label} weights to {target} ...", file=sys.stderr)
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
+                shutil.copyfileobj(resp, tmp)
+        os.replace(tmp.name, target)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ModelUnavailableError(
+            f"{label} weights are not cached and cannot be downloaded ({reason}); {_offline_hint()}"
+        ) from None
+    return target
+
+
+def mace_calculator(spec: ModelSpec):
+    """mace-torch's ASE calculator on the CPU, in the model's dtype."""
+    (path,) = mace_weights(spec)
+    prepare_torch()
+    try:
+        from mace.calculators import MACECalculator
+    except ImportError as exc:
+        raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
+    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=spec.dtype)
+
+
+def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
+    """``<model>-mliap_lammps.pt`` for ``pair_style mliap unified``, exported once and cached.
+
+    Uses mace-torch's own exporter (``mace_create_lammps_model --format=mliap``), which needs
+    cuequivariance-torch installed.
+    """
+    (path,) = mace_weights(spec)
+    out = Path(str(path) + "-mliap_lammps.pt")
+    if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+        return out
+    exe = Path(sys.executable).with_name("mace_create_lammps_model")
+    cmd = [str(exe), str(path), "--format=mliap", f"--dtype={dtype or spec.dtype}"]
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or not out.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ModelUnavailableError(f"ML-IAP export of {path.name} failed: {last} (needs: pip install cuequivariance-torch)")
+    return out
