@@ -178,10 +178,8 @@ class Session:
         first = int(self.lmp.get_thermo("step"))
         last = n if "upto" in rest else first + n
         rest = [a for a in rest if a != "upto"]
-        if rest:  # unusual keywords: pass through unchunked, exactly as written
+        if rest or last - first <= 1:  # run 0, or unusual keywords: exactly as written
             self.command("run " + " ".join(args))
-            return
-        if last <= first:
             return
         chunk = self.chunk_steps or max(1, (last - first) // 20)
         t0 = time.perf_counter()

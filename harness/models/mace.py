@@ -107,3 +107,35 @@ def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ModelUnavailableError(f"ML-IAP export of {path.name} failed: {last} (needs: pip install cuequivariance-torch)")
     return out
+
+
+def build_small_mace(path: Path | str, elements: list[str], *, channels: int = 8, r_max_A: float = 5.0,
+                     num_interactions: int = 2, seed: int = 0, interaction_scale: float = 1.0,
+                     atomic_energies_eV: list[float] | None = None) -> Path:
+    """Write a small, *untrained* MACE model (a real ScaleShiftMACE, random weights) to ``path``.
+
+    For tests and benchmarks that need the real MACE code path without downloading weights:
+    forces are smooth and finite but physically meaningless. Train a real one with
+    ``mace_run_train``; this only builds the architecture.
+    """
+    prepare_torch()
+    import numpy as np
+    import torch
+    from ase.data import atomic_numbers
+    from e3nn import o3
+    from mace import modules
+
+    torch.manual_seed(seed)
+    zs = sorted(atomic_numbers[e] for e in elements)
+    block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
+    model = modules.ScaleShiftMACE(
+        r_max=r_max_A, num_bessel=8, num_polynomial_cutoff=6, max_ell=2,
+        interaction_cls=block, interaction_cls_first=block, num_interactions=num_interactions,
+        num_elements=len(zs), hidden_irreps=o3.Irreps(f"{channels}x0e + {channels}x1o"),
+        MLP_irreps=o3.Irreps(f"{channels}x0e"), gate=torch.nn.functional.silu,
+        atomic_energies=np.array(atomic_energies_eV or [-4.0] * len(zs)), avg_num_neighbors=12.0,
+        atomic_numbers=zs, correlation=2, radial_type="bessel",
+        atomic_inter_scale=interaction_scale, atomic_inter_shift=0.0,
+    ).to(torch.float64)
+    torch.save(model, str(path))
+    return Path(path)
