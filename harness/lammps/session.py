@@ -188,7 +188,10 @@ class Session:
             stop = min(step + chunk, last)
             pre = "yes" if step == first else "no"
             post = "yes" if stop == last else "no"
-            self.command(f"run {stop - step} start {first} stop {last} pre {pre} post {post}")
+            try:
+                self.command(f"run {stop - step} start {first} stop {last} pre {pre} post {post}")
+            except SimulationError as exc:
+                raise SimulationError(f"MD stopped between steps {step} and {stop}: {exc}") from None
             step = stop
             thermo = self.thermo()
             elapsed = time.perf_counter() - t0
