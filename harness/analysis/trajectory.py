@@ -26,15 +26,15 @@ import numpy as np
 
 import MDAnalysis as mda
 from MDAnalysis.coordinates.memory import MemoryReader
-from MDAnalysis.guesser.tables import masses as _MASS_TABLE
+from ase.data import atomic_masses, atomic_numbers
 
 
 def element_mass(symbol: str) -> float:
-    """Standard atomic mass (g/mol) of an element symbol, from MDAnalysis' table."""
-    key = symbol.upper()
-    if key not in _MASS_TABLE:
+    """Standard atomic mass (g/mol) of an element symbol, from ASE's table (the same masses
+    ASE writes into the LAMMPS data file; MDAnalysis' guesser table lacks e.g. Co)."""
+    if symbol not in atomic_numbers:
         raise ValueError(f"unknown element {symbol!r}")
-    return float(_MASS_TABLE[key])
+    return float(atomic_masses[atomic_numbers[symbol]])
 
 
 def load_dump_universe(

