@@ -82,7 +82,11 @@ def _vdos(sec: dict, path: Path, written: list) -> None:
                 ax.plot(sec["frequency_THz"], g, lw=0.8, label=name)
         ax.set_xlabel("Frequency (THz)")
         ax.set_ylabel("VDOS (1/THz)")
-        ax.set_xlim(0, sec["frequency_THz"][-1])
+        # up to where 99.9 % of the spectrum lies (the Nyquist range is mostly empty)
+        f, g = np.asarray(sec["frequency_THz"], dtype=float), np.asarray(sec["total"], dtype=float)
+        cum = np.cumsum(np.clip(g, 0, None))
+        f_hi = f[min(np.searchsorted(cum, 0.999 * cum[-1]), len(f) - 1)] if cum[-1] > 0 else f[-1]
+        ax.set_xlim(0, min(f[-1], 1.3 * f_hi))
         ax.legend(loc="best")
     _save(fig, path, written)
 
