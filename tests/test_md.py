@@ -131,3 +131,30 @@ def test_resume_continues_without_duplicates(runs_dir, tmp_path):
     # the restart carries positions, velocities and thermostat state: the same trajectory
     # (up to round-off grown over 200 steps from a re-sorted neighbour list)
     assert np.allclose(resumed[:, 1], ref[:, 1], rtol=1e-4)
+
+
+def test_relax_cell_through_the_bridge_matches_ase(tmp_path, runs_dir):
+    """RELAX=cell (LAMMPS box/relax + minimize, forces and virial from the bridge) finds the
+    lattice constant that ASE's own cell relaxation finds with the same calculator (EMT Cu)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.filters import FrechetCellFilter
+    from ase.io import read
+    from ase.optimize import BFGS
+
+    system = tmp_path / "CuStrained.yaml"
+    system.write_text("temperature_K: 10\nstructure: {prototype: fcc, elements: [Cu], a_A: 3.70}\n"
+                      "presets: {quick: {supercell: [2, 2, 2], timestep_fs: 1.0, steps: 10, thermo_every: 5, "
+                      "dump_every: 5}}\n")
+    task = MDTask(md_settings(str(system), "emt", relax="cell"), runs_dir)
+    run_dir = task.render()
+    task.execute(run_dir, progress=False)
+    relaxed = read(run_dir / "relaxed.data", format="lammps-data", atom_style="atomic")
+    a_lammps = relaxed.cell.lengths()[0] / 2
+
+    ref = bulk("Cu", "fcc", a=3.70, cubic=True).repeat(2)
+    ref.calc = EMT()
+    BFGS(FrechetCellFilter(ref, hydrostatic_strain=True), logfile=None).run(fmax=1e-4)
+    a_ase = ref.cell.lengths()[0] / 2
+    assert abs(a_ase - 3.70) > 0.05  # the start was really strained
+    assert a_lammps == pytest.approx(a_ase, abs=2e-3)
