@@ -55,6 +55,10 @@ class Bridge:
         self.calls = 0
         self.model_seconds = 0.0
         self.callback_seconds = 0.0
+        # the force call LAMMPS makes at the setup of each `run` (before step 1): the session
+        # flags it so the steady cost per MD step can leave it out
+        self.expect_setup = False
+        self.setup_seconds = 0.0
         self.error: BaseException | None = None
 
     def attach(self, fix_id: str) -> None:
@@ -98,7 +102,11 @@ class Bridge:
             self.error = exc
             f[:] = 0.0
         finally:
-            self.callback_seconds += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self.callback_seconds += dt
+            if self.expect_setup:
+                self.setup_seconds += dt
+                self.expect_setup = False
 
     def timings(self) -> dict:
         n = max(self.calls, 1)
@@ -106,4 +114,5 @@ class Bridge:
             "calls": self.calls,
             "model_ms_per_call": 1000 * self.model_seconds / n,
             "callback_ms_per_call": 1000 * self.callback_seconds / n,
+            "setup_calls_s": self.setup_seconds,
         }

@@ -182,6 +182,8 @@ class Session:
             self.command("run " + " ".join(args))
             return
         chunk = self.chunk_steps or max(1, (last - first) // 20)
+        if self.bridge is not None:
+            self.bridge.expect_setup = True
         t0 = time.perf_counter()
         step = first
         while step < last:
