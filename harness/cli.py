@@ -162,6 +162,19 @@ def list_(what):
             click.echo(f"{name:8s} {'yes' if ok else 'no ':3s}  {engine.description}. {why}")
 
 
+# Commands of other capabilities live in their own modules (``harness/cli_<name>.py``), each
+# exporting COMMANDS; heavy imports stay inside the commands so `harness --help` stays fast.
+for _module in ("phonons", "softening", "compare"):
+    try:
+        _mod = __import__(f"harness.cli_{_module}", fromlist=["COMMANDS"])
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"harness.cli_{_module}":
+            raise
+        continue
+    for _cmd in _mod.COMMANDS:
+        cli.add_command(_cmd)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("HARNESS_DEBUG") == "1"

@@ -13,7 +13,7 @@ import pytest
 DUMP_COLUMNS = "id type xu yu zu vx vy vz fx fy fz"
 
 
-def write_dump(path: Path, steps, positions, velocities, box_lengths, types) -> None:
+def _write_dump(path: Path, steps, positions, velocities, box_lengths, types) -> None:
     """Write a LAMMPS ``dump custom`` file with the harness column layout.
 
     positions/velocities: (n_frames, n_atoms, 3); forces are written as zeros.
@@ -34,7 +34,7 @@ def write_dump(path: Path, steps, positions, velocities, box_lengths, types) -> 
             np.savetxt(fh, table, fmt=["%d", "%d"] + ["%.8f"] * 9)
 
 
-def fcc_positions(a: float, n: int) -> np.ndarray:
+def _fcc_positions(a: float, n: int) -> np.ndarray:
     """Perfect fcc lattice of n x n x n conventional cells (4 n^3 atoms)."""
     basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
     cells = np.array([[i, j, k] for i in range(n) for j in range(n) for k in range(n)])
@@ -64,3 +64,17 @@ def lammps_factory():
         return lammps(cmdargs=["-log", "none", "-screen", "none"])
 
     return make, potentials
+
+
+# Helpers are handed out as fixtures (not imported) so that this conftest never
+# clashes with tests/conftest.py under pytest's default "prepend" import mode.
+@pytest.fixture(scope="session")
+def write_dump():
+    """Function writing a synthetic LAMMPS dump (see :func:`_write_dump`)."""
+    return _write_dump
+
+
+@pytest.fixture(scope="session")
+def fcc_positions():
+    """Function returning perfect fcc positions (see :func:`_fcc_positions`)."""
+    return _fcc_positions

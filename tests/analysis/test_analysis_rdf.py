@@ -5,8 +5,6 @@ from harness.analysis.rdf import (compute_rdf, default_r_max, first_peak_positio
                                   running_coordination)
 from harness.analysis.trajectory import universe_from_arrays
 
-from conftest import fcc_positions
-
 A_CU = 3.615
 
 
@@ -36,7 +34,7 @@ def test_ideal_gas_is_one_for_total_and_pairs():
         assert np.all(np.abs(g[outer] - 1.0) < 0.25)
 
 
-def test_fcc_first_shell_and_coordination_12():
+def test_fcc_first_shell_and_coordination_12(fcc_positions):
     rng = np.random.default_rng(1)
     n = 4
     box = n * A_CU
