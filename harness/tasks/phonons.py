@@ -1,0 +1,260 @@
+"""Harmonic phonons from LAMMPS-computed forces (phonopy finite displacements).
+
+phonopy generates the symmetry-reduced displacements; ONE LAMMPS session (see
+:class:`harness.tasks.singlepoint.ForceSession`) computes the forces of all displaced
+supercells; phonopy builds the force constants, band structure (seekpath path), DOS,
+projected DOS and group velocities. Outputs stay readable by phonopy (phonopy_params.yaml,
+band.yaml) so users can continue there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..analysis.phonons import IMAGINARY_TOL_THZ, compare_frequencies, imaginary_modes
+from ..config import ModelSpec
+from ..errors import ConfigError, StructureError
+from .singlepoint import ForceSession
+
+
+def to_phonopy(atoms: Atoms):
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.array(atoms.cell),
+                        scaled_positions=atoms.get_scaled_positions(), masses=atoms.get_masses())
+
+
+def to_ase(cell) -> Atoms:
+    return Atoms(symbols=cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
+
+
+def default_supercell(atoms: Atoms, min_length_A: float = 10.0) -> list[list[int]]:
+    """Diagonal supercell whose every perpendicular width reaches ``min_length_A``."""
+    cell = np.array(atoms.cell)
+    vol = abs(np.linalg.det(cell))
+    widths = [vol / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3)]
+    n = [max(1, int(np.ceil(min_length_A / w - 1e-9))) for w in widths]
+    return [[n[0], 0, 0], [0, n[1], 0], [0, 0, n[2]]]
+
+
+def check_periodic_3d(atoms: Atoms) -> None:
+    if not all(atoms.pbc) or atoms.cell.rank != 3:
+        raise StructureError("phonons need a structure periodic in 3-D (pbc on all axes, a full cell)")
+
+
+@dataclass
+class PhononSettings:
+    supercell_matrix: list[list[int]]
+    displacement_A: float = 0.01
+    mesh: tuple[int, int, int] = (20, 20, 20)
+    band_points: int = 101
+    primitive_matrix: object = "auto"
+    engine: str = "auto"
+
+
+class PhononTask:
+    """Phonons of one model for one structure.
+
+    Parameters
+    ----------
+    model : ModelSpec
+    unitcell : ase.Atoms
+        Periodic in 3-D. phonopy finds the primitive cell (``primitive_matrix='auto'``).
+    settings : PhononSettings
+    nac_params : dict, optional
+        Born charges and dielectric tensor (phonopy ``nac_params``), e.g. from a reference BORN.
+    """
+
+    def __init__(self, model: ModelSpec, unitcell: Atoms, settings: PhononSettings, nac_params: dict | None = None):
+        check_periodic_3d(unitcell)
+        sm = np.asarray(settings.supercell_matrix)
+        if sm.shape != (3, 3) or round(abs(np.linalg.det(sm))) < 1:
+            raise ConfigError(f"supercell matrix must be 3×3 with non-zero determinant, got {settings.supercell_matrix}")
+        if not settings.displacement_A > 0:
+            raise ConfigError(f"displacement must be positive, got {settings.displacement_A} Å")
+        from phonopy import Phonopy
+
+        self.model, self.settings = model, settings
+        self.phonon = Phonopy(to_phonopy(unitcell), supercell_matrix=sm, primitive_matrix=settings.primitive_matrix)
+        if nac_params is not None:
+            self.phonon.nac_params = nac_params
+        self.phonon.generate_displacements(distance=settings.displacement_A)
+        self.timings: dict = {}
+
+    @property
+    def n_displacements(self) -> int:
+        return len(self.phonon.supercells_with_displacements)
+
+    def compute_forces(self, workdir: Path | None = None) -> np.ndarray:
+        """Forces (eV/Å) of every displaced supercell through one LAMMPS session.
+
+        The perfect supercell's residual forces are subtracted (phonopy's recommended practice:
+        they are numerical noise or a slightly unrelaxed model structure).
+        """
+        supercell = to_ase(self.phonon.supercell)
+        t0 = time.perf_counter()
+        with ForceSession(self.model, supercell, engine=self.settings.engine, workdir=workdir) as fs:
+            t_setup = time.perf_counter() - t0
+            residual = fs._last["forces_eV_A"]
+            forces = []
+            t1 = time.perf_counter()
+            for cell in self.phonon.supercells_with_displacements:
+                forces.append(fs.evaluate(cell.positions)["forces_eV_A"] - residual)
+            t_forces = time.perf_counter() - t1
+            self.engine = fs.choice.name
+        self.timings = {
+            "engine": self.engine,
+            "n_displacements": self.n_displacements,
+            "n_atoms_supercell": len(supercell),
+            "session_setup_s": t_setup,
+            "forces_s": t_forces,
+            "ms_per_displacement": 1000 * t_forces / max(self.n_displacements, 1),
+            "max_residual_force_eV_A": float(np.abs(residual).max()),
+        }
+        return np.array(forces)
+
+    def run(self, workdir: Path | None = None) -> "PhononResults":
+        self.phonon.forces = self.compute_forces(workdir)
+        self.phonon.produce_force_constants(show_drift=False)
+        # as phonopy.load does: restores translational invariance (acoustic modes 0 at Γ)
+        self.phonon.symmetrize_force_constants()
+        return PhononResults(self.phonon, self.settings, self.timings)
+
+
+class PhononResults:
+    """Band structure, DOS, group velocities and stability of a phonopy object with force constants."""
+
+    def __init__(self, phonon, settings: PhononSettings, timings: dict | None = None):
+        self.phonon, self.settings, self.timings = phonon, settings, timings or {}
+        phonon.auto_band_structure(npoints=settings.band_points, with_group_velocities=True)
+        self.band = phonon.get_band_structure_dict()
+        phonon.run_mesh(list(settings.mesh), with_group_velocities=True, with_eigenvectors=True, is_mesh_symmetry=False)
+        self.mesh = phonon.get_mesh_dict()
+        phonon.run_total_dos()
+        self.dos = phonon.get_total_dos_dict()
+        phonon.run_projected_dos()
+        self.pdos = phonon.get_projected_dos_dict()
+
+    def summary(self) -> dict:
+        freqs = self.mesh["frequencies"]
+        band_q = np.concatenate(self.band["qpoints"])
+        band_f = np.concatenate(self.band["frequencies"])
+        imag = imaginary_modes(self.mesh["qpoints"], freqs) + imaginary_modes(band_q, band_f)
+        gv = np.linalg.norm(self.mesh["group_velocities"], axis=-1)
+        symbols = self.phonon.primitive.symbols
+        pdos = {}
+        for el in dict.fromkeys(symbols):
+            idx = [i for i, s in enumerate(symbols) if s == el]
+            pdos[el] = np.asarray(self.pdos["projected_dos"])[idx].sum(axis=0)
+        return {
+            "units": {"frequency": "THz", "group_velocity": "THz·Å", "dos": "states/THz per primitive cell"},
+            "primitive_cell": {"symbols": list(symbols), "cell_A": np.asarray(self.phonon.primitive.cell).tolist()},
+            "supercell_matrix": np.asarray(self.phonon.supercell_matrix).tolist(),
+            "displacement_A": self.settings.displacement_A,
+            "mesh": list(self.settings.mesh),
+            "max_frequency_THz": float(freqs.max()),
+            "min_frequency_THz": float(min(freqs.min(), band_f.min())),
+            "dynamically_stable": not imag,
+            "imaginary_tolerance_THz": IMAGINARY_TOL_THZ,
+            "imaginary_modes": imag[:50],
+            "n_imaginary_qpoints": len(imag),
+            "mean_group_velocity_THz_A": float(gv.mean()),
+            "band": {"labels": self.band_labels(), "distances": [list(map(float, d)) for d in self.band["distances"]],
+                     "frequencies_THz": [np.asarray(f).tolist() for f in self.band["frequencies"]]},
+            "dos": {"frequency_THz": np.asarray(self.dos["frequency_points"]).tolist(),
+                    "total": np.asarray(self.dos["total_dos"]).tolist(),
+                    "per_element": {k: v.tolist() for k, v in pdos.items()}},
+            "timings": self.timings,
+        }
+
+    def band_labels(self) -> list:
+        bs = self.phonon.band_structure
+        labels = getattr(bs, "labels", None)
+        return list(labels) if labels is not None else []
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """phonopy_params.yaml (structure, displacements, forces, FC), band.yaml, total_dos.dat."""
+        out_dir = Path(out_dir)
+        self.phonon.save(out_dir / "phonopy_params.yaml", settings={"force_constants": True})
+        self.phonon.auto_band_structure(npoints=self.settings.band_points, with_group_velocities=True,
+                                        write_yaml=True, filename=out_dir / "band.yaml")
+        self.phonon.total_dos.write(str(out_dir / "total_dos.dat")) if hasattr(self.phonon.total_dos, "write") else None
+        return [out_dir / "phonopy_params.yaml", out_dir / "band.yaml"]
+
+
+# ---------------------------------------------------------------------- references
+def load_reference(path: Path, forces: list[Path] | None = None, born: Path | None = None,
+                   supercell_matrix=None):
+    """A reference phonopy object with force constants.
+
+    ``path`` is a phonopy yaml (phonopy_disp.yaml, phonopy_params.yaml, phonopy.yaml) or a
+    unit cell file (POSCAR-unitcell, with ``supercell_matrix``). ``forces`` is a FORCE_SETS
+    file or the vasprun.xml files of the displacements in order (parsed by phonopy's own
+    VASP interface). ``born`` adds the non-analytic correction (BORN file).
+    """
+    import phonopy
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"reference {path}: no such file")
+    forces = [Path(f) for f in (forces or [])]
+    for f in forces + ([Path(born)] if born else []):
+        if not f.is_file():
+            raise ConfigError(f"reference file {f}: no such file")
+    kwargs = {"is_nac": born is not None, "born_filename": str(born) if born else None, "log_level": 0}
+    force_sets = str(forces[0]) if len(forces) == 1 and not forces[0].name.startswith("vasprun") else None
+    if path.suffix in (".yaml", ".yml"):
+        ph = phonopy.load(str(path), force_sets_filename=force_sets, produce_fc=False, **kwargs)
+    else:
+        if supercell_matrix is None:
+            raise ConfigError(f"reference {path.name} is a unit cell: give the supercell (--dim)")
+        ph = phonopy.load(unitcell_filename=str(path), supercell_matrix=supercell_matrix,
+                          force_sets_filename=force_sets, produce_fc=False, **kwargs)
+    if forces and force_sets is None:  # vasprun.xml files, one per displacement
+        from phonopy.interface.vasp import parse_set_of_forces
+
+        n_disp = len(ph.displacements)
+        if len(forces) != n_disp:
+            raise ConfigError(f"reference has {n_disp} displacements but {len(forces)} force files were given")
+        sets = parse_set_of_forces(len(ph.supercell), [str(f) for f in forces], verbose=False)
+        ph.forces = np.array(sets["forces"])
+    if ph.dataset is None or (ph.force_constants is None and not _has_forces(ph)):
+        if ph.force_constants is None:
+            raise ConfigError(f"reference {path.name} has no forces or force constants (give FORCE_SETS or vasprun.xml)")
+    if ph.force_constants is None:
+        ph.produce_force_constants(show_drift=False)
+        ph.symmetrize_force_constants()  # what phonopy.load(produce_fc=True) does by default
+    return ph
+
+
+def _has_forces(ph) -> bool:
+    ds = ph.dataset or {}
+    if "forces" in ds:
+        return True
+    return all("forces" in d for d in ds.get("first_atoms", [])) and bool(ds.get("first_atoms"))
+
+
+def reference_unitcell(ph) -> Atoms:
+    return to_ase(ph.unitcell)
+
+
+def compare_with_reference(model_ph, ref_ph, mesh=(12, 12, 12)) -> dict:
+    """Model vs reference on the same q-points (same primitive cell, same mesh)."""
+    if len(model_ph.supercell) != len(ref_ph.supercell) or \
+            model_ph.supercell.symbols != ref_ph.supercell.symbols:
+        raise ConfigError("reference supercell does not match the model's (atoms or species differ)")
+    out = {}
+    for ph in (model_ph, ref_ph):
+        ph.run_mesh(list(mesh), with_group_velocities=True, is_mesh_symmetry=False)
+    m, r = model_ph.get_mesh_dict(), ref_ph.get_mesh_dict()
+    if not np.allclose(m["qpoints"], r["qpoints"]):
+        raise ConfigError("model and reference q-points differ (different primitive cells)")
+    out.update(compare_frequencies(m["frequencies"], r["frequencies"], m["weights"], m["group_velocities"],
+                                   r["group_velocities"]))
+    out["mesh"] = list(mesh)
+    return out
