@@ -164,7 +164,7 @@ class PhononResults:
             "imaginary_modes": imag[:50],
             "n_imaginary_qpoints": len(imag),
             "mean_group_velocity_THz_A": float(gv.mean()),
-            "band": {"labels": self.band_labels(), "distances": [list(map(float, d)) for d in self.band["distances"]],
+            "band": {"labels": self.band_labels(), "path_connections": self.path_connections(), "distances": [list(map(float, d)) for d in self.band["distances"]],
                      "frequencies_THz": [np.asarray(f).tolist() for f in self.band["frequencies"]]},
             "dos": {"frequency_THz": np.asarray(self.dos["frequency_points"]).tolist(),
                     "total": np.asarray(self.dos["total_dos"]).tolist(),
@@ -173,9 +173,12 @@ class PhononResults:
         }
 
     def band_labels(self) -> list:
-        bs = self.phonon.band_structure
-        labels = getattr(bs, "labels", None)
-        return list(labels) if labels is not None else []
+        labels = getattr(self.phonon.band_structure, "labels", None)
+        return [str(x) for x in labels] if labels is not None else []
+
+    def path_connections(self) -> list:
+        conn = getattr(self.phonon.band_structure, "path_connections", None)
+        return [bool(c) for c in conn] if conn is not None else []
 
     def write(self, out_dir: Path) -> list[Path]:
         """phonopy_params.yaml (structure, displacements, forces, FC), band.yaml, total_dos.dat."""

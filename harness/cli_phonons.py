@@ -1,0 +1,158 @@
+"""`harness phonons` and `harness sigma` (registered by harness.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _reference_opts(fn):
+    for deco in reversed([
+        click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="reference phonopy yaml (phonopy_disp.yaml / phonopy_params.yaml) or POSCAR-unitcell"),
+        click.option("--reference-forces", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="FORCE_SETS, or the vasprun.xml of each displacement in order (repeat the option)"),
+        click.option("--born", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="BORN file: non-analytic correction (polar materials)"),
+        click.option("--dim", nargs=3, type=int, default=None, help="reference supercell when --reference is a unit cell"),
+    ]):
+        fn = deco(fn)
+    return fn
+
+
+@click.command()
+@click.option("--system", "-s", default=None, help="inputs/<SYSTEM>.yaml (optional with --reference)")
+@click.option("--model", "-m", default="chgnet", show_default=True)
+@click.option("--engine", "-e", default="auto", show_default=True)
+@click.option("--supercell", nargs=3, type=int, default=None, help="diagonal supercell [default: every width >= 10 Å]")
+@click.option("--displacement", "displacement_A", type=float, default=0.01, show_default=True, help="Å")
+@click.option("--mesh", nargs=3, type=int, default=(20, 20, 20), show_default=True)
+@_reference_opts
+@click.option("--tag", default=None)
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True)
+@click.option("--overwrite", is_flag=True)
+def phonons(system, model, engine, supercell, displacement_A, mesh, reference, reference_forces, born, dim, tag,
+            runs_dir, overwrite):
+    """Harmonic phonons (phonopy finite displacements, forces from LAMMPS); optional DFT comparison."""
+    from .config import load_model, load_system
+    from .errors import ConfigError
+    from .report.phonons import plot_bands, plot_dos
+    from .runs import create_run_dir, host_info, now, package_versions, write_json
+    from .systems import build_atoms, unit_cell
+    from .tasks.phonons import (PhononResults, PhononSettings, PhononTask, compare_with_reference, default_supercell,
+                                load_reference, reference_unitcell)
+
+    if system is None and reference is None:
+        raise ConfigError("give --system, or --reference (the structure then comes from the reference)")
+    spec = load_model(model)
+    ref_ph, nac = None, None
+    if reference is not None:
+        ref_ph = load_reference(reference, list(reference_forces), born,
+                                supercell_matrix=[[dim[0], 0, 0], [0, dim[1], 0], [0, 0, dim[2]]] if dim else None)
+        cell = reference_unitcell(ref_ph)
+        matrix = np.asarray(ref_ph.supercell_matrix).tolist()
+        nac = ref_ph.nac_params
+        if system is not None:
+            mine = build_atoms(load_system(system).structure, (1, 1, 1))
+            if sorted(mine.get_chemical_formula()) != sorted(cell.get_chemical_formula()) and \
+                    _reduced(mine) != _reduced(cell):
+                raise ConfigError(f"system {system} ({mine.get_chemical_formula()}) is not the reference's "
+                                  f"structure ({cell.get_chemical_formula()})")
+        name = system or cell.get_chemical_formula(mode="reduce")
+    else:
+        cell = unit_cell(load_system(system).structure)
+        matrix = ([[supercell[0], 0, 0], [0, supercell[1], 0], [0, 0, supercell[2]]] if supercell
+                  else default_supercell(cell))
+        name = system
+    settings = PhononSettings(supercell_matrix=matrix, displacement_A=displacement_A, mesh=tuple(mesh), engine=engine)
+    task = PhononTask(spec, cell, settings, nac_params=nac)
+    tag = tag or ("ref" if reference else "x".join(str(matrix[i][i]) for i in range(3)))
+    run_dir = create_run_dir(runs_dir, f"{name}-{spec.label}-phonons-{tag}", overwrite=overwrite)
+    click.echo(f"{task.n_displacements} displaced supercells of {len(task.phonon.supercell)} atoms -> {run_dir}", err=True)
+    results = task.run(workdir=run_dir / "lammps")
+    summary = results.summary()
+    results.write(run_dir)
+    figures = run_dir / "figures"
+    figures.mkdir()
+    comparison, overlay = None, None
+    if ref_ph is not None:
+        comparison = compare_with_reference(task.phonon, ref_ph)
+        q = np.concatenate(results.band["qpoints"])
+        ref_ph.run_qpoints(q)
+        fr = ref_ph.get_qpoints_dict()["frequencies"]
+        sizes = np.cumsum([len(d) for d in results.band["distances"]])[:-1]
+        overlay = {"distances": results.band["distances"], "frequencies_THz": np.split(fr, sizes)}
+        summary["comparison"] = comparison
+    plot_bands(summary, figures / "band.png", reference=overlay, label=spec.label)
+    plot_dos(summary, figures / "dos.png")
+    write_json(run_dir / "results.json", {"system": name, "model": spec.label, "task": "phonons", **summary})
+    write_json(run_dir / "summary.json", {
+        "run_name": run_dir.name, "task": "phonons", "status": "completed", "created": now(),
+        "model": {"name": spec.name, "label": spec.label, "source": spec.source},
+        "reference": {"file": str(reference), "forces": [str(f) for f in reference_forces],
+                      "born": str(born) if born else None} if reference else None,
+        "settings": {"supercell_matrix": matrix, "displacement_A": displacement_A, "mesh": list(mesh)},
+        "timings": summary["timings"], "versions": package_versions(), "host": host_info(),
+    })
+    click.echo(f"max frequency {summary['max_frequency_THz']:.3f} THz; "
+               f"{'dynamically stable' if summary['dynamically_stable'] else 'IMAGINARY MODES at %d q-points' % summary['n_imaginary_qpoints']}")
+    if comparison:
+        click.echo(f"vs reference: RMSE(ω²) {comparison['rmse_omega2_THz2']:.3f} THz², "
+                   f"RMSE(v_g) {comparison['rmse_group_velocity_THz_A']:.3f} THz·Å, "
+                   f"max-frequency ratio {comparison['max_frequency_ratio']:.3f}")
+    click.echo(f"results: {run_dir / 'results.json'}")
+
+
+def _reduced(atoms) -> str:
+    return atoms.get_chemical_formula(mode="reduce")
+
+
+@click.command()
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="an MD run folder: σ along the model's own trajectory")
+@click.option("--fc", default="model", show_default=True,
+              help="'model' (Φ from the run's model) or a phonopy yaml with forces/force constants")
+@click.option("--fc-forces", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="FORCE_SETS or vasprun.xml files for --fc")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="reference frames with forces (extxyz, vasprun.xml, OUTCAR): forces recomputed by --model")
+@click.option("--model", "-m", default=None)
+@click.option("--engine", "-e", default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="results JSON")
+def sigma(run_dir, fc, fc_forces, reference, model, engine, out):
+    """Anharmonicity score σ^(2)(t) and ⟨σ⟩ (Knoop et al.) with its class."""
+    from .errors import ConfigError
+    from .runs import write_json
+    from .tasks.sigma import sigma_of_reference_frames, sigma_of_run
+
+    if run_dir is not None:
+        res = sigma_of_run(run_dir, fc=fc, fc_forces=list(fc_forces), engine=engine)
+        out = out or run_dir / "sigma.json"
+        from .report.phonons import plot_sigma
+
+        (run_dir / "figures").mkdir(exist_ok=True)
+        plot_sigma(np.asarray(res["time_ps"]), np.asarray(res["sigma_t"]), run_dir / "figures" / "sigma.png",
+                   res["sigma_mean"])
+        click.echo(f"<σ> = {res['sigma_mean']:.3f} ± {res['sigma_std']:.3f} over {res['n_frames']} frames: {res['class']}")
+    elif reference is not None:
+        if model is None or fc == "model":
+            raise ConfigError("with --reference give --model and --fc <reference phonopy yaml>")
+        from ase.io import read
+
+        from .config import load_model
+
+        frames = read(str(reference), index=":")
+        res = sigma_of_reference_frames(frames, load_model(model), Path(fc), list(fc_forces), engine)
+        out = out or Path(f"sigma-{load_model(model).label}.json")
+        click.echo(f"<σ> reference {res['reference']['sigma_mean']:.3f} ({res['classes']['reference']}), "
+                   f"model {res['model']['sigma_mean']:.3f} ({res['classes']['model']})")
+    else:
+        raise ConfigError("give --run RUN_DIR, or --reference FRAMES with --model and --fc")
+    write_json(out, res)
+    click.echo(f"results: {out}")
+
+
+import numpy as np  # noqa: E402  (light; kept after the commands for readability)
+
+COMMANDS = [phonons, sigma]

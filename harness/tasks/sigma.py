@@ -1,0 +1,120 @@
+"""σ^(2) along trajectories: a model's own MD run, or reference frames recomputed by the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..analysis.sigma import SigmaAnalysis, classify
+from ..config import ModelSpec, load_model
+from ..errors import ConfigError, HarnessError
+from ..runs import read_summary
+from .phonons import PhononSettings, PhononTask, load_reference, to_ase
+
+
+def run_structure(run_dir: Path) -> Atoms:
+    """The structure an MD run started from (``relaxed.data`` when the model relaxed it)."""
+    from ase.data import atomic_numbers
+    from ase.io import read
+
+    summary = read_summary(run_dir)
+    elements = summary["structure"]["elements_type_order"]
+    path = run_dir / "relaxed.data" if (run_dir / "relaxed.data").is_file() else run_dir / "structure.data"
+    atoms = read(path, format="lammps-data", atom_style="atomic",
+                 Z_of_type={i + 1: atomic_numbers[e] for i, e in enumerate(elements)})
+    atoms.pbc = True
+    return atoms
+
+
+def model_force_constants(model: ModelSpec, supercell: Atoms, engine: str = "auto",
+                          displacement_A: float = 0.01) -> tuple[np.ndarray, Atoms]:
+    """Full force constants (N, N, 3, 3) of ``supercell`` itself (supercell matrix = identity)."""
+    task = PhononTask(model, supercell, PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist(),
+                                                       displacement_A=displacement_A, engine=engine,
+                                                       primitive_matrix=None))
+    task.phonon.forces = task.compute_forces()
+    task.phonon.produce_force_constants(show_drift=False)
+    task.phonon.symmetrize_force_constants()
+    return np.asarray(task.phonon.force_constants), to_ase(task.phonon.supercell)
+
+
+def reference_force_constants(path: Path, forces: list[Path] | None = None) -> tuple[np.ndarray, Atoms]:
+    ph = load_reference(Path(path), forces)
+    ph.produce_force_constants(calculate_full_force_constants=True, show_drift=False) \
+        if np.asarray(ph.force_constants).shape[0] != len(ph.supercell) else None
+    return np.asarray(ph.force_constants), to_ase(ph.supercell)
+
+
+def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None = None, engine: str = "auto",
+                 equilibration_ps: float | None = None) -> dict:
+    """σ(t) along the model's own MD (positions and forces from ``traj.lammpstrj``)."""
+    from ..analysis.trajectory import load_dump_universe
+
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    if summary.get("task") != "md" or summary.get("status") != "completed":
+        raise HarnessError(f"{run_dir}: not a completed MD run folder")
+    proto = summary["resolved"]["protocol"]
+    elements = summary["structure"]["elements_type_order"]
+    if fc == "model":
+        model = load_model(summary["request"]["model"])
+        force_constants, ref = model_force_constants(model, run_structure(run_dir), engine=engine)
+        source = f"model {model.label}"
+    else:
+        force_constants, ref = reference_force_constants(Path(fc), fc_forces)
+        source = str(fc)
+    u = load_dump_universe(run_dir / "traj.lammpstrj", elements, proto["timestep_fs"])
+    if not hasattr(u.trajectory.ts, "forces") or not u.trajectory.ts.has_forces:
+        raise HarnessError(f"{run_dir}: the trajectory has no forces (fx fy fz)")
+    cell = np.asarray(u.trajectory.ts.triclinic_dimensions)
+    if not np.allclose(cell, np.asarray(ref.cell), atol=1e-3):
+        raise ConfigError("the trajectory's cell differs from the force constants' supercell")
+    eq = proto["equilibration_ps"] if equilibration_ps is None else equilibration_ps
+    dt_ps = proto["timestep_fs"] / 1000
+    symbols = [elements[int(t) - 1] for t in u.atoms.types]
+    analysis = SigmaAnalysis(force_constants, ref.positions, ref.get_chemical_symbols(), ref.cell)
+    times = []
+    for ts in u.trajectory:
+        step = int(ts.data.get("step", ts.frame))
+        if step * dt_ps < eq:
+            continue
+        if analysis.order is None:
+            analysis.prepare(ts.positions, symbols)
+        analysis.single_frame(ts.positions, ts.forces)
+        times.append(step * dt_ps)
+    out = analysis.conclude()
+    out.update(time_ps=times, force_constants=source, temperature_K=summary["resolved"]["temperature_K"],
+               run=summary["run_name"])
+    return out
+
+
+def sigma_of_reference_frames(frames: list[Atoms], model: ModelSpec, fc_path: Path,
+                              fc_forces: list[Path] | None = None, engine: str = "auto") -> dict:
+    """σ of reference frames with reference forces AND with forces recomputed by the model, Φ from the reference."""
+    from .singlepoint import ForceSession
+
+    if not frames:
+        raise ConfigError("no reference frames")
+    force_constants, ref = reference_force_constants(fc_path, fc_forces)
+    first = frames[0]
+    a_ref = SigmaAnalysis(force_constants, ref.positions, ref.get_chemical_symbols(), ref.cell)
+    a_mod = SigmaAnalysis(force_constants, ref.positions, ref.get_chemical_symbols(), ref.cell)
+    try:
+        a_ref.prepare(first.positions, first.get_chemical_symbols())
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    a_mod.order = a_ref.order
+    with ForceSession(model, first, engine=engine) as fs:
+        for atoms in frames:
+            f_ref = atoms.get_forces()
+            f_mod = fs.evaluate(atoms.positions, atoms.cell)["forces_eV_A"]
+            a_ref.single_frame(atoms.positions, f_ref)
+            a_mod.single_frame(atoms.positions, f_mod)
+    r, m = a_ref.conclude(), a_mod.conclude()
+    return {"reference": r, "model": m, "classes": {"reference": r["class"], "model": m["class"]},
+            "model_name": model.label, "force_constants": str(fc_path)}
+
+
+__all__ = ["sigma_of_run", "sigma_of_reference_frames", "model_force_constants", "classify"]
