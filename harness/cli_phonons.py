@@ -15,6 +15,7 @@ def _reference_opts(fn):
                      help="FORCE_SETS, or the vasprun.xml of each displacement in order (repeat the option)"),
         click.option("--born", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                      help="BORN file: non-analytic correction (polar materials)"),
+        click.option("--nac", is_flag=True, help="require the non-analytic correction (needs --born)"),
         click.option("--dim", nargs=3, type=int, default=None, help="reference supercell when --reference is a unit cell"),
     ]):
         fn = deco(fn)
@@ -32,7 +33,7 @@ def _reference_opts(fn):
 @click.option("--tag", default=None)
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--overwrite", is_flag=True)
-def phonons(system, model, engine, supercell, displacement_A, mesh, reference, reference_forces, born, dim, tag,
+def phonons(system, model, engine, supercell, displacement_A, mesh, reference, reference_forces, born, nac, dim, tag,
             runs_dir, overwrite):
     """Harmonic phonons (phonopy finite displacements, forces from LAMMPS); optional DFT comparison."""
     from .config import load_model, load_system
@@ -45,6 +46,8 @@ def phonons(system, model, engine, supercell, displacement_A, mesh, reference, r
 
     if system is None and reference is None:
         raise ConfigError("give --system, or --reference (the structure then comes from the reference)")
+    if nac and born is None:
+        raise ConfigError("--nac asks for the non-analytic correction of a polar material: give its BORN file with --born")
     spec = load_model(model)
     ref_ph, nac = None, None
     if reference is not None:

@@ -81,7 +81,10 @@ def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None 
         if step * dt_ps < eq:
             continue
         if analysis.order is None:
-            analysis.prepare(ts.positions, symbols)
+            try:
+                analysis.prepare(ts.positions, symbols)
+            except ValueError as exc:
+                raise ConfigError(f"{run_dir.name}: {exc}") from None
         analysis.single_frame(ts.positions, ts.forces)
         times.append(step * dt_ps)
     out = analysis.conclude()

@@ -1,0 +1,206 @@
+"""Phonons through LAMMPS against phonopy + independent calculators and DFT force sets; σ^(2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from harness.analysis.sigma import SigmaAnalysis, classify, confusion_matrix, harmonic_forces
+from harness.config import load_model
+from harness.errors import ConfigError, StructureError
+from harness.tasks.phonons import (PhononResults, PhononSettings, PhononTask, compare_with_reference, load_reference,
+                                   to_ase)
+
+DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "phonopy-dft"
+needs_dft = pytest.mark.skipif(not DFT.is_dir(), reason=f"DFT phonon data not found at {DFT} (../shared absent)")
+Q = [[0, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0.5], [0.25, 0, 0.25], [0.1, 0.2, 0.3]]
+
+
+def frequencies(ph, q=Q, nac_direction=None):
+    ph.run_qpoints(q, nac_q_direction=nac_direction)
+    return ph.get_qpoints_dict()["frequencies"]
+
+
+def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
+    from phonopy import Phonopy
+
+    from harness.models import calculator, restrict_eam
+
+    cell = bulk("Cu", "fcc", a=3.615, cubic=True)
+    task = PhononTask(load_model("eam"), cell, PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8)))
+    task.run()
+    # the independent route: phonopy driving ASE's own EAM implementation, no LAMMPS
+    ase_eam = calculator(restrict_eam(load_model("eam"), ["Cu"]))
+    from ase.units import Bohr, Hartree
+
+    ase_eam.rphi_data *= 27.2 * 0.529 / (Hartree * Bohr)  # LAMMPS' funcfl constant (see test_engines_agree)
+    ase_eam.set_splines()
+    ph = Phonopy(task.phonon.unitcell, supercell_matrix=np.diag([3, 3, 3]), primitive_matrix="auto")
+    ph.generate_displacements(distance=0.01)
+    forces = []
+    for sc in ph.supercells_with_displacements:
+        atoms = to_ase(sc)
+        atoms.calc = ase_eam
+        forces.append(atoms.get_forces())
+    ph.forces = np.array(forces)
+    ph.produce_force_constants(show_drift=False)
+    ph.symmetrize_force_constants()
+    f_lmp, f_ase = frequencies(task.phonon), frequencies(ph)
+    assert f_lmp.max() > 5  # Cu: ~7 THz
+    assert np.abs(f_lmp - f_ase).max() < 1e-3  # measured 3e-5 THz
+    assert task.timings["n_displacements"] == 1 and task.timings["engine"] == "classic"
+
+
+def test_unstable_structure_has_imaginary_modes():
+    """bcc Cu is dynamically unstable (EAM): imaginary modes, with their q-points."""
+    task = PhononTask(load_model("eam"), bulk("Cu", "bcc", a=2.87, cubic=True),
+                      PhononSettings(supercell_matrix=np.diag([4, 4, 4]).tolist(), mesh=(8, 8, 8)))
+    summary = task.run().summary()
+    assert not summary["dynamically_stable"]
+    assert summary["min_frequency_THz"] < -0.1 and summary["imaginary_modes"][0]["q"]
+    fcc = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                     PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8))).run().summary()
+    assert fcc["dynamically_stable"] and fcc["n_imaginary_qpoints"] == 0
+
+
+@needs_dft
+def test_nacl_dft_force_sets_reproduce_phonopy_with_nac():
+    import phonopy
+
+    d = DFT / "NaCl"
+    ours = load_reference(d / "phonopy_disp.yaml", [d / "FORCE_SETS"], d / "BORN")
+    theirs = phonopy.load(str(d / "phonopy_disp.yaml"), force_sets_filename=str(d / "FORCE_SETS"),
+                          born_filename=str(d / "BORN"))
+    a, b = frequencies(ours, nac_direction=[1, 0, 0]), frequencies(theirs, nac_direction=[1, 0, 0])
+    assert np.abs(a - b).max() < 1e-6
+    assert a[0, -1] == pytest.approx(7.40, abs=0.01)  # LO at Γ with the BORN correction (THz)
+    assert a[0, 3] == pytest.approx(4.62, abs=0.01)  # TO
+
+
+@needs_dft
+def test_si_dft_vasprun_forces_reproduce_phonopy():
+    import phonopy
+    from phonopy.interface.vasp import parse_set_of_forces
+
+    d = DFT / "Si"
+    ours = load_reference(d / "phonopy_disp.yaml", [d / "vasprun.xml"])
+    theirs = phonopy.load(str(d / "phonopy_disp.yaml"), produce_fc=False)
+    theirs.forces = parse_set_of_forces(len(theirs.supercell), [str(d / "vasprun.xml")], verbose=False)["forces"]
+    theirs.produce_force_constants(show_drift=False)
+    theirs.symmetrize_force_constants()
+    a, b = frequencies(ours), frequencies(theirs)
+    assert np.abs(a - b).max() < 1e-8
+    assert a[0, -1] == pytest.approx(15.11, abs=0.02)  # Si optical phonon at Γ (PBE, 16-atom cell)
+
+
+def test_comparison_metrics_softened_force_constants():
+    """Force constants × 0.81 -> every frequency × 0.9: ratio 0.9, ω² RMSE analytic."""
+    task = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                      PhononSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
+    task.run()
+    ref = task.phonon
+    soft = ref.copy()
+    soft.force_constants = ref.force_constants * 0.81
+    same = compare_with_reference(ref, ref, mesh=(6, 6, 6))
+    assert same["rmse_omega2_THz2"] == 0 and same["max_frequency_ratio"] == 1
+    cmp_ = compare_with_reference(soft, ref, mesh=(6, 6, 6))
+    assert cmp_["max_frequency_ratio"] == pytest.approx(0.9, abs=1e-9)
+    ref.run_mesh([6, 6, 6], is_mesh_symmetry=False)
+    f = ref.get_mesh_dict()["frequencies"]
+    assert cmp_["rmse_omega2_THz2"] == pytest.approx(0.19 * np.sqrt(np.mean(f**4)), rel=1e-6)
+    assert cmp_["rmse_group_velocity_THz_A"] > 0
+
+
+def test_reference_supercell_mismatch_and_non_periodic():
+    a = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                   PhononSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
+    b = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                   PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist()))
+    a.run(), b.run()
+    with pytest.raises(ConfigError, match="does not match"):
+        compare_with_reference(a.phonon, b.phonon)
+    molecule = bulk("Cu", "fcc", a=3.615, cubic=True)
+    molecule.pbc = [True, True, False]
+    with pytest.raises(StructureError, match="periodic in 3-D"):
+        PhononTask(load_model("eam"), molecule, PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist()))
+
+
+# ------------------------------------------------------------------------------- σ^(2)
+def test_sigma_of_a_harmonic_model_is_zero():
+    from harness.tasks.sigma import model_force_constants
+
+    supercell = bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2)
+    fc, ref = model_force_constants(load_model("eam"), supercell)
+    analysis = SigmaAnalysis(fc, ref.positions, ref.get_chemical_symbols(), ref.cell)
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(len(ref))  # the trajectory's atom order need not be phonopy's
+    for k in range(5):
+        u = rng.normal(scale=0.05, size=(len(ref), 3))
+        pos = ref.positions + u + (7.23 if k == 0 else 0.0) * np.array([1.0, 0, 0])  # periodic images too
+        forces = harmonic_forces(fc, u - u.mean(axis=0))
+        if k == 0:
+            analysis.prepare(pos[shuffled], np.array(ref.get_chemical_symbols())[shuffled])
+        analysis.single_frame(pos[shuffled], forces[shuffled])
+    res = analysis.conclude()
+    assert res["sigma_mean"] < 1e-10 and res["class"] == "weakly anharmonic"
+
+
+def test_sigma_grows_with_temperature_for_eam_copper(tmp_path):
+    from harness.config import md_settings
+    from harness.tasks.md import MDTask
+    from harness.tasks.sigma import sigma_of_run
+
+    out = {}
+    for T in (300.0, 1200.0):
+        task = MDTask(md_settings("Cu", "eam", "quick", temperature_K=T, steps=2000, tag=f"sigma{T:g}"), tmp_path)
+        run_dir = task.render()
+        task.execute(run_dir, progress=False)
+        out[T] = sigma_of_run(run_dir)
+    assert out[300.0]["n_frames"] > 100
+    assert 0.02 < out[300.0]["sigma_mean"] < out[1200.0]["sigma_mean"] < 1.0
+    assert out[300.0]["class"] == "weakly anharmonic"
+
+
+def test_sigma_composition_mismatch_is_refused():
+    from harness.tasks.sigma import model_force_constants
+
+    fc, ref = model_force_constants(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2))
+    analysis = SigmaAnalysis(fc, ref.positions, ref.get_chemical_symbols(), ref.cell)
+    with pytest.raises(ValueError, match="composition differs"):
+        analysis.prepare(ref.positions, ["Ag"] * len(ref))
+
+
+def test_classes_and_confusion_matrix():
+    assert [classify(s) for s in (0.2, 0.7, 1.3)] == ["weakly anharmonic", "strongly anharmonic",
+                                                       "dynamically unstable"]
+    cm = confusion_matrix(["weakly anharmonic", "strongly anharmonic"], ["weakly anharmonic", "weakly anharmonic"])
+    assert cm["counts"][0] == [1, 1, 0] and cm["agreement"] == 0.5
+
+
+def test_cli_phonons_run_folder(tmp_path):
+    from harness.cli import main
+
+    main(["phonons", "--system", "Cu", "--model", "eam", "--mesh", "8", "8", "8", "--runs-dir", str(tmp_path)])
+    (run_dir,) = tmp_path.iterdir()
+    res = json.loads((run_dir / "results.json").read_text())
+    assert res["dynamically_stable"] and 7.0 < res["max_frequency_THz"] < 8.0
+    assert res["units"]["frequency"] == "THz"
+    for f in ("phonopy_params.yaml", "band.yaml", "figures/band.png", "figures/dos.png", "summary.json"):
+        assert (run_dir / f).is_file(), f
+    import phonopy  # users continue in phonopy from our file
+
+    ph = phonopy.load(str(run_dir / "phonopy_params.yaml"))
+    assert frequencies(ph)[1].max() == pytest.approx(res["max_frequency_THz"], rel=0.05)
+
+
+def test_cli_nac_without_born(capsys, tmp_path):
+    from harness.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["phonons", "--system", "NaCl", "--model", "chgnet", "--nac", "--runs-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "BORN" in capsys.readouterr().err
