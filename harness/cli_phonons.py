@@ -30,11 +30,13 @@ def _reference_opts(fn):
 @click.option("--displacement", "displacement_A", type=float, default=0.01, show_default=True, help="Å")
 @click.option("--mesh", nargs=3, type=int, default=(20, 20, 20), show_default=True)
 @_reference_opts
+@click.option("--md-run", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="an analysed MD run of the same model: compare its VDOS with the phonon DOS (low-T check)")
 @click.option("--tag", default=None)
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--overwrite", is_flag=True)
-def phonons(system, model, engine, supercell, displacement_A, mesh, reference, reference_forces, born, nac, dim, tag,
-            runs_dir, overwrite):
+def phonons(system, model, engine, supercell, displacement_A, mesh, reference, reference_forces, born, nac, md_run, tag,
+            dim, runs_dir, overwrite):
     """Harmonic phonons (phonopy finite displacements, forces from LAMMPS); optional DFT comparison."""
     from .config import load_model, load_system
     from .errors import ConfigError
@@ -87,6 +89,9 @@ def phonons(system, model, engine, supercell, displacement_A, mesh, reference, r
         sizes = np.cumsum([len(d) for d in results.band["distances"]])[:-1]
         overlay = {"distances": results.band["distances"], "frequencies_THz": np.split(fr, sizes)}
         summary["comparison"] = comparison
+    if md_run is not None:
+        summary["vdos_vs_dos"] = _vdos_check(md_run, summary, figures / "vdos_vs_dos.png", task.phonon)
+        click.echo(f"VDOS of {md_run.name} vs phonon DOS: E_VDOS = {summary['vdos_vs_dos']['E_VDOS_percent']:.1f} %")
     plot_bands(summary, figures / "band.png", reference=overlay, label=spec.label)
     plot_dos(summary, figures / "dos.png")
     write_json(run_dir / "results.json", {"system": name, "model": spec.label, "task": "phonons", **summary})
@@ -105,6 +110,77 @@ def phonons(system, model, engine, supercell, displacement_A, mesh, reference, r
                    f"RMSE(v_g) {comparison['rmse_group_velocity_THz_A']:.3f} THz·Å, "
                    f"max-frequency ratio {comparison['max_frequency_ratio']:.3f}")
     click.echo(f"results: {run_dir / 'results.json'}")
+
+
+def commensurate_qpoints(md_cell: np.ndarray, primitive_cell: np.ndarray) -> np.ndarray:
+    """q-points (reduced, primitive basis) that a periodic MD cell can hold: its reciprocal
+    lattice vectors folded into the primitive Brillouin zone (one per primitive cell)."""
+    n_cells = int(round(abs(np.linalg.det(md_cell) / np.linalg.det(primitive_cell))))
+    recip = np.linalg.inv(md_cell).T  # rows: MD reciprocal vectors (1/Å, no 2π)
+    found = {}
+    span = int(np.ceil(n_cells ** (1 / 3))) * 2 + 2
+    rng = range(-span, span + 1)
+    for i in rng:
+        for j in rng:
+            for k in rng:
+                q = (np.array([i, j, k]) @ recip) @ np.asarray(primitive_cell).T
+                q = np.round(q - np.floor(q + 1e-9), 8) % 1.0
+                found.setdefault(tuple(np.round(q, 6)), q)
+    qs = np.array(list(found.values()))
+    if len(qs) != n_cells:
+        raise ValueError(f"found {len(qs)} commensurate q-points for {n_cells} primitive cells")
+    return qs
+
+
+def _vdos_check(md_run: Path, summary: dict, figure: Path, phonon) -> dict:
+    """The MD run's mass-weighted VDOS against the harmonic phonon spectrum (equal in the
+    harmonic limit). A periodic MD cell only holds the q-points commensurate with it, so the
+    harmonic reference is the modes at those q-points, broadened to the VDOS resolution."""
+    import json
+
+    from .analysis.metrics import normalise, spectrum_error
+    from .errors import ConfigError
+
+    res_path = md_run / "results.json"
+    if not res_path.is_file():
+        raise ConfigError(f"{md_run}: no results.json (run `harness analyze {md_run}` first)")
+    vd = json.loads(res_path.read_text()).get("vdos", {})
+    if "frequency_THz" not in vd:
+        raise ConfigError(f"{md_run}: its results have no VDOS ({vd.get('skipped', 'missing')})")
+    fv, sv = np.asarray(vd["frequency_THz"], dtype=float), np.asarray(vd["total"], dtype=float)
+    md_summary = json.loads((md_run / "summary.json").read_text())
+    md_cell = np.asarray(md_summary["structure"]["cell_A"])
+    try:
+        qs = commensurate_qpoints(md_cell, np.asarray(phonon.primitive.cell))
+    except ValueError as exc:
+        raise ConfigError(f"{md_run.name}: its cell is not a supercell of this primitive cell ({exc})") from None
+    phonon.run_qpoints(qs)
+    modes = phonon.get_qpoints_dict()["frequencies"].ravel()
+    modes = modes[np.abs(modes) > 0.05]  # the three uniform translations: MD removes them (mom yes)
+    width = max(float(vd.get("resolution_THz", 0.1)), 0.05)
+    fd = np.linspace(0, max(fv.max(), modes.max() + 5 * width), 4000)
+    sd = np.exp(-0.5 * ((fd[:, None] - modes[None, :]) / width) ** 2).sum(axis=1)
+    fd_pos = fd >= 0
+    err = spectrum_error(fd[fd_pos], sd[fd_pos], fv, sv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(fd[fd_pos], normalise(fd[fd_pos], sd[fd_pos]), color="k",
+            label=f"harmonic modes at the {len(qs)} q-points of the MD cell")
+    ax.plot(fv, sv, color="C1", label=f"VDOS from MD ({md_run.name})")
+    ax.set_xlim(0, 1.3 * modes.max())
+    ax.set_xlabel("Frequency (THz)")
+    ax.set_ylabel("1/THz (unit area)")
+    ax.set_title(f"E_VDOS = {err:.1f} %")
+    ax.legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(figure, dpi=120)
+    plt.close(fig)
+    return {"run": md_run.name, "E_VDOS_percent": err, "n_qpoints": len(qs), "broadening_THz": width,
+            "figure": str(figure.name)}
 
 
 def _reduced(atoms) -> str:
