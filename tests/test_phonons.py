@@ -220,3 +220,37 @@ def test_low_temperature_vdos_matches_harmonic_modes(tmp_path):
     assert check["n_qpoints"] == 32  # 2×2×2 conventional fcc = 32 primitive cells
     assert check["E_VDOS_percent"] < 40  # measured 32 % (peak shapes; the positions coincide)
     assert (ph_run / "figures" / "vdos_vs_dos.png").is_file()
+
+
+def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
+    """Reference route: frames with their own forces + Φ from a phonopy file; the model that
+    labelled the frames gets the same σ as the frames' forces. Also `harness sigma --run`."""
+    from ase.io import read, write
+
+    from harness.cli import main
+    from harness.config import md_settings
+    from harness.tasks.md import MDTask
+    from harness.tasks.sigma import sigma_of_reference_frames, run_structure
+
+    task = MDTask(md_settings("Cu", "eam", "quick", temperature_K=600, steps=400, tag="ref"), tmp_path / "runs")
+    run_dir = task.render()
+    task.execute(run_dir, progress=False)
+    frames = read(run_dir / "traj.lammpstrj", index="50:", format="lammps-dump-text")
+    for atoms in frames:
+        atoms.symbols = ["Cu"] * len(atoms)
+    write(tmp_path / "frames.extxyz", frames)
+    # a phonopy file with the force constants (as a DFT reference would come)
+    ph_task = PhononTask(load_model("eam"), run_structure(run_dir),
+                         PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist(), primitive_matrix=None))
+    ph_task.run()
+    ph_task.phonon.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
+
+    res = sigma_of_reference_frames(read(tmp_path / "frames.extxyz", index=":"), load_model("eam"),
+                                    tmp_path / "phonopy_params.yaml")
+    assert res["reference"]["n_frames"] == len(frames) > 40
+    assert res["model"]["sigma_mean"] == pytest.approx(res["reference"]["sigma_mean"], abs=1e-6)
+    assert res["classes"]["model"] == res["classes"]["reference"] == "weakly anharmonic"
+
+    main(["sigma", "--run", str(run_dir)])
+    out = json.loads((run_dir / "sigma.json").read_text())
+    assert 0 < out["sigma_mean"] < 0.5 and (run_dir / "figures" / "sigma.png").is_file()
