@@ -40,6 +40,7 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md
+	$(BIN)/python benchmarks/bench_phonons.py --out benchmarks/results-phonons.md
 
 clean-runs:
 	rm -rf runs
