@@ -266,7 +266,7 @@ def list_systems() -> list[str]:
 
 
 # --------------------------------------------------------------------------- models
-FAMILIES = ("mace", "chgnet", "eam", "emt")
+FAMILIES = ("mace", "chgnet", "eam", "emt", "scaled")
 ENGINE_NAMES = ("mliap", "bridge", "classic")
 
 
@@ -290,10 +290,18 @@ class ModelSpec:
     offline: bool = False
     license: str = ""
     citation: str = ""
+    # family "scaled" (a linear correction, ``harness softening --fit-correction``): the
+    # resolved base model and the factor c on its energy, forces and virial; everything else
+    # (elements, engines, files, pair style, cutoff) is copied from the base.
+    base: "ModelSpec | None" = None
+    scale: float | None = None
+    provenance: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """Short name for run folders: ``mace``, ``mace-medium``, ``chgnet``."""
+        if self.family == "scaled":
+            return self.name
         if self.variant and self.variants and self.variant != next(iter(self.variants)):
             return f"{self.name}-{self.variant}"
         return self.name
@@ -306,6 +314,7 @@ _MODEL_KEYS = {
     "name", "family", "description", "elements", "engines", "variant", "variants", "weights",
     "pair_style", "files", "dtype", "cutoff_A", "offline", "license", "citation",
 }
+_SCALED_KEYS = {"name", "family", "description", "base", "scale", "provenance", "license", "citation"}
 
 
 def load_model(name: str) -> ModelSpec:
@@ -327,6 +336,10 @@ def load_model(name: str) -> ModelSpec:
     path = _resolve("model", base, potentials_dir())
     src = str(path.relative_to(project_root())) if path.is_relative_to(project_root()) else str(path)
     r = _Reader(_load_yaml(path), src)
+    if r.raw("family", None) == "scaled":
+        if variant:
+            raise UnknownNameError(f"model {base} is a scaled model and has no variants (asked for '{variant}')")
+        return _load_scaled(r, path, src)
     r.unknown(_MODEL_KEYS)
     family = r.str("family", allowed=FAMILIES)
     engines = r.raw("engines", ["bridge"])
@@ -365,6 +378,43 @@ def load_model(name: str) -> ModelSpec:
         citation=r.str("citation", ""),
     )
     return spec
+
+
+def _load_scaled(r: _Reader, path: Path, src: str, _depth: int = 0) -> ModelSpec:
+    """A linearly corrected model: ``E' = c E``, ``F' = c F``, ``W' = c W`` of a base model.
+
+    ``base`` is a registry name, ``name:variant``, a YAML path or a ``.model`` file (a relative
+    path is taken relative to this YAML first). A scaled base is flattened: the factors multiply.
+    """
+    r.unknown(_SCALED_KEYS)
+    base_name = r.str("base")
+    scale = r.positive("scale")
+    provenance = r.raw("provenance", {})
+    if not isinstance(provenance, dict):
+        raise r.fail("provenance", "must be a mapping")
+    local = path.parent / base_name
+    if local.suffix in (".yaml", ".yml", ".model") and local.is_file():
+        base_name = str(local.resolve())
+    if Path(base_name).expanduser().resolve() == path.resolve():
+        raise r.fail("base", "points to this file itself")
+    try:
+        base = load_model(base_name)
+    except ConfigError as exc:
+        raise r.fail("base", f"cannot be loaded: {exc}") from None
+    if base.family == "scaled":  # a correction of a corrected model: one factor on the original
+        scale, base = scale * base.scale, base.base
+    return replace(
+        base,
+        name=r.str("name", path.stem),
+        source=src,
+        family="scaled",
+        description=r.str("description", f"{base.label} with energy, forces and virial scaled by {scale:.6g}"),
+        license=r.str("license", base.license),
+        citation=r.str("citation", base.citation),
+        base=base,
+        scale=float(scale),
+        provenance=dict(provenance),
+    )
 
 
 def list_models() -> list[str]:

@@ -49,7 +49,7 @@ class BridgeEngine(Engine):
     def context(self, model, elements, run_dir):
         # pair_style zero only sets the neighbour/communication cutoff; the model's own
         # neighbour search runs in Python. Its value affects cost, not physics.
-        return {"cutoff_A": model.cutoff_A or 6.0}
+        return {"cutoff_A": model.cutoff_A or 6.0, "scale": model.scale}
 
 
 class MliapEngine(Engine):
@@ -66,18 +66,19 @@ class MliapEngine(Engine):
     def model_file(model: ModelSpec) -> str:
         from .models import weight_files
 
+        model = model.base if model.family == "scaled" else model
         if model.family != "mace":
             raise ConfigError(f"ML-IAP export is implemented for MACE models, not {model.family}")
         return weight_files(model)[0].name + "-mliap_lammps.pt"
 
     def context(self, model, elements, run_dir):
-        return {"mliap_file": self.model_file(model), "elements": elements}
+        return {"mliap_file": self.model_file(model), "elements": elements, "scale": model.scale}
 
     def stage(self, model: ModelSpec, run_dir: Path) -> Path:
         """Export the model for ML-IAP (mace_create_lammps_model) and copy it into the run folder."""
         from .models.mace import export_mliap
 
-        exported = export_mliap(model)
+        exported = export_mliap(model.base if model.family == "scaled" else model)
         target = run_dir / exported.name
         if not target.exists():
             shutil.copy2(exported, target)
@@ -110,7 +111,9 @@ class ClassicEngine(Engine):
         if run_dir is not None:
             for f in files:
                 shutil.copy2(f, run_dir / f.name)
-        return {"pair_style": model.pair_style, "pair_coeffs": coeffs}
+        # scaled (linearly corrected) models: templates/pair/classic.j2 wraps the style in
+        # pair_style hybrid/scaled, whose pair_coeff lines name the sub-style
+        return {"pair_style": model.pair_style, "pair_coeffs": coeffs, "scale": model.scale}
 
 
 ENGINES: dict[str, Engine] = {}

@@ -35,3 +35,11 @@ class SimulationError(HarnessError):
     """The simulation went wrong (lost atoms, NaN, runaway temperature); outputs are kept."""
 
     exit_code = 3
+
+
+class FramesError(ConfigError):
+    """Reference frames cannot be read or lack what is needed (forces)."""
+
+
+class CorrectionError(HarnessError):
+    """A linear correction cannot be fitted from the given frames (says why)."""

@@ -156,3 +156,19 @@ def _accepts_verbose() -> bool:
 from .mace import mace_calculator, mace_weights  # noqa: E402  (registers after the helpers exist)
 
 register("mace", weights=mace_weights)(mace_calculator)
+
+
+# --------------------------------------------------------------------------- linear corrections
+def _scaled_weights(spec: ModelSpec) -> list[Path]:
+    return weight_files(spec.base)
+
+
+@register("scaled", weights=_scaled_weights)
+def _scaled_calculator(spec: ModelSpec):
+    """The base model's calculator with energy, forces and stress times ``spec.scale``."""
+    from .scaled import ScaledCalculator
+
+    base = spec.base
+    if base.family == "eam":  # ASE's EAM reads one funcfl file: built for the structure's elements
+        return ScaledCalculator(lambda elements: calculator(restrict_eam(base, elements)), spec.scale)
+    return ScaledCalculator(calculator(base), spec.scale)

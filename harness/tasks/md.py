@@ -140,7 +140,12 @@ class MDTask:
             "model": {"name": self.model.name, "label": self.model.label, "family": self.model.family,
                       "variant": self.model.variant, "source": self.model.source,
                       "files": [str(f) for f in files], "sha256": sha256(files),
-                      "license": self.model.license, "citation": self.model.citation},
+                      "license": self.model.license, "citation": self.model.citation,
+                      **({"correction": {"scale": self.model.scale, "base": self.model.base.label,
+                                         "base_source": self.model.base.source,
+                                         "base_sha256": sha256(weight_files(self.model.base)),
+                                         "provenance": self.model.provenance}}
+                         if self.model.family == "scaled" else {})},
             "templates_sha256": template_sha256(*TEMPLATES),
             "seed": self.settings.seed,
             "units": {"energy": "eV", "length": "Å", "time": "ps", "pressure": "bar (thermo), GPa (results)",

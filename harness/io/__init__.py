@@ -1,0 +1,1 @@
+"""Readers of external data (reference frames with DFT energies, forces and stresses)."""
