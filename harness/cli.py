@@ -28,6 +28,7 @@ def md_options(fn):
         click.option("--steps", type=int, default=None, help="override the preset's number of steps"),
         click.option("--timestep", "timestep_fs", type=float, default=None, help="fs [default: the preset's]"),
         click.option("--seed", type=int, default=12345, show_default=True, help="velocity seed"),
+        click.option("--thermostat", default=None, help="nose-hoover | csvr [default: the preset's]"),
         click.option("--tag", default=None, help="run folder suffix [default: <preset>-T<temperature>]"),
         click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True),
         click.option("--overwrite", is_flag=True, help="replace an existing run folder"),
@@ -42,7 +43,7 @@ def _settings(kw: dict):
 
     return md_settings(kw["system"], kw["model"], kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
                        timestep_fs=kw["timestep_fs"], engine=kw["engine"], relax=kw["relax"], seed=kw["seed"],
-                       tag=kw["tag"])
+                       tag=kw["tag"], thermostat=kw["thermostat"])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

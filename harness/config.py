@@ -17,7 +17,9 @@ import yaml
 from .errors import ConfigError, UnknownNameError
 
 PROTOTYPES = ("fcc", "bcc", "hcp", "diamond", "rocksalt", "L1_2", "B2")
-THERMOSTATS = ("nose-hoover",)
+# nose-hoover: LAMMPS fix nvt (chain); csvr: Bussi's stochastic velocity rescaling (fix nve +
+# fix temp/csvr), canonical and stochastic. LAMMPS has no Andersen thermostat.
+THERMOSTATS = ("nose-hoover", "csvr")
 RELAX_MODES = ("none", "positions", "cell")
 
 
@@ -449,7 +451,9 @@ class MDSettings:
     @property
     def run_name(self) -> str:
         """Folder name built from the parameters: ``Pt3Co-chgnet-md-quick-T300``."""
-        tag = self.tag or f"{self.preset}-T{self.temperature_K:g}" + (f"-relax{self.relax}" if self.relax != "none" else "")
+        tag = self.tag or (f"{self.preset}-T{self.temperature_K:g}"
+                           + (f"-relax{self.relax}" if self.relax != "none" else "")
+                           + (f"-{self.protocol.thermostat}" if self.protocol.thermostat != "nose-hoover" else ""))
         return f"{self.system.name}-{self.model.label}-md-{tag}"
 
     def to_dict(self) -> dict:
@@ -468,6 +472,7 @@ def md_settings(
     relax: str = "none",
     seed: int = 12345,
     tag: str | None = None,
+    thermostat: str | None = None,
 ) -> MDSettings:
     """Build :class:`MDSettings` from registry names and command-line overrides."""
     sys_spec = load_system(system)
@@ -482,6 +487,10 @@ def md_settings(
         if not (math.isfinite(timestep_fs) and timestep_fs > 0):
             raise ConfigError(f"timestep must be a positive number of fs, got {timestep_fs}")
         protocol = replace(protocol, timestep_fs=float(timestep_fs))
+    if thermostat is not None:
+        if thermostat not in THERMOSTATS:
+            raise UnknownNameError(f"unknown thermostat '{thermostat}' (valid: {', '.join(THERMOSTATS)})")
+        protocol = replace(protocol, thermostat=thermostat)
     if protocol.equilibration_ps >= protocol.duration_ps:
         protocol = replace(protocol, equilibration_ps=0.0)
     return MDSettings(

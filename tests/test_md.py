@@ -158,3 +158,19 @@ def test_relax_cell_through_the_bridge_matches_ase(tmp_path, runs_dir):
     a_ase = ref.cell.lengths()[0] / 2
     assert abs(a_ase - 3.70) > 0.05  # the start was really strained
     assert a_lammps == pytest.approx(a_ase, abs=2e-3)
+
+
+def test_csvr_thermostat_canonical_temperature(runs_dir):
+    """Stochastic velocity rescaling (fix temp/csvr): <T> at target, canonical fluctuations."""
+    s = md_settings("Cu", "eam", "quick", temperature_K=600.0, steps=20000, timestep_fs=2.0, thermostat="csvr")
+    s = type(s)(**{**s.__dict__, "protocol": type(s.protocol)(**{**s.protocol.__dict__, "supercell": (3, 3, 3),
+                                                                  "dump_every": 1000, "thermo_every": 10})})
+    task = MDTask(s, runs_dir)
+    assert task.run_dir.name.endswith("-csvr")
+    run_dir = task.render()
+    assert "fix             nvt all temp/csvr 600 600 0.1 12346" in (run_dir / "in.lammps").read_text()
+    task.execute(run_dir, progress=False)
+    t = thermo_rows(run_dir)
+    t = t[t[:, 0] >= 2000, 1]
+    assert t.std() == pytest.approx(600 * np.sqrt(2 / (3 * 108 - 3)), rel=0.25)
+    assert abs(t.mean() - 600.0) < max(3 * block_sem(t), 2.0)

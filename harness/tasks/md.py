@@ -94,6 +94,7 @@ class MDTask:
             **RELAX,
             "temperature_K": s.temperature_K,
             "seed": s.seed,
+            "thermostat": p.thermostat,
             "damping_ps": p.thermostat_damping_fs / 1000.0,
             "thermostat_chain": p.thermostat_chain,
             "steps": p.steps,
@@ -169,7 +170,7 @@ class MDTask:
             model = s.model.source
         return {"system": system, "model": model, "preset": s.preset, "temperature_K": s.temperature_K,
                 "steps": s.protocol.steps, "timestep_fs": s.protocol.timestep_fs, "engine": self.choice.name,
-                "relax": s.relax, "seed": s.seed, "tag": s.tag}
+                "relax": s.relax, "seed": s.seed, "tag": s.tag, "thermostat": s.protocol.thermostat}
 
     # ------------------------------------------------------------------ execute
     def execute(self, run_dir: Path | None = None, *, resume: bool = False, progress: bool = True,
@@ -284,7 +285,7 @@ def task_from_run_dir(run_dir: Path, runs_dir: Path | None = None) -> MDTask:
         raise RunExistsError(f"{run_dir}: no summary.json with a request; not a harness run folder")
     settings = md_settings(req["system"], req["model"], req["preset"], temperature_K=req["temperature_K"],
                            steps=req["steps"], timestep_fs=req["timestep_fs"], engine=req["engine"],
-                           relax=req["relax"], seed=req["seed"], tag=req["tag"])
+                           relax=req["relax"], seed=req["seed"], tag=req["tag"], thermostat=req.get("thermostat"))
     task = MDTask(settings, runs_dir or Path(run_dir).parent)
     if task.settings.run_name != Path(run_dir).name:  # folder renamed by the user: keep using it
         task.settings = replace(task.settings, tag=None)
