@@ -162,23 +162,11 @@ def _vdos_check(md_run: Path, summary: dict, figure: Path, phonon) -> dict:
     sd = np.exp(-0.5 * ((fd[:, None] - modes[None, :]) / width) ** 2).sum(axis=1)
     fd_pos = fd >= 0
     err = spectrum_error(fd[fd_pos], sd[fd_pos], fv, sv)
-    import matplotlib
+    from .report.phonons import plot_spectra
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(fd[fd_pos], normalise(fd[fd_pos], sd[fd_pos]), color="k",
-            label=f"harmonic modes at the {len(qs)} q-points of the MD cell")
-    ax.plot(fv, sv, color="C1", label=f"VDOS from MD ({md_run.name})")
-    ax.set_xlim(0, 1.3 * modes.max())
-    ax.set_xlabel("Frequency (THz)")
-    ax.set_ylabel("1/THz (unit area)")
-    ax.set_title(f"E_VDOS = {err:.1f} %")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(figure, dpi=120)
-    plt.close(fig)
+    plot_spectra(figure, [(fd[fd_pos], normalise(fd[fd_pos], sd[fd_pos]), f"harmonic modes at the {len(qs)} q-points of the MD cell"),
+                          (fv, sv, f"VDOS from MD ({md_run.name})")], xmax=1.3 * modes.max(),
+                 title=f"E_VDOS = {err:.1f} %")
     return {"run": md_run.name, "E_VDOS_percent": err, "n_qpoints": len(qs), "broadening_THz": width,
             "figure": str(figure.name)}
 

@@ -60,21 +60,32 @@ def plot_bands(summary: dict, path: Path, reference: dict | None = None, label: 
     return Path(path)
 
 
-def plot_dos(summary: dict, path: Path) -> Path:
+def plot_spectra(path: Path, curves: list, *, xmax: float | None = None, title: str | None = None,
+                 ylabel: str = "1/THz (unit area)") -> Path:
+    """Spectra vs frequency: ``curves`` = [(frequency_THz, values, label), ...], the first in black."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    f = np.asarray(summary["dos"]["frequency_THz"])
-    ax.plot(f, summary["dos"]["total"], color="k", lw=1.2, label="total")
-    per = summary["dos"].get("per_element", {})
-    if len(per) > 1:
-        for el, g in per.items():
-            ax.plot(f, g, lw=0.9, label=el)
+    for k, (f, g, label) in enumerate(curves):
+        ax.plot(f, g, color="k" if k == 0 else f"C{k}", lw=1.2 if k == 0 else 0.9, label=label)
+    if xmax is not None:
+        ax.set_xlim(0, xmax)
+    if title:
+        ax.set_title(title)
     ax.set_xlabel("Frequency (THz)")
-    ax.set_ylabel("DOS (states/THz per primitive cell)")
+    ax.set_ylabel(ylabel)
     ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def plot_dos(summary: dict, path: Path) -> Path:
+    f = np.asarray(summary["dos"]["frequency_THz"])
+    curves = [(f, summary["dos"]["total"], "total")]
+    per = summary["dos"].get("per_element", {})
+    if len(per) > 1:
+        curves += [(f, g, el) for el, g in per.items()]
+    return plot_spectra(path, curves, ylabel="DOS (states/THz per primitive cell)")
 
 
 def plot_sigma(time_ps: np.ndarray, sigma_t: np.ndarray, path: Path, mean: float) -> Path:
