@@ -43,3 +43,11 @@ class FramesError(ConfigError):
 
 class CorrectionError(HarnessError):
     """A linear correction cannot be fitted from the given frames (says why)."""
+
+
+class TrajectoryError(ConfigError):
+    """A reference trajectory cannot be read or lacks what is needed (time step, frames)."""
+
+
+class CompareError(ConfigError):
+    """A reference and a model run cannot be compared (composition, cell, time steps, length)."""

@@ -1,0 +1,210 @@
+"""Campaign: every system × model in MD, analysed, compared with references; table and Pareto front.
+
+For each system with a reference ``<reference_dir>/<system>.<ext>`` the model runs, by default,
+in the reference's cell from its first frame at its temperature
+(:func:`~harness.tasks.compare.system_from_reference`); without a reference it runs the
+registered system and is analysed but not compared. Completed run folders are reused.
+Outputs in ``<runs_dir>/campaign-<tag>/``: ``campaign.json``, ``results.csv`` and
+``results.md`` (combined), ``tables/<observable>.csv`` (model × system), ``pareto.png``
+(E_RPV vs ms per MD step, means over systems) and ``overlay-<system>.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, HarnessError
+from ..runs import now, read_summary, write_json, write_text
+
+OBSERVABLES = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
+               "W1_VDOS_THz", "W1_P_GPa")
+COLUMNS = ("system", "model", "engine", "n_atoms", "ms_per_step") + OBSERVABLES + ("run", "reference", "note")
+
+
+def find_reference(reference_dir: Path | None, system: str) -> Path | None:
+    """``<dir>/<system>.<ext>`` in a format :mod:`harness.io.trajectory` reads (first in name order)."""
+    from ..io.trajectory import guess_format
+
+    if reference_dir is None:
+        return None
+    for path in sorted(Path(reference_dir).glob(f"{system}.*")):
+        try:
+            guess_format(path)
+        except HarnessError:
+            continue
+        if path.is_file():
+            return path
+    return None
+
+
+def _sanitize(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")
+
+
+def campaign(systems: list[str], models: list[str], reference_dir=None, *, preset: str | None = None,
+             steps: int | None = None, engine: str = "auto", runs_dir="runs", tag: str | None = None,
+             from_reference: bool = True, timestep_fs: float | None = None, stride: int | None = None,
+             reference_skip_ps: float = 0.0, progress: bool = False, stream=None) -> tuple[Path, dict]:
+    """Run, analyse and compare every system × model; returns (campaign folder, campaign.json)."""
+    stream = stream or sys.stderr
+    from ..config import load_model, load_system, md_settings
+    from ..io.trajectory import read_trajectory
+    from ..lammps.probe import probe
+    from ..report.compare import pareto_front, plot_overlays, plot_pareto
+    from .analyze import analyze_run
+    from .compare import compare_run, system_from_reference
+    from .md import MDTask
+
+    if not systems or not models:
+        raise ConfigError("a campaign needs at least one system (--systems) and one model (--models)")
+    if reference_dir is not None and not Path(reference_dir).is_dir():
+        raise ConfigError(f"--reference-dir {reference_dir}: no such folder")
+    for m in models:
+        load_model(m)  # unknown names fail here, before any compute
+    sys_specs = {s: load_system(s) for s in systems}
+    runs_dir = Path(runs_dir)
+    out = runs_dir / f"campaign-{_sanitize(tag or '_'.join(['-'.join(systems), '-'.join(models)]))}"
+    out.mkdir(parents=True, exist_ok=True)
+    caps = probe()
+
+    refs = {}
+    for s in systems:
+        path = find_reference(Path(reference_dir) if reference_dir else None, sys_specs[s].name)
+        if path is not None:
+            refs[s] = (path, read_trajectory(path, timestep_fs=timestep_fs, stride=stride))
+
+    rows, compare_docs = [], {}
+    for s in systems:
+        spec = sys_specs[s]
+        preset_name = preset or spec.default_preset
+        system_arg, run_tag = s, None
+        if s in refs and from_reference:
+            ref_path, ref = refs[s]
+            system_arg = str(system_from_reference(ref, spec.name, out / "systems", base_system=s))
+            T = ref.temperature_K or spec.temperature_K
+            run_tag = f"{preset_name}-T{T:g}-ref-{_sanitize(ref_path.stem)}"
+        for m in models:
+            row = {"system": spec.name, "model": m, "note": ""}
+            try:
+                settings = md_settings(system_arg, m, preset, steps=steps, engine=engine, tag=run_tag)
+                task = MDTask(settings, runs_dir, caps=caps)
+                run_dir = task.run_dir
+                row["run"] = run_dir.name
+                if read_summary(run_dir).get("status") == "completed":
+                    print(f"[campaign] reusing {run_dir}", file=stream)
+                else:
+                    print(f"[campaign] MD {run_dir.name} ({task.choice.name} engine)", file=stream)
+                    task.render(overwrite=run_dir.exists())
+                    task.execute(run_dir, progress=progress, stream=stream)
+                summary = read_summary(run_dir)
+                row.update(model=summary["model"]["label"], engine=summary["engine"]["name"],
+                           n_atoms=summary["structure"]["n_atoms"],
+                           ms_per_step=summary.get("timings", {}).get("ms_per_step"))
+                if not (run_dir / "results.json").is_file():
+                    analyze_run(run_dir)
+            except HarnessError as exc:
+                row["note"] = f"MD failed: {exc}"
+                rows.append(row)
+                continue
+            if s in refs:
+                ref_path, ref = refs[s]
+                row["reference"] = str(ref_path)
+                try:
+                    _, doc = compare_run(run_dir, ref_path, reference_traj=ref, reference_skip_ps=reference_skip_ps)
+                    row.update({k: doc["errors"].get(k) for k in OBSERVABLES})
+                    compare_docs.setdefault(spec.name, {})[row["model"]] = doc
+                    if doc.get("skipped"):
+                        row["note"] = "; ".join(sorted(set(doc["skipped"].values())))
+                except HarnessError as exc:
+                    row["note"] = f"not compared: {exc}"
+            else:
+                row["note"] = "no reference"
+            rows.append(row)
+
+    # ---- per model: means over systems (the Pareto front's points)
+    per_model = []
+    for m in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == m]
+        entry = {"model": m, "n_systems": len(mine)}
+        costs = [r["ms_per_step"] for r in mine if r.get("ms_per_step") is not None]
+        entry["ms_per_step"] = float(np.mean(costs)) if costs else None
+        for k in OBSERVABLES:
+            vals = [r[k] for r in mine if r.get(k) is not None]
+            entry[k] = float(np.mean(vals)) if vals else None
+            entry[f"n_{k}"] = len(vals)
+        per_model.append(entry)
+    pts = [(e["ms_per_step"], e["E_RPV_percent"]) for e in per_model
+           if e["ms_per_step"] is not None and e["E_RPV_percent"] is not None]
+    named = [e["model"] for e in per_model if e["ms_per_step"] is not None and e["E_RPV_percent"] is not None]
+    front = [named[i] for i in pareto_front(pts)]
+    for e in per_model:
+        e["pareto_optimal"] = e["model"] in front
+
+    _write_tables(out, rows, per_model, systems=[sys_specs[s].name for s in systems])
+    figures = [plot_pareto(per_model, out / "pareto.png")]
+    for system, docs in compare_docs.items():
+        ref_name = Path(next(iter(docs.values()))["reference"]["file"]).name
+        figures.append(plot_overlays(system, docs, out / f"overlay-{system}.png", ref_name))
+    doc = {"task": "campaign", "created": now(), "systems": systems, "models": models,
+           "reference_dir": None if reference_dir is None else str(Path(reference_dir).resolve()),
+           "from_reference": from_reference, "preset": preset, "steps": steps, "engine": engine,
+           "rows": rows, "per_model": per_model, "pareto_front": front,
+           "pareto": {"error": "E_RPV_percent (mean over systems)", "cost": "ms_per_step (mean over systems)"},
+           "figures": [p.name for p in figures],
+           "tables": ["results.csv", "results.md"] + [f"tables/{k}.csv" for k in OBSERVABLES]}
+    write_json(out / "campaign.json", doc)
+    return out, doc
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _write_tables(out: Path, rows: list[dict], per_model: list[dict], systems: list[str]) -> None:
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
+    tables = out / "tables"
+    tables.mkdir(exist_ok=True)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    md = ["# Campaign results", "",
+          "Errors of each model's NVT run against the reference trajectory (Dyna-Mat definitions; 0 is perfect). "
+          "E_* in %, ΔP and W1_P in GPa, W1_VDOS in THz (Wasserstein-1: keeps growing with a peak shift where the "
+          "L1-overlap E_VDOS saturates); cost = wall time per MD step (ms).", "",
+          "## Combined", "",
+          "| " + " | ".join(c for c in COLUMNS if c not in ("run", "reference")) + " |",
+          "|" + "---|" * (len(COLUMNS) - 2)]
+    for r in rows:
+        md.append("| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS if c not in ("run", "reference")) + " |")
+    md += ["", "## Per model (means over systems) and the Pareto front (E_RPV vs ms/step)", "",
+           "| model | ms_per_step | " + " | ".join(OBSERVABLES) + " | Pareto-optimal |",
+           "|" + "---|" * (len(OBSERVABLES) + 3)]
+    for e in per_model:
+        md.append(f"| {e['model']} | {_fmt(e['ms_per_step'])} | " + " | ".join(_fmt(e[k]) for k in OBSERVABLES)
+                  + f" | {'yes' if e['pareto_optimal'] else ''} |")
+    for k in OBSERVABLES:
+        header = ["model"] + systems + ["mean"]
+        table = []
+        for m in models:
+            vals = {r["system"]: r.get(k) for r in rows if r["model"] == m}
+            present = [v for v in vals.values() if v is not None]
+            table.append([m] + [vals.get(s) for s in systems] + [float(np.mean(present)) if present else None])
+        with open(tables / f"{k}.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for t in table:
+                w.writerow(["" if v is None else v for v in t])
+        md += ["", f"## {k}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        md += ["| " + " | ".join(_fmt(v) for v in t) + " |" for t in table]
+    write_text(out / "results.md", "\n".join(md) + "\n")

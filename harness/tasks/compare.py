@@ -1,0 +1,521 @@
+"""Compare a model's MD run with a reference trajectory (Dyna-Mat errors) and single points.
+
+``compare_run(run_dir, reference)`` computes, on matched frame intervals and durations, the
+RDF, VDOS and pressure of both sides with the same functions
+(:func:`~harness.analysis.rdf.compute_rdf`, :func:`~harness.analysis.vdos.partial_vdos`,
+:func:`~harness.analysis.pressure.summarize_series`) and their errors
+(:mod:`harness.analysis.dynamat`), and writes ``<run>/compare-<ref stem>.json`` and overlay
+figures. ``singlepoint_errors(model, reference)`` evaluates a model through LAMMPS on
+labelled reference frames (energy, force, stress RMSE). ``system_from_reference`` writes a
+system YAML that runs the model in the reference's cell from its first frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import dynamat as dm
+from ..errors import CompareError, ConfigError
+from ..io.trajectory import ReferenceTrajectory, read_trajectory
+from ..runs import create_run_dir, host_info, now, package_versions, read_summary, write_json
+
+MIN_FRAMES = 4  # time correlations (VDOS) need a few frames
+PRESSURE_BINS = 50  # at most; fewer for short series (√n), so a histogram is not mostly empty bins
+
+
+def pressure_bins(n_samples: int) -> int:
+    """Histogram bins for E_P: √n, between 5 and :data:`PRESSURE_BINS`."""
+    return int(max(5, min(PRESSURE_BINS, round(math.sqrt(n_samples)))))
+DEFINITIONS = {
+    "E_RDF_percent": "min(1, ∫|g_REF − g_MLIP| dr / ∫|g_REF − 1| dr) × 100 (100 if the denominator is 0); total g(r), "
+                     "500 bins to half the shortest cell width",
+    "E_P_percent": "Σ_k |h_REF − h_MLIP| Δ_k / (Σ h_REF Δ_k + Σ h_MLIP Δ_k) × 100, area-normalised pressure histograms "
+                   "on shared edges (√n bins, 5 to 50, over the range of both series)",
+    "delta_P_GPa": "|⟨P_REF⟩ − ⟨P_MLIP⟩|",
+    "E_VDOS_percent": "∫|f_REF − f_MLIP| dν / (∫f_REF dν + ∫f_MLIP dν) × 100, unit-area spectra over the common range "
+                      "(L1 overlap: saturates at 100 when peaks no longer overlap)",
+    "E_RPV_percent": "(E_RDF + E_P + E_VDOS) / 3",
+    "L_RPV_percent": "(E_RDF² + E_P² + E_VDOS²) / (E_RDF + E_P + E_VDOS) (Lehmer mean: weights the worst observable)",
+    "W1_VDOS_THz": "Wasserstein-1 (earth-mover) distance between the VDOS spectra as distributions over frequency "
+                   "(matbench-discovery; keeps growing with a peak shift where E_VDOS saturates)",
+    "W1_P_GPa": "Wasserstein-1 distance between the pressure samples",
+    "pressure": "P = −tr(σ)/3 (3-D) or −(σxx+σyy)/2 (2-D) with the kinetic term Σ m v v / V; the model's from "
+                "LAMMPS (thermo.dat), the reference's from its stress (+ kinetic term from its velocities when the "
+                "stress is the potential part only)",
+    "vdos": "Hann-windowed VACF (mass-weighted) → cosine transform, unit area; both sides from the same number of "
+            "frames at the same interval",
+}
+
+
+# ============================================================================ the model run
+class ModelRun:
+    """A completed harness MD run: frames after equilibration, thermo rows, settings."""
+
+    def __init__(self, run_dir: Path | str):
+        from ..analysis.thermo import read_thermo
+        from ..analysis.trajectory import load_dump_universe, read_frames
+
+        self.run_dir = Path(run_dir)
+        summary = read_summary(self.run_dir)
+        if summary.get("task") != "md":
+            raise CompareError(f"{self.run_dir}: not an MD run folder (no summary.json with task 'md')")
+        if summary.get("status") != "completed":
+            raise CompareError(f"{self.run_dir}: the run is '{summary.get('status')}', not completed; nothing to compare")
+        self.summary = summary
+        proto = summary["resolved"]["protocol"]
+        self.timestep_fs = float(proto["timestep_fs"])
+        self.dump_every, self.thermo_every = int(proto["dump_every"]), int(proto["thermo_every"])
+        self.temperature_K = float(summary["resolved"]["temperature_K"])
+        self.elements = list(summary["structure"]["elements_type_order"])
+        dt_ps = self.timestep_fs * 1e-3
+        u = load_dump_universe(self.run_dir / "traj.lammpstrj", self.elements, self.timestep_fs)
+        thermo = read_thermo(self.run_dir / "thermo.dat", self.timestep_fs)
+        first = [int(u.trajectory.ts.data["step"])] + ([int(thermo["step"][0])] if len(thermo["step"]) else [])
+        step0 = min(first)
+        min_step = step0 + int(math.ceil(float(proto["equilibration_ps"]) / dt_ps - 1e-9))
+        self.frames = read_frames(u, min_step=min_step)
+        keep = thermo["step"] >= min_step
+        self.thermo = {k: v[keep] for k, v in thermo.items()}
+        self.symbols = [str(s) for s in u.atoms.elements]
+        self.masses = u.atoms.masses.astype(float)
+        self.frame_dt_ps = self.dump_every * dt_ps
+        self.thermo_dt_ps = self.thermo_every * dt_ps
+        if self.frames.n_frames > 1 and np.any(np.diff(self.frames.step) != self.dump_every):
+            raise CompareError(f"{self.run_dir}: dump frames are not every {self.dump_every} steps")
+
+    @property
+    def label(self) -> str:
+        return self.summary["model"]["label"]
+
+    def cells(self) -> np.ndarray:
+        from MDAnalysis.lib.mdamath import triclinic_vectors
+
+        return np.array([triclinic_vectors(d) for d in self.frames.dimensions], dtype=float)
+
+
+# ============================================================================ checks
+def check_same_system(ref: ReferenceTrajectory, run: ModelRun) -> None:
+    """One line for a reference of another atom count, composition or cell."""
+    from ase.geometry import cell_to_cellpar
+
+    if ref.n_atoms != len(run.symbols):
+        raise CompareError(f"the reference has {ref.n_atoms} atoms, the run {run.run_dir.name} has {len(run.symbols)}; "
+                           f"run the model on the reference's cell (harness campaign does)")
+    cr, cm = Counter(ref.symbols), Counter(run.symbols)
+    if cr != cm:
+        fmt = lambda c: " ".join(f"{k}{v}" for k, v in sorted(c.items()))  # noqa: E731
+        raise CompareError(f"the reference's composition {fmt(cr)} differs from the run's {fmt(cm)}")
+    pr, pm = cell_to_cellpar(ref.cells_A[0]), cell_to_cellpar(run.cells()[0])
+    if np.any(np.abs(pr[:3] - pm[:3]) > 1e-3 * pm[:3]) or np.any(np.abs(pr[3:] - pm[3:]) > 0.1):
+        show = lambda p: "a,b,c = " + ", ".join(f"{x:.4f}" for x in p[:3]) + " Å, angles " + ", ".join(  # noqa: E731
+            f"{x:.2f}" for x in p[3:]) + "°"
+        raise CompareError(f"the reference's cell ({show(pr)}) differs from the run's ({show(pm)}); run the model in "
+                           f"the reference's cell (harness campaign does)")
+
+
+def _skip_frames(ref: ReferenceTrajectory, skip_ps: float) -> ReferenceTrajectory:
+    if not skip_ps:
+        return ref
+    if ref.frame_dt_ps is None:
+        raise CompareError(f"{ref.source}: --reference-skip-ps needs the frame interval (give --timestep-fs and --stride)")
+    k = int(math.ceil(skip_ps / ref.frame_dt_ps - 1e-9))
+    if k >= ref.n_frames:
+        raise CompareError(f"{ref.source}: skipping {skip_ps:g} ps leaves no frames ({ref.n_frames} frames, "
+                           f"{ref.frame_dt_ps * 1e3:g} fs apart)")
+    return ref.select(slice(k, None))
+
+
+def _dims(cells: np.ndarray) -> np.ndarray:
+    from ase.geometry import cell_to_cellpar
+
+    return np.array([cell_to_cellpar(c) for c in cells])
+
+
+# ============================================================================ compare
+def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: float | None = None,
+                stride: int | None = None, elements: list[str] | None = None,
+                reference_temperature_K: float | None = None, reference_skip_ps: float = 0.0,
+                dimension: int = 3, vdos_resolution_THz: float | None = None, figures: bool = True,
+                reference_traj: ReferenceTrajectory | None = None) -> tuple[Path, dict]:
+    """Dyna-Mat errors of the run in ``run_dir`` against ``reference``; writes compare-<stem>.json."""
+    from ..analysis.md import RDF_MAX_FRAMES, _compact
+    from ..analysis.pressure import in_plane_pressure, summarize_series
+    from ..analysis.rdf import DEFAULT_BINS, compute_rdf, default_r_max
+    from ..analysis.trajectory import universe_from_arrays
+    from ..analysis.vdos import partial_vdos
+    from ..io.frames import file_sha256
+
+    if dimension not in (2, 3):
+        raise ConfigError(f"--dimension must be 2 or 3, got {dimension}")
+    run = ModelRun(run_dir)
+    reference = Path(reference)
+    ref = reference_traj or read_trajectory(reference, fmt, timestep_fs=timestep_fs, stride=stride,
+                                            elements=elements or None, temperature_K=reference_temperature_K)
+    check_same_system(ref, run)
+    if ref.frame_dt_ps is None:
+        raise CompareError(f"{reference}: the file does not state its time step; give --timestep-fs and --stride")
+    ref = _skip_frames(ref, reference_skip_ps)
+    if run.frames.n_frames == 0:
+        raise CompareError(f"{run.run_dir}: no trajectory frames after equilibration")
+
+    # ---- matched intervals and durations
+    try:
+        m = dm.match_intervals(ref.frame_dt_ps, ref.n_frames, run.frame_dt_ps, run.frames.n_frames)
+    except ValueError as exc:
+        raise CompareError(f"cannot match {reference.name} with {run.run_dir.name}: {exc}") from None
+    n, dt = m["n"], m["dt"]
+    ri = np.arange(n) * m["stride_ref"]
+    mi = np.arange(n) * m["stride_mod"]
+    if n < MIN_FRAMES:
+        raise CompareError(f"only {n} matched frames ({dt * 1e3:g} fs apart) between {reference.name} and the run; "
+                           f"the VDOS needs at least {MIN_FRAMES}: a longer reference or run")
+    resolution = 1.0 / (2.0 * n * dt)
+    if vdos_resolution_THz is not None and resolution > vdos_resolution_THz * (1 + 1e-9):
+        raise CompareError(f"trajectory too short for a VDOS resolution of {vdos_resolution_THz:g} THz: {n} matched "
+                           f"frames × {dt * 1e3:g} fs = {n * dt:g} ps give {resolution:.3g} THz; needs ≥ "
+                           f"{1 / (2 * vdos_resolution_THz):g} ps on both sides")
+    ref_m = ref.select(ri)
+    pos_mod = run.frames.positions_A[mi].astype(float)
+    masses = ref.masses
+
+    # ---- velocities: the reference's own, or central differences on both sides alike
+    if ref_m.velocities_A_per_ps is not None and run.frames.velocities_A_per_ps is not None:
+        v_ref, v_mod, how = ref_m.velocities_A_per_ps, run.frames.velocities_A_per_ps[mi].astype(float), "file"
+    else:
+        v_ref = dm.finite_difference_velocities(ref_m.positions_A, dt)
+        v_mod = dm.finite_difference_velocities(pos_mod, dt)
+        how = "central finite differences of unwrapped positions (both sides)"
+    t_ref = float(np.mean(dm.kinetic_temperature(v_ref, masses)))
+    t_expected = ref.temperature_K or run.temperature_K
+    why = dm.equipartition_check(t_ref, t_expected, finite_differences=how != "file")
+    if why:
+        raise CompareError(f"{reference.name}: {why}")
+
+    doc: dict = {
+        "task": "compare",
+        "created": now(),
+        "run": run.run_dir.name,
+        "system": run.summary["resolved"]["system"]["name"],
+        "model": run.label,
+        "model_sha256": run.summary["model"].get("sha256"),
+        "engine": run.summary["engine"]["name"],
+        "timing": {"ms_per_step": run.summary.get("timings", {}).get("ms_per_step"),
+                   "n_atoms": len(run.symbols)},
+        "reference": {
+            "file": str(reference.resolve()), "format": ref.format, "sha256": file_sha256(reference),
+            "n_frames": ref.n_frames, "frame_dt_ps": ref.frame_dt_ps, "timestep_fs": ref.timestep_fs,
+            "stride": ref.stride, "temperature_K": ref.temperature_K, "skip_ps": reference_skip_ps,
+            "velocities": how, "temperature_from_velocities_K": t_ref,
+            "stress": None if ref.stress_eV_A3 is None else
+            ("includes the kinetic part" if ref.stress_includes_kinetic else "potential part; kinetic term added"),
+            "notes": ref.notes,
+        },
+        "matching": {"frame_dt_ps": dt, "n_frames": n, "duration_ps": n * dt,
+                     "stride_reference": m["stride_ref"], "stride_model": m["stride_mod"],
+                     "reference_frames_available": ref.n_frames, "model_frames_available": run.frames.n_frames},
+        "definitions": DEFINITIONS,
+        "errors": {},
+        "skipped": {},
+    }
+    errors, skipped = doc["errors"], doc["skipped"]
+
+    # ---- RDF (same bins on both sides)
+    dims_ref, dims_mod = _dims(ref_m.cells_A), run.frames.dimensions[mi]
+    r_max = min(default_r_max(dims_ref), default_r_max(dims_mod))
+    rdf_ref = compute_rdf(universe_from_arrays(ref_m.positions_A, ref.symbols, dims_ref, dt), nbins=DEFAULT_BINS,
+                          r_max_A=r_max, max_frames=RDF_MAX_FRAMES)
+    rdf_mod = compute_rdf(universe_from_arrays(pos_mod, run.symbols, dims_mod, dt), nbins=DEFAULT_BINS,
+                          r_max_A=r_max, max_frames=RDF_MAX_FRAMES)
+    errors["E_RDF_percent"] = dm.rdf_error(rdf_ref["r_A"], rdf_ref["total"], rdf_mod["r_A"], rdf_mod["total"])
+    doc["rdf"] = {"r_A": rdf_ref["r_A"], "reference": rdf_ref["total"], "model": rdf_mod["total"], "r_max_A": r_max,
+                  "n_bins": DEFAULT_BINS, "first_peak_A": {"reference": rdf_ref["first_peak_A"],
+                                                           "model": rdf_mod["first_peak_A"]}}
+
+    # ---- VDOS
+    groups_ref = {e: np.nonzero(np.asarray(ref.symbols) == e)[0] for e in dict.fromkeys(ref.symbols)}
+    groups_mod = {e: np.nonzero(np.asarray(run.symbols) == e)[0] for e in dict.fromkeys(run.symbols)}
+    f_ref, s_ref, p_ref = partial_vdos(v_ref, dt, groups_ref, masses=masses)
+    f_mod, s_mod, p_mod = partial_vdos(v_mod, dt, groups_mod, masses=run.masses)
+    errors["E_VDOS_percent"] = dm.spectrum_error(f_ref, s_ref, f_mod, s_mod)
+    errors["W1_VDOS_THz"] = dm.spectrum_wasserstein(f_ref, s_ref, f_mod, s_mod)
+    doc["vdos"] = {"frequency_THz": f_ref, "reference": s_ref, "model": np.interp(f_ref, f_mod, s_mod),
+                   "resolution_THz": resolution, "nyquist_THz": 0.5 / dt,
+                   "per_element": {"reference": p_ref, "model": p_mod}}
+
+    # ---- pressure
+    if ref.stress_eV_A3 is None:
+        why = "the reference has no stress"
+        for k in ("E_P_percent", "delta_P_GPa", "W1_P_GPa", "E_RPV_percent", "L_RPV_percent"):
+            skipped[k] = why if k in ("E_P_percent", "delta_P_GPa", "W1_P_GPa") else f"needs E_P: {why}"
+    elif len(run.thermo["step"]) == 0:
+        skipped["E_P_percent"] = skipped["delta_P_GPa"] = skipped["W1_P_GPa"] = "the run has no thermo rows"
+    else:
+        stress = ref.stress_eV_A3
+        if not ref.stress_includes_kinetic:
+            v_all = ref.velocities_A_per_ps if ref.velocities_A_per_ps is not None else \
+                dm.finite_difference_velocities(ref.positions_A, ref.frame_dt_ps)
+            stress = stress + dm.kinetic_stress(v_all, masses, ref.volumes_A3)
+        p_ref_all = dm.pressure_from_stress(stress, dimension) * dm.EV_A3_TO_GPA
+        p_mod_all = run.thermo["pressure_GPa"] if dimension == 3 else \
+            in_plane_pressure(run.thermo["pxx_GPa"], run.thermo["pyy_GPa"])
+        try:
+            mp = dm.match_intervals(ref.frame_dt_ps, len(p_ref_all), run.thermo_dt_ps, len(p_mod_all))
+        except ValueError as exc:
+            raise CompareError(f"cannot match the pressure series of {reference.name} and {run.run_dir.name}: "
+                               f"{exc}") from None
+        p_ref = p_ref_all[np.arange(mp["n"]) * mp["stride_ref"]]
+        p_mod = p_mod_all[np.arange(mp["n"]) * mp["stride_mod"]]
+        edges = dm.shared_edges(p_ref, p_mod, pressure_bins(mp["n"]))
+        errors["E_P_percent"] = dm.histogram_error(p_ref, p_mod, edges)
+        errors["delta_P_GPa"] = dm.mean_difference(p_ref, p_mod)
+        errors["W1_P_GPa"] = dm.sample_wasserstein(p_ref, p_mod)
+        sr, sm = summarize_series(p_ref, "GPa"), summarize_series(p_mod, "GPa")
+        sr.pop("histogram"), sm.pop("histogram")
+        doc["pressure"] = {
+            "dimension": dimension, "reference": sr, "model": sm,
+            "matching": {"interval_ps": mp["dt"], "n_samples": mp["n"], "stride_reference": mp["stride_ref"],
+                         "stride_model": mp["stride_mod"]},
+            "histogram": {"n_bins": len(edges) - 1, "edges_GPa": edges,
+                          "reference_density_per_GPa": np.histogram(p_ref, edges, density=True)[0],
+                          "model_density_per_GPa": np.histogram(p_mod, edges, density=True)[0]},
+        }
+    if "E_P_percent" in errors:
+        errors.update(dm.combined(errors["E_RDF_percent"], errors["E_P_percent"], errors["E_VDOS_percent"]))
+    for k in ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
+              "W1_VDOS_THz", "W1_P_GPa"):
+        errors.setdefault(k, None)
+    doc["errors"] = {k: errors[k] for k in ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent",
+                                            "E_RPV_percent", "L_RPV_percent", "W1_VDOS_THz", "W1_P_GPa")}
+
+    stem = reference.stem if reference.name.lower() != "vasprun.xml" else "vasprun"
+    stem = "".join(c if c.isalnum() or c in "._+-" else "-" for c in stem)
+    if figures:
+        from ..report.compare import plot_compare
+
+        fig_dir = run.run_dir / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        doc["figures"] = [str(p.relative_to(run.run_dir))
+                          for p in plot_compare(doc, fig_dir, f"compare-{stem}", reference.name)]
+    doc["versions"] = package_versions()
+    doc["host"] = host_info()
+    doc = _compact(doc, digits=10)
+    out = run.run_dir / f"compare-{stem}.json"
+    write_json(out, doc)
+    return out, doc
+
+
+def headline(doc: dict) -> list[str]:
+    """Human lines for the terminal."""
+    e, sk = doc["errors"], doc.get("skipped", {})
+
+    def show(key, unit="%", fmt="{:.1f}"):
+        if e.get(key) is None:
+            return f"skipped ({sk.get(key, 'n/a')})"
+        return f"{fmt.format(e[key])} {unit}"
+
+    m = doc["matching"]
+    return [
+        f"{doc['model']} vs {Path(doc['reference']['file']).name}: {m['n_frames']} frames × "
+        f"{m['frame_dt_ps'] * 1e3:g} fs ({m['duration_ps']:g} ps) on both sides; velocities: "
+        f"{doc['reference']['velocities']}",
+        f"E_RDF {show('E_RDF_percent')}   E_VDOS {show('E_VDOS_percent')}   E_P {show('E_P_percent')}",
+        f"ΔP {show('delta_P_GPa', 'GPa', '{:.3f}')}   E_RPV {show('E_RPV_percent')}   L_RPV {show('L_RPV_percent')}",
+        f"W1 (Wasserstein-1) VDOS {show('W1_VDOS_THz', 'THz', '{:.3f}')}   pressure {show('W1_P_GPa', 'GPa', '{:.3f}')}",
+    ]
+
+
+# ============================================================================ set up from a reference
+def system_from_reference(reference, name: str, out_dir, *, base_system: str | None = None,
+                          temperature_K: float | None = None, fmt: str | None = None, **read_kw) -> Path:
+    """A system YAML running the model in the reference's cell, species and first frame.
+
+    Writes ``<out_dir>/<name>-first-frame.extxyz`` and ``<out_dir>/<name>.yaml`` (``structure:
+    {file: ...}``; presets copied from ``base_system`` with supercell 1×1×1, since the frame is
+    the whole cell). The temperature is the reference's (file) or ``temperature_K`` or the base
+    system's.
+    """
+    import yaml
+    from ase.io import write
+
+    from ..config import load_system
+
+    ref = reference if isinstance(reference, ReferenceTrajectory) else read_trajectory(reference, fmt, **read_kw)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    struct = out_dir / f"{name}-first-frame.extxyz"
+    write(struct, ref.first_frame_atoms(), format="extxyz")
+    base = load_system(base_system) if base_system else None
+    T = temperature_K or ref.temperature_K or (base.temperature_K if base else None)
+    if not T:
+        raise CompareError(f"{ref.source}: no temperature in the reference; give one")
+    if base is not None:
+        presets = {k: {"supercell": [1, 1, 1], "timestep_fs": p.timestep_fs, "steps": p.steps,
+                       "thermostat": p.thermostat, "thermostat_damping_fs": p.thermostat_damping_fs,
+                       "thermostat_chain": p.thermostat_chain, "dump_every": p.dump_every,
+                       "thermo_every": p.thermo_every, "restart_every": p.restart_every,
+                       "equilibration_ps": p.equilibration_ps} for k, p in base.presets.items()}
+        default = base.default_preset
+    else:
+        ts = ref.timestep_fs or 1.0
+        every = ref.stride or 10
+        steps = max(every * 10, int(round((ref.frame_dt_ps or ts * every * 1e-3) * ref.n_frames * 1e3 / ts)))
+        presets = {"reference": {"supercell": [1, 1, 1], "timestep_fs": ts, "steps": steps, "dump_every": every,
+                                 "thermo_every": every, "restart_every": max(1000 // every, 1) * every,
+                                 "thermostat_damping_fs": 100 * ts}}
+        default = "reference"
+    data = {"name": name,
+            "description": f"first frame, cell and species of {ref.source} ({ref.n_frames} frames, {T:g} K)",
+            "structure": {"file": struct.name}, "temperature_K": float(T), "default_preset": default,
+            "presets": presets}
+    path = out_dir / f"{name}.yaml"
+    path.write_text("# Written by harness (system_from_reference)\n" + yaml.safe_dump(data, sort_keys=False))
+    load_system(str(path))  # it must load back
+    return path
+
+
+# ============================================================================ single points
+ENERGY_MODES = ("none", "mean-offset", "isolated-atoms")
+
+
+def _isolated(path: Path | None, spec, elements: list[str], engine: str, workdir: Path) -> tuple[dict, dict]:
+    """Isolated-atom energies (eV) of the reference and the model. The model's are computed
+    (one atom in a 20 Å box through LAMMPS) when the file gives only the reference's."""
+    import json
+
+    from ase import Atoms
+
+    from .singlepoint import ForceSession
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--isolated-atoms {path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--isolated-atoms {path}: malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--isolated-atoms {path}: expected {{\"reference\": {{El: eV}}, \"model\": {{El: eV}}}} "
+                          f"or {{El: eV}}")
+    ref = data.get("reference", data if "model" not in data else {})
+    mod = data.get("model")
+    missing = [e for e in elements if e not in ref]
+    if missing:
+        raise ConfigError(f"--isolated-atoms {path}: no reference energy for {', '.join(missing)}")
+    if mod is None or any(e not in mod for e in elements):
+        mod = dict(mod or {})
+        for e in elements:
+            if e not in mod:
+                atom = Atoms(e, positions=[[10.0, 10.0, 10.0]], cell=[20.0] * 3, pbc=True)
+                with ForceSession(spec, atom, engine=engine, workdir=workdir / f"isolated-{e}") as fs:
+                    mod[e] = fs._last["energy_eV"]
+    return {e: float(ref[e]) for e in elements}, {e: float(mod[e]) for e in elements}
+
+
+def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine: str = "auto",
+                       energy_reference: str = "none", isolated_atoms=None, runs_dir="runs", tag: str | None = None,
+                       overwrite: bool = False) -> tuple[Path, dict]:
+    """Energy (per atom), force and stress RMSE of ``model`` on labelled reference frames.
+
+    Forces come from LAMMPS through the same engines as MD (one
+    :class:`~harness.tasks.singlepoint.ForceSession` per group of frames sharing a cell),
+    frame by frame; only running sums and per-frame numbers are kept.
+    """
+    from ..config import load_model
+    from ..io.frames import file_sha256, read_frames
+    from .singlepoint import ForceSession
+    from .softening import _model_entry, _safe_tag, check_species, group_frames
+
+    if isolated_atoms is not None and energy_reference == "none":
+        energy_reference = "isolated-atoms"
+    if energy_reference not in ENERGY_MODES:
+        raise ConfigError(f"unknown energy reference '{energy_reference}' (valid: {', '.join(ENERGY_MODES)})")
+    if energy_reference == "isolated-atoms" and isolated_atoms is None:
+        raise ConfigError("energy reference 'isolated-atoms' needs --isolated-atoms E.json")
+    spec = load_model(model)
+    reference = Path(reference)
+    frames = read_frames(reference, fmt)
+    check_species(spec, frames, f"reference frames {reference}")
+    tag = _safe_tag(tag or reference.stem)
+    run_dir = create_run_dir(Path(runs_dir), f"{spec.label}-singlepoint-{tag}", overwrite=overwrite)
+    elements = list(dict.fromkeys(s for a in frames for s in a.get_chemical_symbols()))
+    iso = None
+    if energy_reference == "isolated-atoms":
+        iso = _isolated(Path(isolated_atoms), spec, elements, engine, run_dir / "lammps")
+
+    sse_f, n_total = 0.0, 0
+    e_mod, e_ref, n_at = [], [], []
+    s_sq, s_n = 0.0, 0
+    has_energy = all(a.calc.results.get("energy") is not None for a in frames)
+    has_stress = all(a.calc.results.get("stress") is not None for a in frames)
+    per_frame: list[dict | None] = [None] * len(frames)
+    engine_used = None
+    for k, idx in enumerate(group_frames(frames).values()):
+        with ForceSession(spec, frames[idx[0]], engine=engine, workdir=run_dir / "lammps" / f"group{k:03d}") as fs:
+            engine_used = fs.choice.name
+            for j, i in enumerate(idx):
+                r = fs._last if j == 0 else fs.evaluate(frames[i].positions)
+                atoms = frames[i]
+                d = r["forces_eV_A"] - atoms.get_forces()
+                sq = float(np.sum(d * d))
+                sse_f += sq
+                n_total += len(atoms)
+                entry = {"index": i, "n_atoms": len(atoms), "force_rmse_eV_A": math.sqrt(sq / len(atoms))}
+                if has_energy:
+                    um, ur = r["energy_eV"], float(atoms.calc.results["energy"])
+                    if iso is not None:
+                        syms = atoms.get_chemical_symbols()
+                        ur -= sum(iso[0][s] for s in syms)
+                        um -= sum(iso[1][s] for s in syms)
+                    e_mod.append(um), e_ref.append(ur), n_at.append(len(atoms))
+                    entry["energy_error_eV_per_atom"] = (um - ur) / len(atoms)
+                if has_stress:
+                    ds = (r["stress_eV_A3"] - np.asarray(atoms.calc.results["stress"], float)) * dm.EV_A3_TO_GPA
+                    s_sq += float(np.sum(ds * ds))
+                    s_n += ds.size
+                    entry["stress_rmse_GPa"] = float(np.sqrt(np.mean(ds * ds)))
+                per_frame[i] = entry
+
+    doc = {
+        "task": "singlepoint",
+        "created": now(),
+        "model": _model_entry(spec),
+        "engine": engine_used,
+        "reference": {"file": str(reference.resolve()), "format": fmt or frames[0].info.get("frame_format"),
+                      "sha256": file_sha256(reference), "n_frames": len(frames), "n_atoms_total": n_total},
+        "definitions": {
+            "energy_rmse_eV_per_atom": "sqrt((1/M) Σ_i ((U_i^MLIP − U_i^REF)/N_i)²) (Dyna-Mat: sqrt((1/(M N²)) Σ ΔU²))",
+            "force_rmse_eV_A": "sqrt((1/(M N)) Σ_i ||F_i^MLIP − F_i^REF||²)",
+            "stress_rmse_GPa": "sqrt(mean of (σ^MLIP − σ^REF)² over the 6 Voigt components of all frames)",
+            "energy_reference": {"none": "raw energies of both sides",
+                                 "mean-offset": "the mean per-atom difference removed first",
+                                 "isolated-atoms": "both sides minus their isolated-atom energies"}[energy_reference],
+        },
+        "energy_reference": energy_reference,
+        "force_rmse_eV_A": dm.force_rmse(sse_f, n_total),
+    }
+    if has_energy:
+        doc["energy_rmse_eV_per_atom"] = dm.energy_rmse_per_atom(e_mod, e_ref, n_at,
+                                                                 remove_mean_offset=energy_reference == "mean-offset")
+        d = (np.array(e_mod) - np.array(e_ref)) / np.array(n_at)
+        doc["energy_mean_offset_eV_per_atom"] = float(d.mean())
+        if iso is not None:
+            doc["isolated_atoms_eV"] = {"reference": iso[0], "model": iso[1], "file": str(isolated_atoms)}
+    else:
+        doc["energy_rmse_eV_per_atom"] = None
+        doc.setdefault("skipped", {})["energy_rmse_eV_per_atom"] = "the reference frames have no energies"
+    if has_stress:
+        doc["stress_rmse_GPa"] = float(np.sqrt(s_sq / s_n))
+    else:
+        doc["stress_rmse_GPa"] = None
+        doc.setdefault("skipped", {})["stress_rmse_GPa"] = "the reference frames have no stress"
+    doc["per_frame"] = per_frame
+    doc["versions"] = package_versions()
+    doc["host"] = host_info()
+    write_json(run_dir / "results.json", doc)
+    return run_dir, doc
+
+
+__all__ = ["ModelRun", "compare_run", "check_same_system", "headline", "singlepoint_errors", "system_from_reference"]
