@@ -41,6 +41,7 @@ test: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md
 	$(BIN)/python benchmarks/bench_phonons.py --out benchmarks/results-phonons.md
+	$(BIN)/python benchmarks/bench_analysis.py --out benchmarks/results-analysis.md
 
 clean-runs:
 	rm -rf runs
