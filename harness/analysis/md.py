@@ -11,7 +11,8 @@ from .msd import compute_msd, fit_diffusion
 from .pressure import pressure_summary, summarize_series
 from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
 from .thermo import read_thermo
-from .trajectory import load_dump_universe, memory_universe, read_frames
+from .trajectory import (Frames, load_dump_universe, memory_universe, read_dump_fast, read_frames,
+                         universe_from_arrays)
 from .vdos import partial_vdos, vacf
 
 MIN_FRAMES_TIME_CORRELATION = 4
@@ -148,13 +149,22 @@ def analyze_md(
 
     thermo_path, dump_path = run_dir / "thermo.dat", run_dir / "traj.lammpstrj"
     thermo = read_thermo(thermo_path, timestep_fs) if thermo_path.exists() else None
-    u = _guard(load_dump_universe, dump_path, elements, timestep_fs) \
-        if dump_path.exists() else {"skipped": f"{dump_path.name} not found"}
+    fast = _guard(read_dump_fast, dump_path, elements) if dump_path.exists() else None
+    if isinstance(fast, tuple):  # the numpy reader (orthogonal boxes): no MDAnalysis parsing
+        all_frames, symbols = fast
+        u = None
+    else:
+        u = _guard(load_dump_universe, dump_path, elements, timestep_fs) \
+            if dump_path.exists() else {"skipped": f"{dump_path.name} not found"}
+        if isinstance(fast, dict) and isinstance(u, dict):
+            u = fast  # report the fast reader's reason
 
     first_steps = []
     if thermo is not None and len(thermo["step"]):
         first_steps.append(int(thermo["step"][0]))
-    if not isinstance(u, dict):
+    if u is None and all_frames.n_frames:
+        first_steps.append(int(all_frames.step[0]))
+    elif u is not None and not isinstance(u, dict):
         first_steps.append(int(u.trajectory.ts.data["step"]))
     step0 = min(first_steps) if first_steps else 0
     min_step = step0 + int(math.ceil(equilibration_ps / dt_ps - 1e-9))
@@ -173,9 +183,15 @@ def analyze_md(
         results.update(rdf=u, vdos=u, msd=u, n_frames=0, n_atoms=0)
         return _compact(results)
 
-    frames = read_frames(u, min_step=min_step)
+    if u is None:
+        i0 = int(np.searchsorted(all_frames.step, min_step))  # views, no copies
+        frames = Frames(all_frames.step[i0:], all_frames.positions_A[i0:],
+                        None if all_frames.velocities_A_per_ps is None else all_frames.velocities_A_per_ps[i0:],
+                        all_frames.dimensions[i0:])
+    else:
+        frames = read_frames(u, min_step=min_step)
     results["n_frames"] = frames.n_frames
-    results["n_atoms"] = int(u.atoms.n_atoms)
+    results["n_atoms"] = len(symbols) if u is None else int(u.atoms.n_atoms)
     if frames.n_frames == 0:
         skip = {"skipped": "no trajectory frames after equilibration"}
         results.update(rdf=skip, vdos=skip, msd=skip)
@@ -191,7 +207,12 @@ def analyze_md(
     else:
         time_ok = True
 
-    u_mem = memory_universe(u, frames, frame_dt_ps)
+    if u is None:
+        u_mem = universe_from_arrays(frames.positions_A, symbols, frames.dimensions, frame_dt_ps,
+                                     frames.velocities_A_per_ps)
+        u = u_mem  # topology (elements, masses) for what follows
+    else:
+        u_mem = memory_universe(u, frames, frame_dt_ps)
     results["rdf"] = _guard(compute_rdf, u_mem, nbins=rdf_bins,
                             r_max_A=default_r_max(frames.dimensions),
                             max_frames=RDF_MAX_FRAMES)

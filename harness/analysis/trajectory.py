@@ -205,3 +205,76 @@ def universe_from_arrays(
         dt=frame_dt_ps,
     )
     return u
+
+
+def read_dump_fast(dump_path: str | Path, elements: list[str]) -> tuple[Frames, list[str]] | None:
+    """Read a LAMMPS ``dump custom`` of an orthogonal box straight into arrays.
+
+    MDAnalysis' LAMMPSDUMP reader parses in pure Python (~2.4 ms per 256-atom frame); this
+    reader takes each frame's atom block as one byte string and parses it with numpy
+    (~10× faster). Returns ``None`` for layouts it does not handle (triclinic boxes, no
+    unwrapped or wrapped positions), so the caller falls back to MDAnalysis. Duplicate steps
+    (a dump appended after a restart) keep the last occurrence; positions are shifted so the
+    box's lower corner is the origin (as MDAnalysis does).
+    """
+    path = Path(dump_path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        steps, pos, vel, dims = [], None, None, None
+        n = 0
+        while True:
+            line = fh.readline()
+            if not line:
+                break
+            if not line.startswith(b"ITEM: TIMESTEP"):
+                continue
+            step = int(fh.readline())
+            fh.readline()
+            n_atoms = int(fh.readline())
+            bounds = fh.readline()
+            if b"xy" in bounds:
+                return None  # triclinic: leave it to MDAnalysis
+            lo_hi = np.array([fh.readline().split()[:2] for _ in range(3)], dtype=float)
+            columns = fh.readline().split()[2:]
+            block = b"".join(fh.readline() for _ in range(n_atoms))
+            if pos is None:  # first frame: layout, and arrays sized from the file length
+                col = {c.decode(): i for i, c in enumerate(columns)}
+                xyz = [col.get(k) for k in ("xu", "yu", "zu")]
+                if None in xyz:
+                    xyz = [col.get(k) for k in ("x", "y", "z")]
+                if None in xyz or "id" not in col or "type" not in col:
+                    return None
+                vcols = [col.get(k) for k in ("vx", "vy", "vz")]
+                has_v = None not in vcols
+                n_max = max(1, int(size / (len(block) + 200)) + 2)
+                pos = np.empty((n_max, n_atoms, 3), dtype=np.float32)
+                vel = np.empty((n_max, n_atoms, 3), dtype=np.float32) if has_v else None
+                dims = np.empty((n_max, 6))
+                ncol = len(columns)
+                types_first = None
+            data = np.fromstring(block, sep=" ").reshape(n_atoms, ncol)  # noqa: NPY201 (text mode is fine)
+            order = np.argsort(data[:, col["id"]], kind="stable")
+            data = data[order]
+            if types_first is None:
+                types_first = data[:, col["type"]].astype(int)
+            if n and step <= steps[n - 1]:
+                n = int(np.searchsorted(np.asarray(steps[:n]), step))
+                del steps[n:]
+            if n >= len(pos):  # the size estimate was short: grow
+                grow = len(pos) // 2 + 1
+                pos = np.concatenate([pos, np.empty((grow,) + pos.shape[1:], np.float32)])
+                dims = np.concatenate([dims, np.empty((grow, 6))])
+                if vel is not None:
+                    vel = np.concatenate([vel, np.empty((grow,) + vel.shape[1:], np.float32)])
+            pos[n] = data[:, xyz] - lo_hi[:, 0]
+            if vel is not None:
+                vel[n] = data[:, vcols]
+            dims[n] = [*(lo_hi[:, 1] - lo_hi[:, 0]), 90.0, 90.0, 90.0]
+            steps.append(step)
+            n += 1
+    if pos is None:
+        return None
+    if types_first.min() < 1 or types_first.max() > len(elements):
+        raise ValueError(f"dump has atom types {sorted(set(types_first.tolist()))} but elements={elements}")
+    symbols = [elements[t - 1] for t in types_first]
+    return Frames(np.asarray(steps, dtype=np.int64), pos[:n], None if vel is None else vel[:n], dims[:n]), symbols
