@@ -6,16 +6,9 @@ import pytest
 
 from harness.cli import main
 
+from clihelp import fails
 
-def fails(capsys, *args, code=2):
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == code, err
-    lines = err.splitlines()
-    assert lines and lines[-1].startswith("harness: error:"), err
-    assert "Traceback" not in err
-    return lines[-1]
+
 
 
 def test_unknown_names_list_the_valid_ones(capsys, runs_dir):

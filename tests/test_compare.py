@@ -16,6 +16,8 @@ import pytest
 
 from harness.analysis import dynamat as dm
 from harness.cli import main
+
+from clihelp import fails
 from harness.io.trajectory import read_trajectory, trajectory_from_run, write_extxyz, write_xdatcar
 
 TI_VASPRUN = Path(__file__).resolve().parents[2] / "shared" / "data" / "vasp-md-small" / "Ti_aimd_500K_10steps_vasprun.xml"
@@ -23,14 +25,6 @@ ALL_ERRORS = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "
               "W1_VDOS_THz", "W1_P_GPa")
 
 
-def fails(capsys, *args, code=2):
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == code, err
-    lines = err.splitlines()
-    assert lines and lines[-1].startswith("harness: error:") and "Traceback" not in err, err
-    return lines[-1]
 
 
 def md_run(runs: Path, system: str, model: str, seed: int, steps: int = 400) -> Path:

@@ -16,6 +16,8 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
 from harness.cli import main
+
+from clihelp import fails
 from harness.config import load_model
 from harness.io.frames import write_frames
 from harness.tasks.singlepoint import ForceSession
@@ -23,14 +25,6 @@ from harness.tasks.singlepoint import ForceSession
 MLEARN_CU = Path(__file__).resolve().parents[2] / "shared" / "data" / "mlearn-dft" / "Cu_test.json"
 
 
-def fails(capsys, *args, code=2):
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    err = capsys.readouterr().err.strip()
-    assert exc.value.code == code, err
-    lines = err.splitlines()
-    assert lines and lines[-1].startswith("harness: error:") and "Traceback" not in err, err
-    return lines[-1]
 
 
 def scaled_yaml(folder: Path, base: str, scale: float, name: str = "soft") -> Path:
