@@ -38,6 +38,23 @@ def md_options(fn):
     return fn
 
 
+def labelled_frames_options(fn):
+    """--model, --reference, --format, --engine: a model evaluated on labelled reference frames
+    (softening, singlepoint)."""
+    decorators = [
+        click.option("--model", "-m", required=True,
+                     help="potentials/<MODEL>.yaml, MODEL:variant, a YAML path or a .model file"),
+        click.option("--reference", "-r", required=True, type=click.Path(path_type=Path),
+                     help="labelled frames: .extxyz/.xyz, vasprun.xml, OUTCAR or pymatgen-style .json"),
+        click.option("--format", "fmt", default=None,
+                     help="extxyz | vasp-xml | vasp-out | pymatgen-json [default: from the name]"),
+        click.option("--engine", "-e", default="auto", show_default=True, help="auto | mliap | bridge | classic"),
+    ]
+    for deco in reversed(decorators):
+        fn = deco(fn)
+    return fn
+
+
 def _settings(kw: dict):
     from .config import md_settings
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .cli import labelled_frames_options
 from .errors import ConfigError
 
 
@@ -62,11 +63,7 @@ def compare(run_dir, reference, fmt, timestep_fs, stride, elements, reference_te
 
 
 @click.command()
-@click.option("--model", "-m", required=True, help="potentials/<MODEL>.yaml, MODEL:variant, a YAML path or a .model file")
-@click.option("--reference", "-r", required=True, type=click.Path(path_type=Path),
-              help="labelled frames: .extxyz/.xyz, vasprun.xml, OUTCAR or pymatgen-style .json")
-@click.option("--format", "fmt", default=None, help="extxyz | vasp-xml | vasp-out | pymatgen-json [default: from the name]")
-@click.option("--engine", "-e", default="auto", show_default=True, help="auto | mliap | bridge | classic")
+@labelled_frames_options
 @click.option("--energy-reference", type=click.Choice(["none", "mean-offset", "isolated-atoms"]), default="none",
               show_default=True, help="raw energies, the mean per-atom offset removed, or both sides minus their "
                                       "isolated-atom energies")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .cli import labelled_frames_options
 from .errors import ConfigError
 
 
@@ -31,11 +32,7 @@ def _indices(text: str | None) -> list[int] | None:
 
 
 @click.command()
-@click.option("--model", "-m", required=True, help="potentials/<MODEL>.yaml, MODEL:variant, a YAML path or a .model file")
-@click.option("--reference", "-r", required=True, type=click.Path(path_type=Path),
-              help="labelled frames: .extxyz/.xyz, vasprun.xml, OUTCAR or pymatgen-style .json")
-@click.option("--format", "fmt", default=None, help="extxyz | vasp-xml | vasp-out | pymatgen-json [default: from the name]")
-@click.option("--engine", "-e", default="auto", show_default=True, help="auto | mliap | bridge | classic")
+@labelled_frames_options
 @click.option("--fit-correction", is_flag=True, help="fit c (E'=cE, F'=cF) and write <base>-corrected-<tag>.yaml")
 @click.option("--fit-frames", default=None, help="frames to fit c on, e.g. 0 or 0,3,5-7 [default: all]")
 @click.option("--potentials-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FramesError
+from . import format_from_name
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "pymatgen-json")
 _FORCE_KEYS = ("forces", "REF_forces", "DFT_forces", "dft_forces", "ref_forces")
@@ -28,17 +29,11 @@ _ENERGY_KEYS = ("energy", "REF_energy", "DFT_energy", "dft_energy", "ref_energy"
 
 
 def guess_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".extxyz", ".xyz")):
-        return "extxyz"
-    if name.endswith(".xml"):
-        return "vasp-xml"
-    if "outcar" in name:
-        return "vasp-out"
-    if name.endswith(".json"):
-        return "pymatgen-json"
-    raise FramesError(f"{path}: cannot tell the format of reference frames from the name; "
-                      f"give --format ({', '.join(FORMATS)})")
+    fmt = format_from_name(path)
+    if fmt not in FORMATS:
+        raise FramesError(f"{path}: cannot tell the format of reference frames from the name; "
+                          f"give --format ({', '.join(FORMATS)})")
+    return fmt
 
 
 def file_sha256(path: Path) -> str:
@@ -47,6 +42,14 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def reference_entry(path: Path, frames: list, fmt: str | None = None) -> dict:
+    """Provenance of a labelled-frames file for a results document."""
+    path = Path(path)
+    return {"file": str(path.resolve()), "format": fmt or frames[0].info.get("frame_format"),
+            "sha256": file_sha256(path), "n_frames": len(frames),
+            "n_atoms_total": int(sum(len(a) for a in frames))}
 
 
 def read_frames(path, fmt: str | None = None) -> list:

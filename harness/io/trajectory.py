@@ -37,6 +37,7 @@ import numpy as np
 from ase import units
 
 from ..errors import TrajectoryError
+from . import format_from_name
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "vasp-xdatcar", "lammps-dump")
 _PS = 1000.0 * units.fs  # one ps in ASE time units
@@ -103,19 +104,11 @@ class ReferenceTrajectory:
 
 
 def guess_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".extxyz", ".xyz")):
-        return "extxyz"
-    if name.endswith(".xml"):
-        return "vasp-xml"
-    if "outcar" in name:
-        return "vasp-out"
-    if "xdatcar" in name:
-        return "vasp-xdatcar"
-    if name.endswith((".lammpstrj", ".dump")) or name.startswith("dump"):
-        return "lammps-dump"
-    raise TrajectoryError(f"{path}: cannot tell the trajectory format from the name; give --format "
-                          f"({', '.join(FORMATS)})")
+    fmt = format_from_name(path)
+    if fmt not in FORMATS:
+        raise TrajectoryError(f"{path}: cannot tell the trajectory format from the name; give --format "
+                              f"({', '.join(FORMATS)})")
+    return fmt
 
 
 def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None = None, stride: int | None = None,

@@ -424,7 +424,7 @@ def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine:
     frame by frame; only running sums and per-frame numbers are kept.
     """
     from ..config import load_model
-    from ..io.frames import file_sha256, read_frames
+    from ..io.frames import read_frames, reference_entry
     from .singlepoint import ForceSession
     from .softening import _model_entry, _safe_tag, check_species, group_frames
 
@@ -483,8 +483,7 @@ def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine:
         "created": now(),
         "model": _model_entry(spec),
         "engine": engine_used,
-        "reference": {"file": str(reference.resolve()), "format": fmt or frames[0].info.get("frame_format"),
-                      "sha256": file_sha256(reference), "n_frames": len(frames), "n_atoms_total": n_total},
+        "reference": reference_entry(reference, frames, fmt),
         "definitions": {
             "energy_rmse_eV_per_atom": "sqrt((1/M) Σ_i ((U_i^MLIP − U_i^REF)/N_i)²) (Dyna-Mat: sqrt((1/(M N²)) Σ ΔU²))",
             "force_rmse_eV_A": "sqrt((1/(M N)) Σ_i ||F_i^MLIP − F_i^REF||²)",

@@ -19,7 +19,7 @@ import yaml
 from ..analysis.parity import MIN_RMS_FORCE_EV_A, check_fit_reference, fit_correction, force_parity, parity_by_element
 from ..config import ModelSpec, load_model, potentials_dir
 from ..errors import ConfigError, RunExistsError, StructureError
-from ..io.frames import file_sha256, read_frames
+from ..io.frames import read_frames, reference_entry
 from ..runs import create_run_dir, host_info, now, package_versions, write_json, write_text
 
 
@@ -124,9 +124,7 @@ def softening(
         "created": now(),
         "model": _model_entry(spec),
         "engine": engine_used,
-        "reference": {"file": str(reference.resolve()), "format": fmt or frames[0].info.get("frame_format"),
-                      "sha256": file_sha256(reference), "n_frames": len(frames),
-                      "n_atoms_total": int(sum(len(a) for a in frames))},
+        "reference": reference_entry(reference, frames, fmt),
         "definitions": {
             "softening_scale": "least-squares slope through the origin of model vs reference force components",
             "force_cmae_eV_A": "mean |F_model / softening_scale - F_ref| over components",
