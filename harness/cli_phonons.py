@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 
 def _reference_opts(fn):
@@ -219,7 +220,5 @@ def sigma(run_dir, fc, fc_forces, reference, model, engine, out):
     write_json(out, res)
     click.echo(f"results: {out}")
 
-
-import numpy as np  # noqa: E402  (light; kept after the commands for readability)
 
 COMMANDS = [phonons, sigma]

@@ -18,22 +18,18 @@ from .errors import RunExistsError
 SUMMARY = "summary.json"
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON atomically: a crash leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=False, default=_jsonable)
-        fh.write("\n")
-    os.replace(tmp, path)
-
-
 def write_text(path: Path, text: str) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    """JSON, written atomically (see :func:`write_text`)."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
 
 
 def _jsonable(obj):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from .. import __version__
@@ -286,7 +285,5 @@ def task_from_run_dir(run_dir: Path, runs_dir: Path | None = None) -> MDTask:
     settings = md_settings(req["system"], req["model"], req["preset"], temperature_K=req["temperature_K"],
                            steps=req["steps"], timestep_fs=req["timestep_fs"], engine=req["engine"],
                            relax=req["relax"], seed=req["seed"], tag=req["tag"], thermostat=req.get("thermostat"))
-    task = MDTask(settings, runs_dir or Path(run_dir).parent)
-    if task.settings.run_name != Path(run_dir).name:  # folder renamed by the user: keep using it
-        task.settings = replace(task.settings, tag=None)
-    return task
+    # execute() is given the folder itself, so a folder the user renamed keeps working
+    return MDTask(settings, runs_dir or Path(run_dir).parent)

@@ -184,10 +184,9 @@ class PhononResults:
         """phonopy_params.yaml (structure, displacements, forces, FC), band.yaml, total_dos.dat."""
         out_dir = Path(out_dir)
         self.phonon.save(out_dir / "phonopy_params.yaml", settings={"force_constants": True})
-        self.phonon.auto_band_structure(npoints=self.settings.band_points, with_group_velocities=True,
-                                        write_yaml=True, filename=out_dir / "band.yaml")
-        self.phonon.total_dos.write(str(out_dir / "total_dos.dat")) if hasattr(self.phonon.total_dos, "write") else None
-        return [out_dir / "phonopy_params.yaml", out_dir / "band.yaml"]
+        self.phonon.band_structure.write_yaml(filename=out_dir / "band.yaml")  # the band computed in __init__
+        self.phonon.total_dos.write(out_dir / "total_dos.dat")
+        return [out_dir / "phonopy_params.yaml", out_dir / "band.yaml", out_dir / "total_dos.dat"]
 
 
 # ---------------------------------------------------------------------- references
@@ -226,9 +225,8 @@ def load_reference(path: Path, forces: list[Path] | None = None, born: Path | No
             raise ConfigError(f"reference has {n_disp} displacements but {len(forces)} force files were given")
         sets = parse_set_of_forces(len(ph.supercell), [str(f) for f in forces], verbose=False)
         ph.forces = np.array(sets["forces"])
-    if ph.dataset is None or (ph.force_constants is None and not _has_forces(ph)):
-        if ph.force_constants is None:
-            raise ConfigError(f"reference {path.name} has no forces or force constants (give FORCE_SETS or vasprun.xml)")
+    if ph.force_constants is None and not _has_forces(ph):
+        raise ConfigError(f"reference {path.name} has no forces or force constants (give FORCE_SETS or vasprun.xml)")
     if ph.force_constants is None:
         ph.produce_force_constants(show_drift=False)
         ph.symmetrize_force_constants()  # what phonopy.load(produce_fc=True) does by default

@@ -42,8 +42,8 @@ def model_force_constants(model: ModelSpec, supercell: Atoms, engine: str = "aut
 
 def reference_force_constants(path: Path, forces: list[Path] | None = None) -> tuple[np.ndarray, Atoms]:
     ph = load_reference(Path(path), forces)
-    ph.produce_force_constants(calculate_full_force_constants=True, show_drift=False) \
-        if np.asarray(ph.force_constants).shape[0] != len(ph.supercell) else None
+    if np.asarray(ph.force_constants).shape[0] != len(ph.supercell):  # compact FC (as phonopy.load gives)
+        ph.produce_force_constants(calculate_full_force_constants=True, show_drift=False)
     return np.asarray(ph.force_constants), to_ase(ph.supercell)
 
 
