@@ -137,6 +137,9 @@ def compute_rdf(
         # Single-atom self pair has no partners; N(N-1) = 0 would divide by zero.
         if a == b and len(ga) < 2:
             continue
+        if len(species) == 1:  # the only pair is the total: same atoms, same exclusion
+            pairs[f"{a}-{b}"] = total.results.rdf
+            continue
         pairs[f"{a}-{b}"] = _interrdf(ga, gb, a == b, nbins, r_max_A, step).results.rdf
     r = total.results.bins
     g = total.results.rdf
