@@ -126,9 +126,14 @@ def test_harness_run_end_to_end_eam_copper(tmp_path):
     assert summary["versions"]["lammps"] and summary["templates_sha256"]["md.in.j2"]
 
 
-def test_fast_dump_reader_equals_mdanalysis_reader(tmp_path, monkeypatch):
-    """The numpy dump reader gives the same observables as the MDAnalysis LAMMPSDUMP path."""
+def test_streamed_analysis_equals_in_memory_mdanalysis_route(tmp_path, monkeypatch):
+    """analyze_md streams the dump through bounded buffers; it gives what the in-memory route gives:
+    MDAnalysis' reader + InterRDF, one FFT over all frames for the VDOS, EinsteinMSD for the MSD."""
     from harness.analysis import md as md_mod
+    from harness.analysis.msd import compute_msd, fit_diffusion
+    from harness.analysis.rdf import compute_rdf, default_r_max
+    from harness.analysis.trajectory import load_dump_universe, memory_universe, read_frames
+    from harness.analysis.vdos import partial_vdos
     from harness.config import md_settings
     from harness.tasks.md import MDTask
 
@@ -136,10 +141,28 @@ def test_fast_dump_reader_equals_mdanalysis_reader(tmp_path, monkeypatch):
     run_dir = task.render()
     task.execute(run_dir, progress=False)
     kw = dict(elements=["Cu"], timestep_fs=2.0, dump_every=4, thermo_every=4, temperature_K=600, equilibration_ps=0.2)
-    fast = md_mod.analyze_md(run_dir, **kw)
-    monkeypatch.setattr(md_mod, "read_dump_fast", lambda *a, **k: None)
-    slow = md_mod.analyze_md(run_dir, **kw)
-    assert fast["n_frames"] == slow["n_frames"] == 76  # 0.8 ps, 0.2 ps skipped, every 8 fs
-    assert np.allclose(fast["rdf"]["total"], slow["rdf"]["total"], atol=1e-5)
-    assert np.allclose(fast["vdos"]["total"], slow["vdos"]["total"], rtol=1e-4, atol=1e-6)
-    assert fast["msd"]["D_A2_per_ps"] == pytest.approx(slow["msd"]["D_A2_per_ps"], rel=1e-4, abs=1e-8)
+    u = load_dump_universe(run_dir / "traj.lammpstrj", ["Cu"], 2.0)
+    frames = read_frames(u, min_step=100)
+    mem = memory_universe(u, frames, 0.008)
+    rdf = compute_rdf(mem, r_max_A=default_r_max(frames.dimensions))
+    groups = {"Cu": np.arange(u.atoms.n_atoms)}
+    freq, total, _ = partial_vdos(frames.velocities_A_per_ps, 0.008, groups, masses=u.atoms.masses)
+    t, msd = compute_msd(mem, 0.008)
+
+    monkeypatch.setattr(md_mod, "BLOCK_FRAMES", 7)  # many blocks, each shorter than the lag window
+    seen = []
+    res = md_mod.analyze_md(run_dir, **kw, progress=lambda done, n: seen.append((done, n)))
+    assert res["n_frames"] == frames.n_frames == 76  # 0.8 ps, 0.2 ps skipped, every 8 fs
+    assert seen[-1] == (76, 76) and len(seen) == 11
+    assert np.allclose(res["rdf"]["total"], rdf["total"], atol=1e-5)
+    assert np.allclose(res["vdos"]["frequency_THz"], freq) and np.allclose(res["vdos"]["total"], total, rtol=1e-5, atol=1e-7)
+    assert np.allclose(res["msd"]["msd_A2"], msd, rtol=1e-4, atol=1e-6)
+    assert res["msd"]["D_A2_per_ps"] == pytest.approx(fit_diffusion(t, msd)["D_A2_per_ps"], rel=1e-4, abs=1e-8)
+
+    # A lag window shorter than the run: the first L lags of the same correlation functions.
+    short = md_mod.analyze_md(run_dir, **kw, max_lag=20)
+    assert short["msd"]["lag_window_frames"] == short["vdos"]["vacf_window_frames"] == 20
+    assert np.allclose(short["msd"]["msd_A2"], msd[:20], rtol=1e-4, atol=1e-6)
+    assert np.allclose(short["vdos"]["vacf"]["normalized"], res["vdos"]["vacf"]["normalized"][:20], atol=1e-6)
+    assert short["vdos"]["resolution_THz"] == pytest.approx(1 / (2 * 20 * 0.008))
+

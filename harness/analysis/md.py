@@ -7,16 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .msd import compute_msd, fit_diffusion
+from .correlate import LagCorrelator
+from .msd import MSDAccumulator, fit_diffusion
 from .pressure import pressure_summary, summarize_series
 from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
 from .thermo import read_thermo
-from .trajectory import (Frames, load_dump_universe, memory_universe, read_dump_fast, read_frames,
-                         universe_from_arrays)
-from .vdos import partial_vdos, vacf
+from .trajectory import DumpIndex, element_mass, index_dump, iter_dump, universe_from_arrays
+from .vdos import spectra
 
 MIN_FRAMES_TIME_CORRELATION = 4
 RDF_MAX_FRAMES = 2000  # g(r) is converged long before; bounds the cost of long runs
+# Lag window of the VACF and the MSD, in frames: the trajectory is streamed through it, so
+# memory is set by this window, not by the run length. 4096 frames of 10 fs = 41 ps, a VDOS
+# resolution of 0.012 THz; shorter runs use all their frames (exactly the one-FFT result).
+MAX_LAG_FRAMES = 4096
+BLOCK_FRAMES = 256  # frames parsed at a time
 
 
 def _compact(x, digits: int = 7):
@@ -66,37 +71,6 @@ def _thermo_block(thermo: dict, temperature_K: float, dimension: int) -> dict:
     return out
 
 
-def _vdos_block(frames, masses, elements_per_atom, frame_dt_ps) -> dict:
-    if frames.velocities_A_per_ps is None:
-        return {"skipped": "dump has no vx vy vz columns"}
-    if frames.n_frames < MIN_FRAMES_TIME_CORRELATION:
-        return {"skipped": f"{frames.n_frames} frames < {MIN_FRAMES_TIME_CORRELATION}"}
-    v = frames.velocities_A_per_ps
-    groups = {e: np.nonzero(elements_per_atom == e)[0]
-              for e in dict.fromkeys(elements_per_atom)}
-    freq, total, partials = partial_vdos(v, frame_dt_ps, groups, masses=masses)
-    c = vacf(v, masses=masses)
-    return {
-        "frequency_THz": freq,
-        "total": total,
-        "per_element": partials,
-        "resolution_THz": float(freq[1] - freq[0]),
-        "nyquist_THz": float(0.5 / frame_dt_ps),
-        "peak_THz": float(freq[np.argmax(total)]),
-        "mass_weighted": True,
-        "window": "right half of Hann on one-sided VACF",
-        "vacf": {"time_ps": np.arange(len(c)) * frame_dt_ps, "normalized": c},
-    }
-
-
-def _msd_block(u_mem, frames, frame_dt_ps, dimension) -> dict:
-    if frames.n_frames < MIN_FRAMES_TIME_CORRELATION:
-        return {"skipped": f"{frames.n_frames} frames < {MIN_FRAMES_TIME_CORRELATION}"}
-    t, msd = compute_msd(u_mem, frame_dt_ps, dimension=dimension)
-    return {"time_ps": t, "msd_A2": msd, "dimension": dimension,
-            "com_drift_removed": True, **fit_diffusion(t, msd, dimension)}
-
-
 def analyze_md(
     run_dir: str | Path,
     *,
@@ -108,6 +82,8 @@ def analyze_md(
     equilibration_ps: float = 0.0,
     dimension: int = 3,
     rdf_bins: int = DEFAULT_BINS,
+    max_lag: int | None = None,
+    progress=None,
 ) -> dict:
     """Analyse ``run_dir/traj.lammpstrj`` and ``run_dir/thermo.dat``.
 
@@ -128,6 +104,15 @@ def analyze_md(
     dimension : {3, 2}
         2 uses the in-plane pressure (pxx+pyy)/2 and in-plane MSD (4 D t).
     rdf_bins : int
+    max_lag : int, optional
+        Lag window of the VACF (hence VDOS resolution 1/(2 L dt)) and of the MSD, in frames;
+        default :data:`MAX_LAG_FRAMES` (or all frames if fewer).
+    progress : callable(done, total), optional
+        Called after each block of frames is parsed.
+
+    The dump is read once, in blocks of :data:`BLOCK_FRAMES` frames: memory depends on the
+    lag window and on :data:`RDF_MAX_FRAMES` (the frames the g(r) uses, evenly strided), not
+    on the length of the run.
 
     Returns
     -------
@@ -149,23 +134,13 @@ def analyze_md(
 
     thermo_path, dump_path = run_dir / "thermo.dat", run_dir / "traj.lammpstrj"
     thermo = read_thermo(thermo_path, timestep_fs) if thermo_path.exists() else None
-    fast = _guard(read_dump_fast, dump_path, elements) if dump_path.exists() else None
-    if isinstance(fast, tuple):  # the numpy reader (orthogonal boxes): no MDAnalysis parsing
-        all_frames, symbols = fast
-        u = None
-    else:
-        u = _guard(load_dump_universe, dump_path, elements, timestep_fs) \
-            if dump_path.exists() else {"skipped": f"{dump_path.name} not found"}
-        if isinstance(fast, dict) and isinstance(u, dict):
-            u = fast  # report the fast reader's reason
+    index = _guard(index_dump, dump_path) if dump_path.exists() else {"skipped": f"{dump_path.name} not found"}
 
     first_steps = []
     if thermo is not None and len(thermo["step"]):
         first_steps.append(int(thermo["step"][0]))
-    if u is None and all_frames.n_frames:
-        first_steps.append(int(all_frames.step[0]))
-    elif u is not None and not isinstance(u, dict):
-        first_steps.append(int(u.trajectory.ts.data["step"]))
+    if not isinstance(index, dict) and index.n_frames:
+        first_steps.append(int(index.steps[0]))
     step0 = min(first_steps) if first_steps else 0
     min_step = step0 + int(math.ceil(equilibration_ps / dt_ps - 1e-9))
 
@@ -179,46 +154,147 @@ def analyze_md(
         results.update(block if "skipped" not in block
                        else {"temperature": block, "pressure": block})
 
-    if isinstance(u, dict):
-        results.update(rdf=u, vdos=u, msd=u, n_frames=0, n_atoms=0)
+    if isinstance(index, dict):
+        results.update(rdf=index, vdos=index, msd=index, n_frames=0, n_atoms=0)
         return _compact(results)
-
-    if u is None:
-        i0 = int(np.searchsorted(all_frames.step, min_step))  # views, no copies
-        frames = Frames(all_frames.step[i0:], all_frames.positions_A[i0:],
-                        None if all_frames.velocities_A_per_ps is None else all_frames.velocities_A_per_ps[i0:],
-                        all_frames.dimensions[i0:])
-    else:
-        frames = read_frames(u, min_step=min_step)
-    results["n_frames"] = frames.n_frames
-    results["n_atoms"] = len(symbols) if u is None else int(u.atoms.n_atoms)
-    if frames.n_frames == 0:
+    index = index.select(index.steps >= min_step)
+    results["n_frames"] = index.n_frames
+    results["n_atoms"] = 0
+    if index.n_frames == 0:
         skip = {"skipped": "no trajectory frames after equilibration"}
         results.update(rdf=skip, vdos=skip, msd=skip)
         return _compact(results)
-
-    spacing = np.diff(frames.step)
+    spacing = np.diff(index.steps)
+    time_skip = None
     if len(spacing) and np.any(spacing != dump_every):
         # Time correlations need equally spaced frames at the stated interval.
-        skip = {"skipped": f"frame spacing {sorted(set(spacing.tolist()))[:5]} steps "
-                           f"!= dump_every={dump_every}"}
-        results.update(vdos=skip, msd=skip)
-        time_ok = False
-    else:
-        time_ok = True
-
-    if u is None:
-        u_mem = universe_from_arrays(frames.positions_A, symbols, frames.dimensions, frame_dt_ps,
-                                     frames.velocities_A_per_ps)
-        u = u_mem  # topology (elements, masses) for what follows
-    else:
-        u_mem = memory_universe(u, frames, frame_dt_ps)
-    results["rdf"] = _guard(compute_rdf, u_mem, nbins=rdf_bins,
-                            r_max_A=default_r_max(frames.dimensions),
-                            max_frames=RDF_MAX_FRAMES)
-    if time_ok:
-        masses = u.atoms.masses.astype(float)
-        results["vdos"] = _guard(_vdos_block, frames, masses,
-                                 np.asarray(u.atoms.elements), frame_dt_ps)
-        results["msd"] = _guard(_msd_block, u_mem, frames, frame_dt_ps, dimension)
+        time_skip = {"skipped": f"frame spacing {sorted(set(spacing.tolist()))[:5]} steps "
+                                f"!= dump_every={dump_every}"}
+    elif index.n_frames < MIN_FRAMES_TIME_CORRELATION:
+        time_skip = {"skipped": f"{index.n_frames} frames < {MIN_FRAMES_TIME_CORRELATION}"}
+    try:
+        stream = _stream(index, elements, frame_dt_ps, dimension, rdf_bins, time_skip is None,
+                         max_lag or MAX_LAG_FRAMES, progress)
+    except ValueError as exc:
+        skip = {"skipped": f"ValueError: {exc}"}
+        results.update(rdf=skip, vdos=skip, msd=skip)
+        return _compact(results)
+    results.update(stream)
+    if time_skip is not None:
+        results.update(vdos=time_skip, msd=time_skip)
     return _compact(results)
+
+
+class TrajectoryObservables:
+    """RDF, VDOS and MSD of a trajectory fed block by block, with memory bounded by the lag window.
+
+    The g(r) uses at most ``rdf_max_frames`` frames, evenly strided (every ``rdf_every``-th);
+    the VACF and the MSD are exact over all time origins for lags below ``max_lag``
+    (:class:`~harness.analysis.correlate.LagCorrelator`).
+
+    Parameters
+    ----------
+    symbols : list of str
+        Element of each atom.
+    n_frames : int
+        Frames that will be fed (sets the RDF stride and the lag window).
+    frame_dt_ps : float
+    dimension : {3, 2}
+        MSD in 3-D or in-plane.
+    max_lag : int
+        Lag window in frames (capped at ``n_frames``).
+    time_correlations : bool
+        False skips VDOS and MSD (e.g. unequally spaced frames).
+    """
+
+    def __init__(self, symbols: list[str], n_frames: int, frame_dt_ps: float, *, dimension: int = 3,
+                 max_lag: int = MAX_LAG_FRAMES, time_correlations: bool = True,
+                 rdf_max_frames: int = RDF_MAX_FRAMES):
+        self.symbols = list(symbols)
+        self.names = list(dict.fromkeys(self.symbols))
+        self.masses = np.array([element_mass(e) for e in self.symbols])
+        self.n_frames, self.frame_dt_ps, self.dimension = int(n_frames), float(frame_dt_ps), dimension
+        self.rdf_every = max(1, -(-self.n_frames // rdf_max_frames))
+        n_rdf = -(-self.n_frames // self.rdf_every)
+        self._rdf_pos = np.empty((n_rdf, len(self.symbols), 3), np.float32)
+        self._rdf_dims = np.empty((n_rdf, 6))
+        self.r_max_A = math.inf  # half the narrowest cell width seen
+        self.lag = min(self.n_frames, int(max_lag))
+        self.time_correlations = time_correlations
+        self._msd = MSDAccumulator(self.masses, dimension, max_lag=self.lag) if time_correlations else None
+        labels = np.array([self.names.index(e) for e in self.symbols])
+        self._vacf = LagCorrelator(self.lag, labels, self.masses) if time_correlations else None
+        self._has_velocities = None
+        self.done = 0
+
+    def add(self, positions_A: np.ndarray, velocities_A_per_ps: np.ndarray | None, dimensions: np.ndarray) -> None:
+        """Append equally spaced frames: unwrapped positions (m, N, 3), velocities or None, (m, 6) cells."""
+        m = len(positions_A)
+        if self.done + m > self.n_frames:
+            raise ValueError(f"more than the {self.n_frames} frames announced")
+        if self._has_velocities is None:
+            self._has_velocities = velocities_A_per_ps is not None
+        elif self._has_velocities != (velocities_A_per_ps is not None):
+            raise ValueError("velocities present in some frames and not in others")
+        k = np.arange(self.done, self.done + m)
+        take = k % self.rdf_every == 0
+        self._rdf_pos[k[take] // self.rdf_every] = positions_A[take]
+        self._rdf_dims[k[take] // self.rdf_every] = dimensions[take]
+        self.r_max_A = min(self.r_max_A, default_r_max(dimensions))
+        if self._msd is not None:
+            self._msd.add(positions_A)
+            if velocities_A_per_ps is not None:
+                self._vacf.add(velocities_A_per_ps)
+        self.done += m
+
+    def rdf(self, nbins: int = DEFAULT_BINS, r_max_A: float | None = None) -> dict:
+        """g(r) (see :func:`~harness.analysis.rdf.compute_rdf`) up to ``r_max_A`` (default :attr:`r_max_A`)."""
+        n = -(-self.done // self.rdf_every)
+        u = universe_from_arrays(self._rdf_pos[:n], self.symbols, self._rdf_dims[:n], self.frame_dt_ps * self.rdf_every)
+        return compute_rdf(u, nbins=nbins, r_max_A=r_max_A or self.r_max_A)
+
+    def vdos(self) -> dict:
+        """Mass-weighted VDOS (total and per element) from the Hann-windowed VACF."""
+        if not self.time_correlations:
+            return {"skipped": "time correlations not computed"}
+        if not self._has_velocities:
+            return {"skipped": "no velocities (dump has no vx vy vz columns)"}
+        sums, origins = self._vacf.finish()
+        freq, total, partials = spectra(sums, origins, self.frame_dt_ps, self.names)
+        c = sums.sum(axis=0) / origins
+        return {
+            "frequency_THz": freq,
+            "total": total,
+            "per_element": partials,
+            "resolution_THz": float(freq[1] - freq[0]),
+            "nyquist_THz": float(0.5 / self.frame_dt_ps),
+            "peak_THz": float(freq[np.argmax(total)]),
+            "mass_weighted": True,
+            "window": "right half of Hann on one-sided VACF",
+            "vacf_window_frames": int(len(origins)),
+            "vacf": {"time_ps": np.arange(len(c)) * self.frame_dt_ps, "normalized": c / c[0] if c[0] > 0 else c},
+        }
+
+    def msd(self) -> dict:
+        """MSD(t) with the centre-of-mass drift removed, and D from its linear part."""
+        if not self.time_correlations:
+            return {"skipped": "time correlations not computed"}
+        t, m = self._msd.finish(self.frame_dt_ps)
+        return {"time_ps": t, "msd_A2": m, "dimension": self.dimension, "com_drift_removed": True,
+                "lag_window_frames": int(len(t)), **fit_diffusion(t, m, self.dimension)}
+
+
+def _stream(index: DumpIndex, elements, frame_dt_ps, dimension, rdf_bins, time_ok, max_lag, progress) -> dict:
+    """One pass over the dump, block by block, into a :class:`TrajectoryObservables`."""
+    obs = None
+    for frames, symbols in iter_dump(index, elements, BLOCK_FRAMES):
+        if obs is None:
+            obs = TrajectoryObservables(symbols, index.n_frames, frame_dt_ps, dimension=dimension,
+                                        max_lag=max_lag, time_correlations=time_ok)
+        obs.add(frames.positions_A, frames.velocities_A_per_ps, frames.dimensions)
+        if progress is not None:
+            progress(obs.done, index.n_frames)
+    out = {"n_atoms": len(obs.symbols), "rdf": _guard(obs.rdf, rdf_bins)}
+    if time_ok:
+        out.update(vdos=_guard(obs.vdos), msd=_guard(obs.msd))
+    return out

@@ -1,4 +1,9 @@
-"""Mean-squared displacement (MDAnalysis ``EinsteinMSD``) and self-diffusion.
+"""Mean-squared displacement and self-diffusion.
+
+:class:`MSDAccumulator` streams a trajectory block by block and gives MSD(t) for lags up
+to a window L over all time origins, exactly (checked against MDAnalysis ``EinsteinMSD``),
+with memory set by L, not by the trajectory length. :func:`compute_msd` runs
+``EinsteinMSD`` itself on an in-memory Universe.
 
 D is obtained from a least-squares line MSD(t) = 2 d D t + b (d = 2 or 3; the
 intercept b absorbs the ballistic/vibrational offset) over a fit window that
@@ -13,6 +18,8 @@ import numpy as np
 
 import MDAnalysis as mda
 from MDAnalysis.analysis.msd import EinsteinMSD
+
+from .correlate import LagCorrelator
 
 A2_PER_PS_TO_CM2_PER_S = 1.0e-4
 
@@ -59,6 +66,69 @@ def compute_msd(
     run = EinsteinMSD(u, select="all", msd_type=msd_type, fft=_has_tidynamics()).run()
     msd = np.asarray(run.results.timeseries, dtype=float)
     return np.arange(len(msd)) * frame_dt_ps, msd
+
+
+class MSDAccumulator:
+    """Streaming MSD(k) = <|u_i(t0+k) - u_i(t0)|^2>_{i, t0} for lags k < max_lag.
+
+    With u_i(t) = r_i(t) - r_i(0) [- (R(t) - R(0)), R the mass-weighted centre of mass],
+
+        MSD(k) = [sum_{t<n-k} S(t) + sum_{t>=k} S(t) - 2 C(k)] / ((n - k) N),
+
+    S(t) = sum_i |u_i(t)|^2 and C(k) = sum_{t0} sum_i u_i(t0).u_i(t0+k) from a
+    :class:`~harness.analysis.correlate.LagCorrelator`. Only the first and last L values of
+    S are kept, so memory does not grow with the number of frames.
+
+    Parameters
+    ----------
+    masses : numpy.ndarray, (n_atoms,)
+    dimension : {3, 2}
+        2 uses x and y only (in-plane MSD of a slab).
+    max_lag : int
+        Lag window L in frames.
+    remove_com : bool
+        Subtract the centre-of-mass drift.
+    """
+
+    def __init__(self, masses: np.ndarray, dimension: int = 3, max_lag: int = 4096, remove_com: bool = True):
+        m = np.asarray(masses, dtype=float)
+        self._m = m / m.sum()
+        self._dims = slice(0, 2 if dimension == 2 else 3)
+        self.max_lag = int(max_lag)
+        self._remove_com = remove_com
+        self._corr = LagCorrelator(self.max_lag, np.zeros(len(m), int))
+        self._r0 = self._com0 = None
+        self._head = np.zeros(0)
+        self._tail = np.zeros(0)
+        self._total = 0.0
+
+    def add(self, positions_A: np.ndarray) -> None:
+        """Append unwrapped positions, shape (m, n_atoms, 3), equally spaced in time."""
+        r = np.asarray(positions_A, dtype=np.float64)
+        if self._r0 is None:
+            self._r0 = r[0].copy()
+            self._com0 = self._m @ r[0]
+        u = r - self._r0
+        if self._remove_com:
+            u -= (np.einsum("j,ijk->ik", self._m, r) - self._com0)[:, None, :]
+        u = u[:, :, self._dims]
+        s = np.einsum("ijk,ijk->i", u, u)
+        self._total += float(s.sum())
+        if len(self._head) < self.max_lag:
+            self._head = np.concatenate([self._head, s[:self.max_lag - len(self._head)]])
+        self._tail = np.concatenate([self._tail, s])[-self.max_lag:]
+        self._corr.add(u.astype(np.float32))  # buffered until correlated: half the memory
+
+    def finish(self, frame_dt_ps: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return (time_ps, msd_A2) for lags 0 .. min(L, n) - 1."""
+        sums, origins = self._corr.finish()
+        n_lag = len(origins)
+        k = np.arange(n_lag)
+        head = np.concatenate([[0.0], np.cumsum(self._head[:n_lag])])[:n_lag]  # sum_{t<k} S
+        tail = np.concatenate([[0.0], np.cumsum(self._tail[::-1][:n_lag])])[:n_lag]  # sum_{t>=n-k} S
+        n_atoms = len(self._m)
+        msd = (2.0 * self._total - head - tail - 2.0 * sums[0]) / (origins * n_atoms)
+        return k * frame_dt_ps, np.maximum(msd, 0.0)
 
 
 def fit_diffusion(

@@ -41,6 +41,7 @@ def _parse(path: Path) -> tuple[list[str], np.ndarray]:
     """Return (column names, rows) of a fix ave/time file; malformed rows are dropped."""
     names = list(_DEFAULT_ORDER)
     rows: list[list[float]] = []
+    blocks: list[np.ndarray] = []  # rows packed into arrays every 4096: no Python floats per row kept
     with open(path) as fh:
         for line in fh:
             stripped = line.strip()
@@ -60,8 +61,11 @@ def _parse(path: Path) -> tuple[list[str], np.ndarray]:
                 rows.append([float(x) for x in fields])
             except ValueError:
                 continue
-    data = np.asarray(rows, dtype=float).reshape(-1, len(names))
-    return names, data
+            if len(rows) == 4096:
+                blocks.append(np.asarray(rows, dtype=float))
+                rows = []
+    blocks.append(np.asarray(rows, dtype=float).reshape(-1, len(names)))
+    return names, np.concatenate(blocks)
 
 
 def read_thermo(path: str | Path, timestep_fs: float) -> dict[str, np.ndarray]:

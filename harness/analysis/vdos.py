@@ -24,7 +24,18 @@ from __future__ import annotations
 
 import numpy as np
 
-_FFT_BYTES = 64 * 2**20  # per-chunk FFT workspace: bounds memory for long runs
+from .correlate import LagCorrelator
+
+
+def group_labels(n_atoms: int, groups: dict[str, np.ndarray]) -> np.ndarray:
+    """Group index per atom for disjoint ``groups`` (in their order); other atoms get len(groups)."""
+    labels = np.full(n_atoms, len(groups), dtype=int)
+    for g, idx in enumerate(groups.values()):
+        idx = np.asarray(idx, dtype=int)
+        if np.any(labels[idx] != len(groups)):
+            raise ValueError("VDOS groups overlap: an atom belongs to two groups")
+        labels[idx] = g
+    return labels
 
 
 def _weighted_acf(
@@ -32,18 +43,10 @@ def _weighted_acf(
 ) -> np.ndarray:
     """Unnormalised sum_i w_i <v_i(0).v_i(t)>, unbiased over origins, t < max_lag."""
     v = np.asarray(velocities)
-    n_frames, n_atoms, n_dim = v.shape
-    n_lag = n_frames if max_lag is None else min(int(max_lag), n_frames)
-    w = np.ones(n_atoms) if masses is None else np.asarray(masses, dtype=float)
-    nfft = 2 * n_frames  # zero padding: circular correlation == linear one
-    chunk = max(1, int(_FFT_BYTES // (16 * nfft * n_dim)))
-    acf = np.zeros(n_lag)
-    for start in range(0, n_atoms, chunk):
-        block = v[:, start:start + chunk, :].astype(np.float64)
-        f = np.fft.rfft(block, n=nfft, axis=0)
-        power = (f.real**2 + f.imag**2) * w[start:start + chunk, None]
-        acf += np.fft.irfft(power.sum(axis=(1, 2)), n=nfft)[:n_lag]
-    return acf / np.arange(n_frames, n_frames - n_lag, -1)
+    corr = LagCorrelator(max_lag or len(v), np.zeros(v.shape[1], int), masses)
+    corr.add(v)
+    sums, origins = corr.finish()
+    return sums[0] / origins
 
 
 def vacf(
@@ -135,13 +138,22 @@ def partial_vdos(
     frequency_THz, total, partials
     """
     v = np.asarray(velocities)
-    w = None if masses is None else np.asarray(masses, dtype=float)
-    freq, total = _spectrum(_weighted_acf(v, w, max_lag), dt_ps)
+    labels = group_labels(v.shape[1], groups)
+    corr = LagCorrelator(max_lag or len(v), labels, masses, n_groups=len(groups) + 1)
+    corr.add(v)
+    return spectra(*corr.finish(), dt_ps, list(groups))
+
+
+def spectra(
+    sums: np.ndarray, origins: np.ndarray, dt_ps: float, names: list[str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """VDOS from per-group VACF sums (:meth:`LagCorrelator.finish`): total and partials.
+
+    Rows of ``sums`` beyond ``names`` (atoms in no group) count in the total only.
+    """
+    acf = sums / origins
+    freq, total = _spectrum(acf.sum(axis=0), dt_ps)
     area = np.trapezoid(total, freq)
     scale = 1.0 / area if area > 0 else 0.0
-    partials = {}
-    for name, idx in groups.items():
-        idx = np.asarray(idx)
-        acf = _weighted_acf(v[:, idx, :], None if w is None else w[idx], max_lag)
-        partials[name] = _spectrum(acf, dt_ps)[1] * scale
+    partials = {name: _spectrum(acf[g], dt_ps)[1] * scale for g, name in enumerate(names)}
     return freq, total * scale, partials

@@ -37,3 +37,62 @@ def test_unknown_type_is_an_error(tmp_path, write_dump):
     write_dump(path, [0], np.zeros((1, 2, 3)), np.zeros((1, 2, 3)), [5, 5, 5], [1, 3])
     with pytest.raises(ValueError, match="types"):
         load_dump_universe(path, ["Cu"], 1.0)
+
+
+def test_numpy_dump_reader_restart_duplicates_and_blocks(tmp_path, write_dump):
+    """index_dump keeps the last occurrence of a re-written step; iter_dump agrees with MDAnalysis."""
+    from harness.analysis.trajectory import index_dump, iter_dump, read_dump_fast
+
+    rng = np.random.default_rng(1)
+    pos, vel = rng.uniform(1, 9, size=(6, 3, 3)), rng.normal(0, 5, size=(6, 3, 3))
+    path = tmp_path / "traj.lammpstrj"
+    write_dump(path, [0, 10, 20, 30, 20, 30], pos, vel, [10, 11, 12], [2, 1, 2])
+    index = index_dump(path)
+    assert index.steps.tolist() == [0, 10, 20, 30]
+    raw = path.read_bytes()
+    assert all(raw[o:o + 14] == b"ITEM: TIMESTEP" for o in index.offsets)
+    for chunk in (15, 22, 64, 101):  # tags and step lines cut by the read-chunk boundary
+        small = index_dump(path, chunk_bytes=chunk)
+        assert small.offsets.tolist() == index.offsets.tolist() and small.steps.tolist() == index.steps.tolist()
+    blocks = list(iter_dump(index, ["Pt", "Co"], block_frames=3))
+    assert [b.n_frames for b, _ in blocks] == [3, 1] and blocks[0][1] == ["Co", "Pt", "Co"]
+    frames, _ = read_dump_fast(path, ["Pt", "Co"])
+    ref = read_frames(load_dump_universe(path, ["Pt", "Co"], 1.0))
+    assert frames.step.tolist() == ref.step.tolist()
+    np.testing.assert_allclose(frames.positions_A, ref.positions_A, atol=1e-6)
+    np.testing.assert_allclose(frames.velocities_A_per_ps, ref.velocities_A_per_ps, atol=1e-6)
+    np.testing.assert_allclose(frames.dimensions, ref.dimensions)
+    with pytest.raises(ValueError, match="types"):
+        list(iter_dump(index, ["Pt"]))
+
+
+def test_numpy_dump_reader_triclinic_lammps_box_equals_mdanalysis(tmp_path, lammps_factory):
+    """A tilted LAMMPS box (bounding-box form in the dump) reads as MDAnalysis reads it."""
+    from harness.analysis.trajectory import read_dump_fast
+
+    make_lammps, potentials = lammps_factory
+    path = tmp_path / "tri.lammpstrj"
+    lmp = make_lammps()
+    lmp.commands_string(f"""
+        units metal
+        atom_style atomic
+        region box prism 0 10.8 0 10.1 0 9.5 2.1 -1.3 0.9
+        create_box 1 box
+        create_atoms 1 random 40 4527 box overlap 2.0
+        mass 1 63.546
+        pair_style eam
+        pair_coeff 1 1 {potentials / 'Cu_u3.eam'}
+        velocity all create 600 87287
+        timestep 0.001
+        fix nve all nve
+        dump d all custom 5 {path} id type xu yu zu vx vy vz
+        run 15
+    """)
+    lmp.close()
+    frames, symbols = read_dump_fast(path, ["Cu"])
+    ref = read_frames(load_dump_universe(path, ["Cu"], 1.0))
+    assert symbols == ["Cu"] * 40 and frames.step.tolist() == [0, 5, 10, 15]
+    np.testing.assert_allclose(frames.dimensions, ref.dimensions, rtol=1e-6)
+    assert not np.allclose(frames.dimensions[0, 3:], 90.0)  # really triclinic
+    np.testing.assert_allclose(frames.positions_A, ref.positions_A, atol=2e-5)
+    np.testing.assert_allclose(frames.velocities_A_per_ps, ref.velocities_A_per_ps, atol=2e-5)
