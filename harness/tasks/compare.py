@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import dynamat as dm
+from ..analysis.trajectory import element_mass
 from ..errors import CompareError, ConfigError
 from ..io.trajectory import ReferenceTrajectory, read_trajectory
 from ..runs import create_run_dir, host_info, now, package_versions, read_summary, write_json
@@ -57,7 +58,7 @@ class ModelRun:
 
     def __init__(self, run_dir: Path | str):
         from ..analysis.thermo import read_thermo
-        from ..analysis.trajectory import load_dump_universe, read_frames
+        from ..analysis.trajectory import index_dump, iter_dump
 
         self.run_dir = Path(run_dir)
         summary = read_summary(self.run_dir)
@@ -72,29 +73,40 @@ class ModelRun:
         self.temperature_K = float(summary["resolved"]["temperature_K"])
         self.elements = list(summary["structure"]["elements_type_order"])
         dt_ps = self.timestep_fs * 1e-3
-        u = load_dump_universe(self.run_dir / "traj.lammpstrj", self.elements, self.timestep_fs)
+        index = index_dump(self.run_dir / "traj.lammpstrj")
         thermo = read_thermo(self.run_dir / "thermo.dat", self.timestep_fs)
-        first = [int(u.trajectory.ts.data["step"])] + ([int(thermo["step"][0])] if len(thermo["step"]) else [])
-        step0 = min(first)
+        first = [int(s) for s in index.steps[:1]] + ([int(thermo["step"][0])] if len(thermo["step"]) else [])
+        step0 = min(first) if first else 0
         min_step = step0 + int(math.ceil(float(proto["equilibration_ps"]) / dt_ps - 1e-9))
-        self.frames = read_frames(u, min_step=min_step)
+        self.index = index.select(index.steps >= min_step)  # frames after equilibration; parsed on demand
         keep = thermo["step"] >= min_step
         self.thermo = {k: v[keep] for k, v in thermo.items()}
-        self.symbols = [str(s) for s in u.atoms.elements]
-        self.masses = u.atoms.masses.astype(float)
         self.frame_dt_ps = self.dump_every * dt_ps
         self.thermo_dt_ps = self.thermo_every * dt_ps
-        if self.frames.n_frames > 1 and np.any(np.diff(self.frames.step) != self.dump_every):
+        if self.n_frames > 1 and np.any(np.diff(self.index.steps) != self.dump_every):
             raise CompareError(f"{self.run_dir}: dump frames are not every {self.dump_every} steps")
+        self.first, self.symbols = next(iter_dump(self.index.select(slice(0, 1)), self.elements)) \
+            if self.n_frames else (None, [])
+        self.masses = np.array([element_mass(e) for e in self.symbols])
+
+    @property
+    def n_frames(self) -> int:
+        return self.index.n_frames
+
+    def blocks(self, idx):
+        """Frames ``idx`` (after equilibration), parsed block by block (see :func:`iter_dump`)."""
+        from ..analysis.trajectory import iter_dump
+
+        return (frames for frames, _ in iter_dump(self.index.select(idx), self.elements))
 
     @property
     def label(self) -> str:
         return self.summary["model"]["label"]
 
-    def cells(self) -> np.ndarray:
+    def first_cell(self) -> np.ndarray:
         from MDAnalysis.lib.mdamath import triclinic_vectors
 
-        return np.array([triclinic_vectors(d) for d in self.frames.dimensions], dtype=float)
+        return np.asarray(triclinic_vectors(self.first.dimensions[0]), dtype=float)
 
 
 # ============================================================================ checks
@@ -109,7 +121,7 @@ def check_same_system(ref: ReferenceTrajectory, run: ModelRun) -> None:
     if cr != cm:
         fmt = lambda c: " ".join(f"{k}{v}" for k, v in sorted(c.items()))  # noqa: E731
         raise CompareError(f"the reference's composition {fmt(cr)} differs from the run's {fmt(cm)}")
-    pr, pm = cell_to_cellpar(ref.cells_A[0]), cell_to_cellpar(run.cells()[0])
+    pr, pm = cell_to_cellpar(ref.cells_A[0]), cell_to_cellpar(run.first_cell())
     if np.any(np.abs(pr[:3] - pm[:3]) > 1e-3 * pm[:3]) or np.any(np.abs(pr[3:] - pm[3:]) > 0.1):
         show = lambda p: "a,b,c = " + ", ".join(f"{x:.4f}" for x in p[:3]) + " Å, angles " + ", ".join(  # noqa: E731
             f"{x:.2f}" for x in p[3:]) + "°"
@@ -142,11 +154,9 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
                 dimension: int = 3, vdos_resolution_THz: float | None = None, figures: bool = True,
                 reference_traj: ReferenceTrajectory | None = None) -> tuple[Path, dict]:
     """Dyna-Mat errors of the run in ``run_dir`` against ``reference``; writes compare-<stem>.json."""
-    from ..analysis.md import RDF_MAX_FRAMES, _compact
+    from ..analysis.md import MAX_LAG_FRAMES, TrajectoryObservables, _compact
     from ..analysis.pressure import in_plane_pressure, summarize_series
-    from ..analysis.rdf import DEFAULT_BINS, compute_rdf, default_r_max
-    from ..analysis.trajectory import universe_from_arrays
-    from ..analysis.vdos import partial_vdos
+    from ..analysis.rdf import DEFAULT_BINS
     from ..io.frames import file_sha256
 
     if dimension not in (2, 3):
@@ -159,12 +169,12 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     if ref.frame_dt_ps is None:
         raise CompareError(f"{reference}: the file does not state its time step; give --timestep-fs and --stride")
     ref = _skip_frames(ref, reference_skip_ps)
-    if run.frames.n_frames == 0:
+    if run.n_frames == 0:
         raise CompareError(f"{run.run_dir}: no trajectory frames after equilibration")
 
     # ---- matched intervals and durations
     try:
-        m = dm.match_intervals(ref.frame_dt_ps, ref.n_frames, run.frame_dt_ps, run.frames.n_frames)
+        m = dm.match_intervals(ref.frame_dt_ps, ref.n_frames, run.frame_dt_ps, run.n_frames)
     except ValueError as exc:
         raise CompareError(f"cannot match {reference.name} with {run.run_dir.name}: {exc}") from None
     n, dt = m["n"], m["dt"]
@@ -173,22 +183,32 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     if n < MIN_FRAMES:
         raise CompareError(f"only {n} matched frames ({dt * 1e3:g} fs apart) between {reference.name} and the run; "
                            f"the VDOS needs at least {MIN_FRAMES}: a longer reference or run")
-    resolution = 1.0 / (2.0 * n * dt)
-    if vdos_resolution_THz is not None and resolution > vdos_resolution_THz * (1 + 1e-9):
+    if vdos_resolution_THz is not None and 1.0 / (2.0 * n * dt) > vdos_resolution_THz * (1 + 1e-9):
         raise CompareError(f"trajectory too short for a VDOS resolution of {vdos_resolution_THz:g} THz: {n} matched "
-                           f"frames × {dt * 1e3:g} fs = {n * dt:g} ps give {resolution:.3g} THz; needs ≥ "
+                           f"frames × {dt * 1e3:g} fs = {n * dt:g} ps give {1 / (2 * n * dt):.3g} THz; needs ≥ "
                            f"{1 / (2 * vdos_resolution_THz):g} ps on both sides")
+    # VACF lag window: the analysis default, longer if the requested resolution needs it
+    lag = min(n, max(MAX_LAG_FRAMES, math.ceil(1.0 / (2.0 * vdos_resolution_THz * dt) - 1e-9)
+                     if vdos_resolution_THz else MAX_LAG_FRAMES))
+    resolution = 1.0 / (2.0 * lag * dt)
     ref_m = ref.select(ri)
-    pos_mod = run.frames.positions_A[mi].astype(float)
     masses = ref.masses
+    obs_ref = TrajectoryObservables(ref.symbols, n, dt, dimension=dimension, max_lag=lag)
+    obs_mod = TrajectoryObservables(run.symbols, n, dt, dimension=dimension, max_lag=lag)
 
-    # ---- velocities: the reference's own, or central differences on both sides alike
-    if ref_m.velocities_A_per_ps is not None and run.frames.velocities_A_per_ps is not None:
-        v_ref, v_mod, how = ref_m.velocities_A_per_ps, run.frames.velocities_A_per_ps[mi].astype(float), "file"
+    # ---- velocities: both files', or central differences on both sides alike
+    if ref_m.velocities_A_per_ps is not None and run.first.velocities_A_per_ps is not None:
+        v_ref, how = ref_m.velocities_A_per_ps, "file"
+        for fr in run.blocks(mi):  # the model's frames stream through the accumulators
+            obs_mod.add(fr.positions_A, fr.velocities_A_per_ps, fr.dimensions)
     else:
         v_ref = dm.finite_difference_velocities(ref_m.positions_A, dt)
-        v_mod = dm.finite_difference_velocities(pos_mod, dt)
+        fr = list(run.blocks(mi))
+        pos_mod = np.concatenate([f.positions_A for f in fr]).astype(float)
+        obs_mod.add(pos_mod, dm.finite_difference_velocities(pos_mod, dt), np.concatenate([f.dimensions for f in fr]))
+        del fr, pos_mod
         how = "central finite differences of unwrapped positions (both sides)"
+    obs_ref.add(ref_m.positions_A, v_ref, _dims(ref_m.cells_A))
     t_ref = float(np.mean(dm.kinetic_temperature(v_ref, masses)))
     t_expected = ref.temperature_K or run.temperature_K
     why = dm.equipartition_check(t_ref, t_expected, finite_differences=how != "file")
@@ -216,7 +236,8 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
         },
         "matching": {"frame_dt_ps": dt, "n_frames": n, "duration_ps": n * dt,
                      "stride_reference": m["stride_ref"], "stride_model": m["stride_mod"],
-                     "reference_frames_available": ref.n_frames, "model_frames_available": run.frames.n_frames},
+                     "reference_frames_available": ref.n_frames, "model_frames_available": run.n_frames,
+                     "vacf_window_frames": lag},
         "definitions": DEFINITIONS,
         "errors": {},
         "skipped": {},
@@ -224,27 +245,25 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     errors, skipped = doc["errors"], doc["skipped"]
 
     # ---- RDF (same bins on both sides)
-    dims_ref, dims_mod = _dims(ref_m.cells_A), run.frames.dimensions[mi]
-    r_max = min(default_r_max(dims_ref), default_r_max(dims_mod))
-    rdf_ref = compute_rdf(universe_from_arrays(ref_m.positions_A, ref.symbols, dims_ref, dt), nbins=DEFAULT_BINS,
-                          r_max_A=r_max, max_frames=RDF_MAX_FRAMES)
-    rdf_mod = compute_rdf(universe_from_arrays(pos_mod, run.symbols, dims_mod, dt), nbins=DEFAULT_BINS,
-                          r_max_A=r_max, max_frames=RDF_MAX_FRAMES)
+    r_max = min(obs_ref.r_max_A, obs_mod.r_max_A)
+    rdf_ref, rdf_mod = obs_ref.rdf(DEFAULT_BINS, r_max), obs_mod.rdf(DEFAULT_BINS, r_max)
     errors["E_RDF_percent"] = dm.rdf_error(rdf_ref["r_A"], rdf_ref["total"], rdf_mod["r_A"], rdf_mod["total"])
     doc["rdf"] = {"r_A": rdf_ref["r_A"], "reference": rdf_ref["total"], "model": rdf_mod["total"], "r_max_A": r_max,
                   "n_bins": DEFAULT_BINS, "first_peak_A": {"reference": rdf_ref["first_peak_A"],
                                                            "model": rdf_mod["first_peak_A"]}}
 
     # ---- VDOS
-    groups_ref = {e: np.nonzero(np.asarray(ref.symbols) == e)[0] for e in dict.fromkeys(ref.symbols)}
-    groups_mod = {e: np.nonzero(np.asarray(run.symbols) == e)[0] for e in dict.fromkeys(run.symbols)}
-    f_ref, s_ref, p_ref = partial_vdos(v_ref, dt, groups_ref, masses=masses)
-    f_mod, s_mod, p_mod = partial_vdos(v_mod, dt, groups_mod, masses=run.masses)
+    vd_ref, vd_mod = obs_ref.vdos(), obs_mod.vdos()
+    f_ref, s_ref, p_ref = vd_ref["frequency_THz"], vd_ref["total"], vd_ref["per_element"]
+    f_mod, s_mod, p_mod = vd_mod["frequency_THz"], vd_mod["total"], vd_mod["per_element"]
     errors["E_VDOS_percent"] = dm.spectrum_error(f_ref, s_ref, f_mod, s_mod)
     errors["W1_VDOS_THz"] = dm.spectrum_wasserstein(f_ref, s_ref, f_mod, s_mod)
     doc["vdos"] = {"frequency_THz": f_ref, "reference": s_ref, "model": np.interp(f_ref, f_mod, s_mod),
                    "resolution_THz": resolution, "nyquist_THz": 0.5 / dt,
                    "per_element": {"reference": p_ref, "model": p_mod}}
+    msd_ref, msd_mod = obs_ref.msd(), obs_mod.msd()  # not a Dyna-Mat error; reported for liquids and melts
+    doc["diffusion"] = {"reference_D_cm2_per_s": msd_ref["D_cm2_per_s"], "model_D_cm2_per_s": msd_mod["D_cm2_per_s"],
+                        "fit_window_ps": msd_ref["fit_window_ps"], "com_drift_removed": True}
 
     # ---- pressure
     if ref.stress_eV_A3 is None:
