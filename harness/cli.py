@@ -79,7 +79,7 @@ def run(resume, no_progress, **kw):
     from .tasks.analyze import analyze_run
 
     run_dir = _md(kw, resume=resume, progress=not no_progress)
-    results = analyze_run(run_dir)
+    results = analyze_run(run_dir, progress=not no_progress)
     click.echo(f"results: {run_dir / 'results.json'}")
     for line in results.get("headline", []):
         click.echo(f"  {line}")
@@ -143,11 +143,12 @@ def execute(run_dir, resume, no_progress):
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def analyze(run_dir):
+@click.option("--no-progress", is_flag=True)
+def analyze(run_dir, no_progress):
     """RDF, VDOS, MSD/diffusion and pressure of a finished run -> results.json and figures."""
     from .tasks.analyze import analyze_run
 
-    results = analyze_run(run_dir)
+    results = analyze_run(run_dir, progress=not no_progress)
     for line in results.get("headline", []):
         click.echo(line)
 

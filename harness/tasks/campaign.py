@@ -106,7 +106,7 @@ def campaign(systems: list[str], models: list[str], reference_dir=None, *, prese
                            n_atoms=summary["structure"]["n_atoms"],
                            ms_per_step=summary.get("timings", {}).get("ms_per_step"))
                 if not (run_dir / "results.json").is_file():
-                    analyze_run(run_dir)
+                    analyze_run(run_dir, progress=progress)
             except HarnessError as exc:
                 row["note"] = f"MD failed: {exc}"
                 rows.append(row)
