@@ -61,11 +61,10 @@ def phonons(system, model, engine, supercell, displacement_A, mesh, reference, r
         nac = ref_ph.nac_params
         if system is not None:
             mine = build_atoms(load_system(system).structure, (1, 1, 1))
-            if sorted(mine.get_chemical_formula()) != sorted(cell.get_chemical_formula()) and \
-                    _reduced(mine) != _reduced(cell):
+            if _reduced(mine) != _reduced(cell):
                 raise ConfigError(f"system {system} ({mine.get_chemical_formula()}) is not the reference's "
                                   f"structure ({cell.get_chemical_formula()})")
-        name = system or cell.get_chemical_formula(mode="reduce")
+        name = system or _reduced(cell)
     else:
         cell = unit_cell(load_system(system).structure)
         matrix = ([[supercell[0], 0, 0], [0, supercell[1], 0], [0, 0, supercell[2]]] if supercell
@@ -173,7 +172,8 @@ def _vdos_check(md_run: Path, summary: dict, figure: Path, phonon) -> dict:
 
 
 def _reduced(atoms) -> str:
-    return atoms.get_chemical_formula(mode="reduce")
+    """Composition with the counts divided by their gcd (Na4Cl4 -> NaCl, Pt24Co8 -> Pt3Co)."""
+    return str(atoms.symbols.formula.reduce()[0])
 
 
 @click.command()
@@ -221,4 +221,30 @@ def sigma(run_dir, fc, fc_forces, reference, model, engine, out):
     click.echo(f"results: {out}")
 
 
-COMMANDS = [phonons, sigma]
+@click.command("sigma-matrix")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pair", "pairs", nargs=3, multiple=True, metavar="LABEL MODEL_JSON REF_JSON",
+              type=(str, click.Path(exists=True, dir_okay=False, path_type=Path),
+                    click.Path(exists=True, dir_okay=False, path_type=Path)),
+              help="a material whose model σ and reference σ are in two files (e.g. the model's MD run)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("sigma-matrix"),
+              show_default=True)
+def sigma_matrix(files, pairs, out_dir):
+    """Confusion matrix of σ^(2) classes, model vs reference, over many materials (table + figure).
+
+    FILES are `harness sigma --reference` results (both σ inside).
+    """
+    from .tasks.sigma import sigma_matrix as build, write_sigma_matrix
+
+    doc = build(list(files), list(pairs))
+    written = write_sigma_matrix(doc, out_dir)
+    c = doc["confusion"]
+    click.echo(f"{len(doc['rows'])} materials: classes agree for {100 * c['agreement']:.0f} %, "
+               f"mean |Δσ| = {doc['sigma_mean_abs_error']:.3f}")
+    for r in doc["rows"]:
+        click.echo(f"  {r['material']}: reference {r['sigma_reference']:.3f} ({r['class_reference']}), "
+                   f"model {r['sigma_model']:.3f} ({r['class_model']})")
+    click.echo("written: " + ", ".join(str(p) for p in written))
+
+
+COMMANDS = [phonons, sigma, sigma_matrix]

@@ -206,6 +206,21 @@ def test_cli_nac_without_born(capsys, tmp_path):
     assert "BORN" in capsys.readouterr().err
 
 
+@needs_dft
+def test_cli_system_that_is_not_the_reference(capsys, tmp_path):
+    """Cu against the NaCl DFT set: one line; NaCl's 2-atom system against its 8-atom cell is accepted
+    by the check (same reduced composition)."""
+    from clihelp import fails
+
+    from harness.cli_phonons import _reduced
+
+    d = DFT / "NaCl"
+    line = fails(capsys, "phonons", "--system", "Cu", "--model", "eam", "--reference", str(d / "phonopy_disp.yaml"),
+                 "--reference-forces", str(d / "FORCE_SETS"), "--runs-dir", str(tmp_path))
+    assert "is not the reference's structure" in line
+    assert _reduced(bulk("NaCl", "rocksalt", a=5.6)) == _reduced(bulk("NaCl", "rocksalt", a=5.6, cubic=True)) == "NaCl"
+
+
 def test_low_temperature_vdos_matches_harmonic_modes(tmp_path):
     """At 30 K the MD VDOS of EAM Cu sits on the harmonic frequencies of the MD cell's q-points."""
     from harness.cli import main
@@ -254,3 +269,45 @@ def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
     main(["sigma", "--run", str(run_dir)])
     out = json.loads((run_dir / "sigma.json").read_text())
     assert 0 < out["sigma_mean"] < 0.5 and (run_dir / "figures" / "sigma.png").is_file()
+    assert out["system"] == "Cu" and res["system"] == "Cu"
+
+    # the two files as one material each of a σ-class table: reference-frames route, and the run vs the frames
+    (tmp_path / "sigma-ref.json").write_text(json.dumps(res))
+    main(["sigma-matrix", str(tmp_path / "sigma-ref.json"), "--pair", "Cu-md", str(run_dir / "sigma.json"),
+          str(tmp_path / "sigma-ref.json"), "--out", str(tmp_path / "matrix")])
+    doc = json.loads((tmp_path / "matrix" / "sigma-matrix.json").read_text())
+    assert [r["material"] for r in doc["rows"]] == ["Cu", "Cu-md"]
+    assert doc["rows"][1]["sigma_model"] == pytest.approx(out["sigma_mean"])
+    assert doc["rows"][1]["sigma_reference"] == pytest.approx(res["reference"]["sigma_mean"])
+    assert doc["confusion"]["counts"][0][0] == 2 and doc["confusion"]["agreement"] == 1.0
+
+
+def test_sigma_matrix_counts_classes_over_materials(tmp_path, capsys):
+    """Three materials: two classes agree, one strongly anharmonic material the model calls weak."""
+    from clihelp import fails
+
+    from harness.cli import main
+
+    def result(name, s_ref, s_mod):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"system": name, "model_name": "m", "classes": {},
+                                    "reference": {"sigma_mean": s_ref}, "model": {"sigma_mean": s_mod}}))
+        return str(path)
+
+    files = [result("A", 0.2, 0.3), result("B", 0.7, 0.4), result("C", 1.3, 1.2)]
+    main(["sigma-matrix", *files, "--out", str(tmp_path / "out")])
+    doc = json.loads((tmp_path / "out" / "sigma-matrix.json").read_text())
+    assert doc["confusion"]["counts"] == [[1, 0, 0], [1, 0, 0], [0, 0, 1]]  # rows reference, columns model
+    assert doc["confusion"]["agreement"] == pytest.approx(2 / 3)
+    assert doc["sigma_mean_abs_error"] == pytest.approx((0.1 + 0.3 + 0.1) / 3)
+    csv_rows = (tmp_path / "out" / "sigma-matrix.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("material,") and csv_rows[2].startswith("B,m,0.7,strongly anharmonic,0.4,weakly")
+    assert "| strongly anharmonic | 1 | 0 | 0 |" in (tmp_path / "out" / "sigma-matrix.md").read_text()
+    assert (tmp_path / "out" / "confusion.png").stat().st_size > 5_000
+
+    run_like = tmp_path / "run-sigma.json"
+    run_like.write_text(json.dumps({"sigma_mean": 0.3}))
+    assert "pair it with a reference" in fails(capsys, "sigma-matrix", str(run_like))
+    (tmp_path / "other.json").write_text(json.dumps({"classes": {}, "reference": {}}))
+    assert "not a result of `harness sigma`" in fails(capsys, "sigma-matrix", str(tmp_path / "other.json"))
+    assert "no sigma results" in fails(capsys, "sigma-matrix")

@@ -101,3 +101,23 @@ def plot_sigma(time_ps: np.ndarray, sigma_t: np.ndarray, path: Path, mean: float
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def plot_confusion(confusion: dict, path: Path) -> Path:
+    """Counts of (reference class, model class) as a heat map, rows = reference."""
+    counts = np.asarray(confusion["counts"])
+    names = [c.replace(" ", "\n") for c in confusion["classes"]]
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(1, counts.max()))
+    for (i, j), v in np.ndenumerate(counts):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > counts.max() / 2 else "black")
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("model")
+    ax.set_ylabel("reference")
+    agreement = confusion.get("agreement")
+    ax.set_title(f"σ$^{{(2)}}$ classes: agreement {100 * agreement:.0f} %" if agreement is not None else "σ classes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

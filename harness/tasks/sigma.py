@@ -89,7 +89,7 @@ def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None 
         times.append(step * dt_ps)
     out = analysis.conclude()
     out.update(time_ps=times, force_constants=source, temperature_K=summary["resolved"]["temperature_K"],
-               run=summary["run_name"])
+               run=summary["run_name"], system=summary["resolved"]["system"]["name"], model_name=summary["model"]["label"])
     return out
 
 
@@ -117,7 +117,92 @@ def sigma_of_reference_frames(frames: list[Atoms], model: ModelSpec, fc_path: Pa
             a_mod.single_frame(atoms.positions, f_mod)
     r, m = a_ref.conclude(), a_mod.conclude()
     return {"reference": r, "model": m, "classes": {"reference": r["class"], "model": m["class"]},
-            "model_name": model.label, "force_constants": str(fc_path)}
+            "model_name": model.label, "force_constants": str(fc_path),
+            "system": str(first.symbols.formula.reduce()[0])}
 
 
-__all__ = ["sigma_of_run", "sigma_of_reference_frames", "model_force_constants", "classify"]
+def _sigma_of(doc: dict, path: Path, side: str) -> tuple[float, str]:
+    """(⟨σ⟩, class) of one side of a sigma JSON: a run's (`harness sigma --run`) or a reference-frames one."""
+    entry = doc.get(side) if "classes" in doc else doc
+    if not isinstance(entry, dict) or entry.get("sigma_mean") is None:
+        raise ConfigError(f"{path}: not a result of `harness sigma` (no sigma_mean)")
+    return float(entry["sigma_mean"]), classify(float(entry["sigma_mean"]))
+
+
+def sigma_matrix(files: list[Path], pairs: list[tuple[str, Path, Path]] | None = None) -> dict:
+    """Knoop classes of model vs reference over materials, and their confusion matrix.
+
+    ``files``: JSONs of the reference-frames route (both σ inside). ``pairs``: (label, the
+    model's sigma JSON, the reference's sigma JSON), e.g. σ along the model's own MD against σ
+    of the reference's frames; of a reference-frames JSON the *reference* side is used.
+    """
+    import json
+
+    from ..analysis.sigma import confusion_matrix
+
+    def load(path: Path) -> dict:
+        try:
+            return json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read a sigma JSON ({exc})") from None
+
+    rows = []
+    for f in files:
+        doc = load(f)
+        if "classes" not in doc:
+            raise ConfigError(f"{f}: holds one σ only (a run's); pair it with a reference: --pair LABEL {f} REF.json")
+        (sr, cr), (sm, cm) = _sigma_of(doc, f, "reference"), _sigma_of(doc, f, "model")
+        rows.append({"material": doc.get("system") or Path(f).stem, "model": doc.get("model_name"),
+                     "sigma_reference": sr, "class_reference": cr, "sigma_model": sm, "class_model": cm,
+                     "source": str(f)})
+    for label, model_json, ref_json in pairs or []:
+        dm, dr = load(model_json), load(ref_json)
+        (sm, cm), (sr, cr) = _sigma_of(dm, model_json, "model"), _sigma_of(dr, ref_json, "reference")
+        rows.append({"material": label, "model": dm.get("model_name"), "sigma_reference": sr, "class_reference": cr,
+                     "sigma_model": sm, "class_model": cm, "source": f"{model_json} vs {ref_json}"})
+    if not rows:
+        raise ConfigError("no sigma results given (files, or --pair LABEL MODEL.json REF.json)")
+    for r in rows:
+        r["agree"] = r["class_model"] == r["class_reference"]
+    matrix = confusion_matrix([r["class_model"] for r in rows], [r["class_reference"] for r in rows])
+    return {"rows": rows, "confusion": matrix,
+            "sigma_mean_abs_error": float(np.mean([abs(r["sigma_model"] - r["sigma_reference"]) for r in rows])),
+            "classes": {"weakly anharmonic": "⟨σ⟩ < 0.5", "strongly anharmonic": "0.5 ≤ ⟨σ⟩ ≤ 1",
+                        "dynamically unstable": "⟨σ⟩ > 1"}}
+
+
+def write_sigma_matrix(doc: dict, out_dir: Path) -> list[Path]:
+    """sigma-matrix.json, .csv (one row per material), .md (rows + matrix) and confusion.png in ``out_dir``."""
+    import csv
+    import io
+
+    from ..report.phonons import plot_confusion
+    from ..runs import write_json, write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cols = ["material", "model", "sigma_reference", "class_reference", "sigma_model", "class_model", "agree"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(doc["rows"])
+    write_text(out_dir / "sigma-matrix.csv", buf.getvalue())
+    c = doc["confusion"]
+    md = ["# Anharmonicity classes: model vs reference", "",
+          "Knoop et al.'s material score ⟨σ^(2)⟩: < 0.5 weakly anharmonic, 0.5–1 strongly anharmonic, "
+          "> 1 dynamically unstable.", "",
+          "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    md += ["| " + " | ".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in cols) + " |"
+           for r in doc["rows"]]
+    md += ["", f"## Confusion matrix (rows: reference, columns: model); agreement {100 * c['agreement']:.0f} %, "
+               f"mean |Δσ| {doc['sigma_mean_abs_error']:.3f}", "",
+           "| reference \\ model | " + " | ".join(c["classes"]) + " |", "|" + "---|" * (len(c["classes"]) + 1)]
+    md += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in zip(c["classes"], c["counts"])]
+    write_text(out_dir / "sigma-matrix.md", "\n".join(md) + "\n")
+    write_json(out_dir / "sigma-matrix.json", doc)
+    fig = plot_confusion(c, out_dir / "confusion.png")
+    return [out_dir / "sigma-matrix.json", out_dir / "sigma-matrix.csv", out_dir / "sigma-matrix.md", fig]
+
+
+__all__ = ["sigma_of_run", "sigma_of_reference_frames", "sigma_matrix", "write_sigma_matrix", "model_force_constants",
+           "classify"]
