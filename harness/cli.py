@@ -39,8 +39,8 @@ def md_options(fn):
 
 
 def labelled_frames_options(fn):
-    """--model, --reference, --format, --engine: a model evaluated on labelled reference frames
-    (softening, singlepoint)."""
+    """--model, --reference, --format, --engine, --no-progress: a model evaluated on labelled
+    reference frames (softening, singlepoint)."""
     decorators = [
         click.option("--model", "-m", required=True,
                      help="potentials/<MODEL>.yaml, MODEL:variant, a YAML path or a .model file"),
@@ -49,6 +49,7 @@ def labelled_frames_options(fn):
         click.option("--format", "fmt", default=None,
                      help="extxyz | vasp-xml | vasp-out | pymatgen-json [default: from the name]"),
         click.option("--engine", "-e", default="auto", show_default=True, help="auto | mliap | bridge | classic"),
+        click.option("--no-progress", is_flag=True, help="no frames/ETA lines on stderr"),
     ]
     for deco in reversed(decorators):
         fn = deco(fn)

@@ -72,12 +72,14 @@ def compare(run_dir, reference, fmt, timestep_fs, stride, elements, reference_te
 @click.option("--tag", default=None, help="run folder suffix [default: the reference file's stem]")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--overwrite", is_flag=True)
-def singlepoint(model, reference, fmt, engine, energy_reference, isolated_atoms, tag, runs_dir, overwrite):
+def singlepoint(model, reference, fmt, engine, no_progress, energy_reference, isolated_atoms, tag, runs_dir, overwrite):
     """Energy, force and stress RMSE of MODEL on labelled reference frames (forces from LAMMPS)."""
+    from .progress import frame_progress
     from .tasks.compare import singlepoint_errors
 
     run_dir, doc = singlepoint_errors(model, reference, fmt=fmt, engine=engine, energy_reference=energy_reference,
-                                      isolated_atoms=isolated_atoms, tag=tag, runs_dir=runs_dir, overwrite=overwrite)
+                                      isolated_atoms=isolated_atoms, tag=tag, runs_dir=runs_dir, overwrite=overwrite,
+                                      progress=None if no_progress else frame_progress("singlepoint"))
     ref = doc["reference"]
     click.echo(f"{ref['n_frames']} frames, {ref['n_atoms_total']} atoms ({doc['engine']} engine)")
     e = doc["energy_rmse_eV_per_atom"]

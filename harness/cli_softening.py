@@ -40,12 +40,15 @@ def _indices(text: str | None) -> list[int] | None:
 @click.option("--tag", default=None, help="run folder / corrected model suffix [default: the reference file's stem]")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--overwrite", is_flag=True, help="replace an existing run folder / corrected model")
-def softening(model, reference, fmt, engine, fit_correction, fit_frames, potentials_dir, tag, runs_dir, overwrite):
+def softening(model, reference, fmt, engine, no_progress, fit_correction, fit_frames, potentials_dir, tag, runs_dir,
+              overwrite):
     """Softening scale, MAE and cMAE of MODEL's forces vs reference (DFT) forces; optional linear correction."""
+    from .progress import frame_progress
     from .tasks.softening import softening as run
 
     run_dir, res = run(model, reference, fmt=fmt, engine=engine, tag=tag, runs_dir=runs_dir, overwrite=overwrite,
-                       fit=fit_correction, fit_frames=_indices(fit_frames), potentials_out=potentials_dir)
+                       fit=fit_correction, fit_frames=_indices(fit_frames), potentials_out=potentials_dir,
+                       progress=None if no_progress else frame_progress("softening"))
     p = res["parity"]
     click.echo(f"{res['reference']['n_frames']} frames, {p['n_components']} force components ({res['engine']} engine)")
     click.echo(f"softening scale {p['softening_scale']:.4f} (slope through 0; with intercept "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import SimulationError
+from ..progress import hms
 from .probe import new_lammps
 
 
@@ -97,18 +98,11 @@ class Progress:
         eta = (total - done) * ms / 1000 if done else float("nan")
         print(
             f"[{self.label}] step {step}/{last} {100 * done / max(total, 1):5.1f}% | {ms:8.1f} ms/step | "
-            f"{ns_day:8.3f} ns/day | ETA {_hms(eta)} | T {thermo.get('temp', float('nan')):7.1f} K | "
+            f"{ns_day:8.3f} ns/day | ETA {hms(eta)} | T {thermo.get('temp', float('nan')):7.1f} K | "
             f"P {thermo.get('press', float('nan')) * 1e-4:7.3f} GPa",
             file=self.stream,
             flush=True,
         )
-
-
-def _hms(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--:--"
-    s = int(round(seconds))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class Session:

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 from ..errors import HarnessError
+from ..progress import frame_progress
 from ..runs import now, read_summary, update_summary, write_json
-
-
-def frame_progress(label: str = "analyze", every_s: float = 5.0, stream=None):
-    """A ``progress(done, total)`` callback printing frames done, rate and ETA at most every ``every_s``."""
-    from ..lammps.session import _hms
-
-    t0, last = time.perf_counter(), [-float("inf")]
-
-    def report(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - last[0] < every_s:
-            return
-        last[0] = now
-        rate = done / max(now - t0, 1e-9)
-        print(f"[{label}] frame {done}/{total} {100 * done / max(total, 1):5.1f}% | {rate:7.0f} frames/s | "
-              f"ETA {_hms((total - done) / rate)}", file=stream or sys.stderr, flush=True)
-
-    return report
 
 
 def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
@@ -45,7 +26,7 @@ def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
     elements = summary["structure"]["elements_type_order"]
     results = analyze_md(run_dir, elements=elements, timestep_fs=proto["timestep_fs"], dump_every=proto["dump_every"],
                          thermo_every=proto["thermo_every"], temperature_K=temperature_K,
-                         equilibration_ps=proto["equilibration_ps"], progress=frame_progress() if progress else None)
+                         equilibration_ps=proto["equilibration_ps"], progress=frame_progress("analyze") if progress else None)
     thermo = read_thermo(run_dir / "thermo.dat", timestep_fs=proto["timestep_fs"])
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(exist_ok=True)

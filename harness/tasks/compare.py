@@ -435,16 +435,17 @@ def _isolated(path: Path | None, spec, elements: list[str], engine: str, workdir
 
 def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine: str = "auto",
                        energy_reference: str = "none", isolated_atoms=None, runs_dir="runs", tag: str | None = None,
-                       overwrite: bool = False) -> tuple[Path, dict]:
+                       overwrite: bool = False, progress=None) -> tuple[Path, dict]:
     """Energy (per atom), force and stress RMSE of ``model`` on labelled reference frames.
 
     Forces come from LAMMPS through the same engines as MD (one
     :class:`~harness.tasks.singlepoint.ForceSession` per group of frames sharing a cell),
-    frame by frame; only running sums and per-frame numbers are kept.
+    frame by frame; only running sums and per-frame numbers are kept. ``progress(done, total)``
+    is called after each frame.
     """
     from ..config import load_model
     from ..io.frames import read_frames, reference_entry
-    from .singlepoint import ForceSession
+    from .singlepoint import ForceSession, shared_calculator
     from .softening import _model_entry, _safe_tag, check_species, group_frames
 
     if isolated_atoms is not None and energy_reference == "none":
@@ -471,8 +472,10 @@ def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine:
     has_stress = all(a.calc.results.get("stress") is not None for a in frames)
     per_frame: list[dict | None] = [None] * len(frames)
     engine_used = None
+    calc = shared_calculator(spec, engine)  # weights loaded once for all the cells
     for k, idx in enumerate(group_frames(frames).values()):
-        with ForceSession(spec, frames[idx[0]], engine=engine, workdir=run_dir / "lammps" / f"group{k:03d}") as fs:
+        with ForceSession(spec, frames[idx[0]], engine=engine, workdir=run_dir / "lammps" / f"group{k:03d}",
+                          calc=calc) as fs:
             engine_used = fs.choice.name
             for j, i in enumerate(idx):
                 r = fs._last if j == 0 else fs.evaluate(frames[i].positions)
@@ -496,6 +499,8 @@ def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine:
                     s_n += ds.size
                     entry["stress_rmse_GPa"] = float(np.sqrt(np.mean(ds * ds)))
                 per_frame[i] = entry
+                if progress is not None:
+                    progress(sum(e is not None for e in per_frame), len(frames))
 
     doc = {
         "task": "singlepoint",

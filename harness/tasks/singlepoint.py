@@ -40,6 +40,15 @@ def stress_from_pressure(p_bar_lammps: np.ndarray) -> np.ndarray:
     return -p[list(_LAMMPS_TO_ASE_VOIGT)] * units.bar
 
 
+def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities | None = None):
+    """The model's calculator, to share between :class:`ForceSession` s over many cells, when the
+    bridge engine will be used (``None`` otherwise, and for EAM, whose ASE calculator is built
+    for each structure's elements)."""
+    if model.family == "eam" or choose(engine, model, caps or probe()).name != "bridge":
+        return None
+    return calculator(model)
+
+
 class ForceSession:
     """Evaluate a model on frames of one structure (same cell, same atoms) through LAMMPS.
 
@@ -52,10 +61,13 @@ class ForceSession:
         ``auto`` or an engine name.
     workdir : Path, optional
         Where the deck, data and log go (a temporary folder otherwise).
+    calc : ase calculator, optional
+        For the bridge engine: this model's calculator, already built (sessions over many
+        cells then load the weights once); default ``calculator(model)``.
     """
 
     def __init__(self, model: ModelSpec, atoms: Atoms, engine: str = "auto", workdir: Path | None = None,
-                 caps: Capabilities | None = None):
+                 caps: Capabilities | None = None, calc=None):
         self.elements = species_order(atoms)
         if model.family == "eam":
             model = restrict_eam(model, self.elements)
@@ -86,7 +98,7 @@ class ForceSession:
         write_text(self.workdir / "in.forces.lammps", deck)
         self.session = Session(self.workdir, log="log.forces.lammps")
         if self.choice.name == "bridge":
-            self.session.bridge = Bridge(self.session.lmp, calculator(model), atoms.get_chemical_symbols())
+            self.session.bridge = Bridge(self.session.lmp, calc or calculator(model), atoms.get_chemical_symbols())
         elif self.choice.name == "mliap":
             MliapEngine().stage(model, self.workdir)
         self.session.execute(deck)  # ends with `run 0` on the structure as given

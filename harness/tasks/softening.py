@@ -45,22 +45,27 @@ def check_species(model: ModelSpec, frames, source: str = "reference frames") ->
 
 
 def model_forces(model: ModelSpec, frames, *, engine: str = "auto", workdir: Path | None = None,
-                 caps=None) -> tuple[list[dict], str]:
-    """The model's energy/forces/stress on every frame (same order) and the engine used."""
+                 caps=None, progress=None) -> tuple[list[dict], str]:
+    """The model's energy/forces/stress on every frame (same order) and the engine used;
+    ``progress(done, total)`` after each frame."""
     from ..lammps.probe import probe
-    from .singlepoint import ForceSession
+    from .singlepoint import ForceSession, shared_calculator
 
     check_species(model, frames)
     caps = caps or probe()
+    calc = shared_calculator(model, engine, caps)  # weights loaded once for all the cells
     results: list[dict | None] = [None] * len(frames)
     engine_used = None
+    done = 0
     for k, idx in enumerate(group_frames(frames).values()):
         wd = None if workdir is None else Path(workdir) / f"group{k:03d}"
-        with ForceSession(model, frames[idx[0]], engine=engine, workdir=wd, caps=caps) as fs:
+        with ForceSession(model, frames[idx[0]], engine=engine, workdir=wd, caps=caps, calc=calc) as fs:
             engine_used = fs.choice.name
-            results[idx[0]] = _copy(fs._last)
-            for i in idx[1:]:
-                results[i] = _copy(fs.evaluate(frames[i].positions))
+            for j, i in enumerate(idx):
+                results[i] = _copy(fs._last if j == 0 else fs.evaluate(frames[i].positions))
+                done += 1
+                if progress is not None:
+                    progress(done, len(frames))
     return results, engine_used
 
 
@@ -85,8 +90,10 @@ def softening(
     fit_frames: list[int] | None = None,
     potentials_out: str | Path | None = None,
     figure: bool = True,
+    progress=None,
 ) -> tuple[Path, dict]:
-    """Run the whole softening analysis; returns (run folder, results)."""
+    """Run the whole softening analysis; returns (run folder, results). ``progress(done, total)``
+    is called after each frame the model evaluates."""
     spec = load_model(model)
     reference = Path(reference)
     frames = read_frames(reference, fmt)
@@ -103,7 +110,8 @@ def softening(
         if yaml_path.exists() and not overwrite:
             raise RunExistsError(f"corrected model {yaml_path} already exists; choose another --tag, or --overwrite")
     run_dir = create_run_dir(Path(runs_dir), f"{spec.label}-softening-{tag}", overwrite=overwrite)
-    results_model, engine_used = model_forces(spec, frames, engine=engine, workdir=run_dir / "lammps")
+    results_model, engine_used = model_forces(spec, frames, engine=engine, workdir=run_dir / "lammps",
+                                              progress=progress)
 
     f_ref = np.concatenate([a.get_forces() for a in frames])
     f_mod = np.concatenate([r["forces_eV_A"] for r in results_model])
