@@ -41,5 +41,10 @@ def prepare_torch() -> None:
     MACE and CHGNet checkpoints are pickled modules for the same reason.
     """
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    # torch then warns at every such load that the variable is set: we set it, on purpose.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected",
+                            category=UserWarning)
     # One BLAS thread pool per process: LAMMPS and the model share the same cores.
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))

@@ -268,7 +268,7 @@ def list_systems() -> list[str]:
 
 
 # --------------------------------------------------------------------------- models
-FAMILIES = ("mace", "chgnet", "eam", "emt", "scaled")
+FAMILIES = ("mace", "chgnet", "sevennet", "eam", "emt", "scaled")
 ENGINE_NAMES = ("mliap", "bridge", "classic")
 
 
@@ -352,7 +352,7 @@ def load_model(name: str) -> ModelSpec:
         raise r.fail("elements", f"must be a list of element symbols or omitted, got {elements!r}")
     variants = r.raw("variants", {})
     if not isinstance(variants, dict):
-        raise r.fail("variants", "must be a mapping of variant name to {url, file}")
+        raise r.fail("variants", "must be a mapping of variant name to {file[, url]}")
     chosen = variant or r.raw("variant", None) or (next(iter(variants)) if variants else None)
     if variants and chosen not in variants:
         raise UnknownNameError(f"unknown variant '{chosen}' of model {base} (valid: {', '.join(variants)})")

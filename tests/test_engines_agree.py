@@ -114,3 +114,23 @@ def test_mace_bridge_equals_mace_calculator(tiny_mace, tmp_path):
     assert abs(r["energy_eV"] - e0) < 1e-8
     assert np.abs(r["forces_eV_A"] - f0).max() < 1e-6
     assert np.abs(r["stress_eV_A3"] - s0).max() < 1e-9
+
+
+@pytest.mark.parametrize("name", ["chgnet", "sevennet"])
+def test_offline_foundation_model_bridge_equals_its_calculator(name, tmp_path):
+    """The foundation models whose weights ship in their wheels give, through LAMMPS, what their
+    ASE calculators give (same positions in; float32 models, so to float32 rounding)."""
+    from ase.spacegroup import crystal
+
+    from harness.models import calculator
+
+    spec = load_model(name)
+    atoms = crystal(["Co", "Pt"], [(0, 0, 0), (0, 0.5, 0.5)], spacegroup=221, cellpar=[3.85] * 3 + [90] * 3)
+    atoms = rattled(atoms.repeat((2, 1, 1)), 0.05)
+    e0, f0, s0 = direct(atoms, calculator(spec))
+    with ForceSession(spec, atoms, engine="bridge", workdir=tmp_path) as fs:
+        r = fs._last
+    assert abs(r["energy_eV"] - e0) < 1e-4
+    assert np.abs(r["forces_eV_A"] - f0).max() < 1e-4
+    assert np.abs(r["stress_eV_A3"] - s0).max() < 1e-6
+    assert np.abs(f0).max() > 0.1  # rattled: the comparison is not of zeros

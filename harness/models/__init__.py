@@ -153,6 +153,36 @@ def _accepts_verbose() -> bool:
     return "verbose" in inspect.signature(CHGNet.load).parameters
 
 
+SEVENN_PIN = "sevenn==0.10.4"
+
+
+def _sevennet_weights(spec: ModelSpec) -> list[Path]:
+    import importlib.util
+
+    found = importlib.util.find_spec("sevenn")
+    if found is None:
+        raise ModelUnavailableError(f"SevenNet needs the sevenn package: pip install {SEVENN_PIN}")
+    entry = spec.variants.get(spec.variant or "", {})
+    if "file" not in entry:
+        raise ConfigError(f"{spec.source}: variant '{spec.variant}' names no checkpoint file")
+    path = Path(found.origin).parent / "pretrained_potentials" / entry["file"]
+    if not path.is_file():
+        raise ModelUnavailableError(f"SevenNet checkpoint {entry['file']} is not inside the installed sevenn "
+                                    f"package ({path.parent.parent}); pip install {SEVENN_PIN}")
+    return [path]
+
+
+@register("sevennet", weights=_sevennet_weights)
+def _sevennet_calculator(spec: ModelSpec):
+    prepare_torch()
+    try:
+        from sevenn.calculator import SevenNetCalculator
+    except ImportError as exc:
+        raise ModelUnavailableError(f"SevenNet needs the sevenn package ({exc}): pip install {SEVENN_PIN}") from None
+    (path,) = _sevennet_weights(spec)
+    return SevenNetCalculator(model=str(path), device="cpu")
+
+
 from .mace import mace_calculator, mace_weights  # noqa: E402  (registers after the helpers exist)
 
 register("mace", weights=mace_weights)(mace_calculator)
