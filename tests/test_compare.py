@@ -61,6 +61,19 @@ def test_rdf_error_definitions():
     assert dm.rdf_error(r, g_ref, r, 3 * g_ref) == 100.0  # capped
 
 
+def test_unwrap_recovers_a_path_through_a_triclinic_cell():
+    """Wrapped positions of atoms drifting several cell lengths come back as the straight path."""
+    from ase.geometry import wrap_positions
+
+    cell = np.array([[5.0, 0.0, 0.0], [1.5, 4.5, 0.0], [0.8, -0.6, 6.0]])
+    rng = np.random.default_rng(5)
+    path = rng.uniform(0, 4, (3, 3)) + np.linspace(0, 1, 60)[:, None, None] * np.array([17.0, -11.0, 23.0])
+    path += rng.normal(scale=0.1, size=path.shape)  # steps well below half a cell width
+    wrapped = np.array([wrap_positions(p, cell) for p in path])
+    assert np.abs(wrapped - path).max() > 5  # really wrapped
+    np.testing.assert_allclose(dm.unwrap(wrapped, cell) - (wrapped[0] - path[0]), path, atol=1e-9)
+
+
 def test_ideal_gas_rdf_against_a_structured_reference_is_100_percent():
     """Through the real g(r) code: an ideal gas g(r) ≈ 1 against fcc Cu gives E_RDF = 100 %."""
     from ase.build import bulk

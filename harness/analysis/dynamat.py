@@ -188,12 +188,28 @@ def equipartition_check(t_measured_K: float, t_expected_K: float, tol: float = 0
     return f"{head}: velocities in another unit than Å/ps, or a reference at another temperature"
 
 
+class Unwrapper:
+    """Unwrap periodic positions frame by frame: each step between frames is taken to its minimum image
+    (in fractional coordinates of each frame's cell), so a trajectory can be unwrapped as it is read."""
+
+    def __init__(self):
+        self._frac = self._frac_u = None
+
+    def __call__(self, positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        cell = np.asarray(cell, dtype=float)
+        frac = np.asarray(positions, dtype=float) @ np.linalg.inv(cell)
+        if self._frac is None:
+            self._frac_u = frac
+        else:
+            d = frac - self._frac
+            self._frac_u = self._frac_u + (d - np.round(d))
+        self._frac = frac
+        return self._frac_u @ cell
+
+
 def unwrap(positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """Unwrap periodic positions (n_frames, N, 3) by minimum-image steps between frames."""
     x = np.asarray(positions, dtype=float)
     cells = np.broadcast_to(np.asarray(cells, dtype=float), (len(x), 3, 3))
-    frac = np.einsum("fia,fab->fib", x, np.linalg.inv(cells))
-    d = np.diff(frac, axis=0)
-    d -= np.round(d)
-    frac_u = np.concatenate([frac[:1], frac[:1] + np.cumsum(d, axis=0)], axis=0)
-    return np.einsum("fib,fbc->fic", frac_u, cells)
+    step = Unwrapper()
+    return np.array([step(p, c) for p, c in zip(x, cells)])

@@ -186,37 +186,52 @@ def _resolve_time(traj: ReferenceTrajectory, timestep_fs: float | None, stride: 
 
 
 # ----------------------------------------------------------------------------- ASE formats
+_INFO_KEYS = ("timestep_fs", "timestep", "dt_fs", "temperature_K", "temperature", "T", "stress_includes_kinetic",
+              "time_ps", "time_fs", "time", "step")  # what _extxyz_time reads
+
+
 def _read_ase(path: Path, fmt: str) -> ReferenceTrajectory:
-    from ase.io import read
+    """Frames through ``ase.io.iread``, one at a time into arrays (no list of Atoms is kept)."""
+    from ase.io import iread
 
-    from ..analysis.dynamat import unwrap
+    from ..analysis.dynamat import Unwrapper
 
-    images = read(str(path), index=":", format=fmt)
-    if not images:
-        raise TrajectoryError(f"reference trajectory {path}: no frames")
-    symbols = images[0].get_chemical_symbols()
-    for i, a in enumerate(images):
-        if a.get_chemical_symbols() != symbols:
+    symbols = formula0 = None
+    unwrap = Unwrapper()
+    fields: dict[str, list | None] = {"pos": [], "cell": [], "vel": [], "stress": [], "energy": [], "forces": []}
+    infos = []
+    for i, a in enumerate(iread(str(path), index=":", format=fmt)):
+        if symbols is None:
+            symbols, formula0 = a.get_chemical_symbols(), a.get_chemical_formula()
+        elif a.get_chemical_symbols() != symbols:
             raise TrajectoryError(f"reference trajectory {path}: frame {i} has other atoms than frame 0 "
-                                  f"({a.get_chemical_formula()} vs {images[0].get_chemical_formula()})")
-    cells = np.array([np.asarray(a.cell) for a in images], dtype=float)
-    if any(abs(np.linalg.det(c)) < 1e-9 for c in cells):
-        raise TrajectoryError(f"reference trajectory {path}: a frame has no periodic cell")
-    pos = unwrap(np.array([a.positions for a in images], dtype=float), cells)
+                                  f"({a.get_chemical_formula()} vs {formula0})")
+        cell = np.array(a.cell, dtype=float)
+        if abs(np.linalg.det(cell)) < 1e-9:
+            raise TrajectoryError(f"reference trajectory {path}: frame {i} has no periodic cell")
+        fields["pos"].append(unwrap(a.positions, cell))
+        fields["cell"].append(cell)
+        r = a.calc.results if a.calc is not None else {}
+        for key, value in (("vel", a.get_velocities() * _PS if "momenta" in a.arrays else None),
+                           ("stress", None if r.get("stress") is None else _voigt(r["stress"])),
+                           ("energy", None if r.get("energy") is None else float(r["energy"])),
+                           ("forces", None if r.get("forces") is None else np.array(r["forces"], dtype=float))):
+            if value is None:  # a quantity missing from one frame is dropped for all
+                fields[key] = None
+            elif fields[key] is not None:
+                fields[key].append(value)
+        infos.append({k: a.info[k] for k in _INFO_KEYS if k in a.info})
+    if symbols is None:
+        raise TrajectoryError(f"reference trajectory {path}: no frames")
+    cells = np.array(fields.pop("cell"))
+    pos = np.array(fields.pop("pos"))
+    stack = {k: None if v is None else np.array(v) for k, v in fields.items()}
     traj = ReferenceTrajectory(symbols=symbols, positions_A=pos, cells_A=cells, source=str(path), format=fmt)
-
-    if all("momenta" in a.arrays for a in images):
-        traj.velocities_A_per_ps = np.array([a.get_velocities() for a in images]) * _PS
-    results = [dict(a.calc.results) if a.calc is not None else {} for a in images]
-    if all(r.get("stress") is not None for r in results):
-        traj.stress_eV_A3 = np.array([_voigt(r["stress"]) for r in results])
-    if all(r.get("energy") is not None for r in results):
-        traj.energy_eV = np.array([float(r["energy"]) for r in results])
-    if all(r.get("forces") is not None for r in results):
-        traj.forces_eV_A = np.array([r["forces"] for r in results])
+    traj.velocities_A_per_ps = stack["vel"]
+    traj.stress_eV_A3, traj.energy_eV, traj.forces_eV_A = stack["stress"], stack["energy"], stack["forces"]
 
     if fmt == "extxyz":
-        _extxyz_time(traj, [a.info for a in images])
+        _extxyz_time(traj, infos)
     elif fmt == "vasp-xml":
         params = _vasprun_incar(path)
         _vasp_params(traj, params)

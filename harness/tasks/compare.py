@@ -178,7 +178,7 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     except ValueError as exc:
         raise CompareError(f"cannot match {reference.name} with {run.run_dir.name}: {exc}") from None
     n, dt = m["n"], m["dt"]
-    ri = np.arange(n) * m["stride_ref"]
+    ri = slice(0, n * m["stride_ref"], m["stride_ref"])  # a slice: the reference's arrays are viewed, not copied
     mi = np.arange(n) * m["stride_mod"]
     if n < MIN_FRAMES:
         raise CompareError(f"only {n} matched frames ({dt * 1e3:g} fs apart) between {reference.name} and the run; "
@@ -208,7 +208,9 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
         obs_mod.add(pos_mod, dm.finite_difference_velocities(pos_mod, dt), np.concatenate([f.dimensions for f in fr]))
         del fr, pos_mod
         how = "central finite differences of unwrapped positions (both sides)"
-    obs_ref.add(ref_m.positions_A, v_ref, _dims(ref_m.cells_A))
+    dims_ref = _dims(ref_m.cells_A)
+    for a in range(0, n, 256):  # in blocks, as the model's frames: the accumulators' memory stays bounded
+        obs_ref.add(ref_m.positions_A[a:a + 256], v_ref[a:a + 256], dims_ref[a:a + 256])
     t_ref = float(np.mean(dm.kinetic_temperature(v_ref, masses)))
     t_expected = ref.temperature_K or run.temperature_K
     why = dm.equipartition_check(t_ref, t_expected, finite_differences=how != "file")
