@@ -132,6 +132,10 @@ def _chgnet_weights(spec: ModelSpec) -> list[Path]:
 
 @register("chgnet", weights=_chgnet_weights)
 def _chgnet_calculator(spec: ModelSpec):
+    import contextlib
+    import io
+    import warnings
+
     prepare_torch()
     try:
         from chgnet.model import CHGNet
@@ -139,18 +143,12 @@ def _chgnet_calculator(spec: ModelSpec):
     except ImportError as exc:
         raise ModelUnavailableError(f"CHGNet needs the chgnet package ({exc}): pip install chgnet==0.4.2") from None
     _chgnet_weights(spec)
-    model = CHGNet.load(model_name=spec.variant or "0.3.0", verbose=False) if _accepts_verbose() else CHGNet.load(
-        model_name=spec.variant or "0.3.0"
-    )
-    return CHGNetCalculator(model, use_device="cpu")
-
-
-def _accepts_verbose() -> bool:
-    import inspect
-
-    from chgnet.model import CHGNet
-
-    return "verbose" in inspect.signature(CHGNet.load).parameters
+    # CHGNet prints its parameter count and device on construction, and warns at every call about
+    # a tensor it converts to a scalar itself: neither is the user's business.
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
+                            category=UserWarning, module=r"chgnet\.")
+    with contextlib.redirect_stdout(io.StringIO()):
+        return CHGNetCalculator(CHGNet.load(model_name=spec.variant or "0.3.0"), use_device="cpu")
 
 
 SEVENN_PIN = "sevenn==0.10.4"
