@@ -116,14 +116,23 @@ def _emt_calculator(spec: ModelSpec):
 
 
 # --------------------------------------------------------------------------- ML models
-def _chgnet_weights(spec: ModelSpec) -> list[Path]:
+CHGNET_PIN = "chgnet==0.4.2"
+SEVENN_PIN = "sevenn==0.10.4"
+
+
+def _package_dir(module: str, pin: str, model: str) -> Path:
+    """Where an installed package lives (its weights ship inside), or one line naming the install."""
     import importlib.util
 
-    found = importlib.util.find_spec("chgnet")
-    if found is None:
-        raise ModelUnavailableError("CHGNet needs the chgnet package: pip install chgnet==0.4.2")
+    found = importlib.util.find_spec(module)
+    if found is None or not found.origin:
+        raise ModelUnavailableError(f"{model} needs the {module} package: pip install {pin}")
+    return Path(found.origin).parent
+
+
+def _chgnet_weights(spec: ModelSpec) -> list[Path]:
     version = spec.variant or "0.3.0"
-    folder = Path(found.origin).parent / "pretrained" / version
+    folder = _package_dir("chgnet", CHGNET_PIN, "CHGNet") / "pretrained" / version
     files = sorted(folder.glob("*.pth.tar"))
     if not files:
         raise ModelUnavailableError(f"CHGNet {version} weights are not inside the installed chgnet wheel ({folder})")
@@ -141,7 +150,7 @@ def _chgnet_calculator(spec: ModelSpec):
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
     except ImportError as exc:
-        raise ModelUnavailableError(f"CHGNet needs the chgnet package ({exc}): pip install chgnet==0.4.2") from None
+        raise ModelUnavailableError(f"CHGNet needs the chgnet package ({exc}): pip install {CHGNET_PIN}") from None
     _chgnet_weights(spec)
     # CHGNet prints its parameter count and device on construction, and warns at every call about
     # a tensor it converts to a scalar itself: neither is the user's business.
@@ -151,19 +160,11 @@ def _chgnet_calculator(spec: ModelSpec):
         return CHGNetCalculator(CHGNet.load(model_name=spec.variant or "0.3.0"), use_device="cpu")
 
 
-SEVENN_PIN = "sevenn==0.10.4"
-
-
 def _sevennet_weights(spec: ModelSpec) -> list[Path]:
-    import importlib.util
-
-    found = importlib.util.find_spec("sevenn")
-    if found is None:
-        raise ModelUnavailableError(f"SevenNet needs the sevenn package: pip install {SEVENN_PIN}")
     entry = spec.variants.get(spec.variant or "", {})
     if "file" not in entry:
         raise ConfigError(f"{spec.source}: variant '{spec.variant}' names no checkpoint file")
-    path = Path(found.origin).parent / "pretrained_potentials" / entry["file"]
+    path = _package_dir("sevenn", SEVENN_PIN, "SevenNet") / "pretrained_potentials" / entry["file"]
     if not path.is_file():
         raise ModelUnavailableError(f"SevenNet checkpoint {entry['file']} is not inside the installed sevenn "
                                     f"package ({path.parent.parent}); pip install {SEVENN_PIN}")

@@ -107,3 +107,20 @@ def test_missing_files_are_reported(tmp_path):
     res = analyze_md(tmp_path, elements=["Cu"], timestep_fs=1.0, dump_every=10,
                      thermo_every=10, temperature_K=300.0)
     assert "skipped" in res["rdf"] and "skipped" in res["temperature"]
+
+
+def test_frame_progress_lines():
+    """Progress of long loops: at most one line per interval, always the last one, with rate and ETA."""
+    import io
+
+    from harness.progress import frame_progress, hms
+
+    out = io.StringIO()
+    report = frame_progress("analyze", every_s=3600, stream=out)
+    for done in range(1, 101):
+        report(done, 100)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2  # the first call, then nothing until the end
+    assert lines[-1].startswith("[analyze] frame 100/100 100.0%") and "frames/s" in lines[-1]
+    assert lines[-1].endswith("ETA 00:00:00")
+    assert hms(3725) == "01:02:05" and hms(float("nan")) == "--:--:--"
