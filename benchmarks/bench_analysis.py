@@ -5,8 +5,11 @@ and MDAnalysis' InterRDF run the default way on the same file, each in a fresh p
 its peak resident memory. Issue #3 target: all observables in ≤ 60 s, memory flat in length.
 Lengths above the VACF/MSD lag window (4096 frames) must show the same peak memory.
 
+Also `harness compare` of a run against an extxyz reference of the same length (the reference
+written from the run's own frames, so every error is ~0).
+
 Usage: python benchmarks/bench_analysis.py [--frames 2000 10000 20000] [--interrdf 20000]
-       [--out benchmarks/results-analysis.md]
+       [--compare 20000] [--out benchmarks/results-analysis.md]
 """
 
 from __future__ import annotations
@@ -74,6 +77,41 @@ print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getr
 """
 
 
+COMPARE_RUN = r"""
+import json, resource, sys, time
+from pathlib import Path
+from harness.tasks.compare import compare_run
+folder = Path(sys.argv[1])
+t = time.perf_counter()
+_, doc = compare_run(folder, folder / "ref.extxyz", figures=False)
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "E_RDF": doc["errors"]["E_RDF_percent"], "E_VDOS": doc["errors"]["E_VDOS_percent"]}))
+"""
+
+READ_REF = r"""
+import json, resource, sys, time
+from pathlib import Path
+from harness.io.trajectory import read_trajectory
+t = time.perf_counter()
+read_trajectory(Path(sys.argv[1]) / "ref.extxyz")
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def as_compare_pair(folder: Path, n_atoms: int, temperature_K: float) -> None:
+    """Make the synthetic run folder a completed MD run and write its frames as an extxyz reference."""
+    from harness.io.trajectory import read_trajectory, write_extxyz
+
+    summary = {"task": "md", "status": "completed", "run_name": folder.name,
+               "resolved": {"protocol": {"timestep_fs": 1.0, "dump_every": 10, "thermo_every": 10,
+                                         "equilibration_ps": 0.0},
+                            "temperature_K": temperature_K, "system": {"name": "Cu"}},
+               "structure": {"elements_type_order": ["Cu"], "n_atoms": n_atoms},
+               "model": {"label": "synthetic", "sha256": None}, "engine": {"name": "classic"}, "timings": {}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    write_extxyz(folder / "ref.extxyz", read_trajectory(folder / "traj.lammpstrj", "lammps-dump"))
+
+
 def child(code: str, folder: Path) -> dict:
     proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True)
     if proc.returncode:
@@ -85,9 +123,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, nargs="+", default=[2000, 10000, 20000])
     ap.add_argument("--interrdf", type=int, nargs="*", default=[20000], help="lengths also timed with InterRDF")
+    ap.add_argument("--compare", type=int, nargs="*", default=[20000], help="lengths also timed with harness compare")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results-analysis.md")
     args = ap.parse_args()
-    rows = []
+    rows, compare_rows = [], []
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         for n in args.frames:
             folder = Path(tmp) / f"run-{n}"
@@ -99,7 +138,17 @@ def main() -> None:
             m = child(INTERRDF, folder) if n in args.interrdf else None
             rows.append((n, h, m))
             print(f"[bench] {n}: harness {h}, InterRDF {m}", file=sys.stderr, flush=True)
-            (folder / "traj.lammpstrj").unlink()
+            if n in args.compare:
+                t = time.perf_counter()
+                # the synthetic velocities (5 Å/ps per component) are a 1917 K gas for Cu: state it, so the
+                # equipartition check passes
+                as_compare_pair(folder, 256, 1917.0)
+                print(f"[bench] wrote the extxyz reference in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+                c, r = child(COMPARE_RUN, folder), child(READ_REF, folder)
+                compare_rows.append((n, (folder / "ref.extxyz").stat().st_size / 1e6, c, r))
+                print(f"[bench] {n}: compare {c}, read {r}", file=sys.stderr, flush=True)
+            for f in ("traj.lammpstrj", "ref.extxyz"):
+                (folder / f).unlink(missing_ok=True)
     lines = ["# Analysis benchmark", "", f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; synthetic fcc Cu dump, "
              "256 atoms, positions/velocities/forces; each measurement in a fresh process.", "",
              "| frames | harness analyze_md: RDF+VDOS+MSD+pressure (s) | peak RSS (MB) | MDAnalysis InterRDF default (s) | peak RSS (MB) | time ratio harness/InterRDF |",
@@ -109,6 +158,14 @@ def main() -> None:
         lines.append(f"| {n} | {h['seconds']:.1f} | {h['maxrss_MB']:.0f} | {mda} |")
     lines += ["", "Issue #3 target: ≤ 60 s for 20,000 frames and memory that does not grow with length (the VACF/MSD lag "
               "window is 4096 frames, streamed in blocks of 1024: beyond ~5,000 frames the memory stays the same).", ""]
+    if compare_rows:
+        lines += ["`harness compare` of the run against its own frames written as an extxyz reference (every error ~0):", "",
+                  "| frames | extxyz (MB) | compare (s) | peak RSS (MB) | of which reading the reference (s) | its peak RSS (MB) | E_RDF % | E_VDOS % |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for n, mb, c, r in compare_rows:
+            lines.append(f"| {n} | {mb:.0f} | {c['seconds']:.1f} | {c['maxrss_MB']:.0f} | {r['seconds']:.1f} | "
+                         f"{r['maxrss_MB']:.0f} | {c['E_RDF']:.2g} | {c['E_VDOS']:.2g} |")
+        lines.append("")
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 
