@@ -55,7 +55,8 @@ class LagCorrelator:
         self.sums = np.zeros((self.n_groups, self.max_lag))
 
     def add(self, frames: np.ndarray) -> None:
-        """Append frames, shape (m, n_atoms, d), equally spaced in time."""
+        """Append frames, shape (m, n_atoms, d), equally spaced in time (kept by reference until
+        correlated: do not modify the array afterwards)."""
         frames = np.asarray(frames)
         if frames.ndim != 3 or frames.shape[1] != self.n_atoms:
             raise ValueError(f"frames must have shape (m, {self.n_atoms}, d), got {frames.shape}")
