@@ -48,15 +48,16 @@ def reference_options(fn):
               help="2: in-plane pressure −(σxx+σyy)/2 for slabs and layers")
 @click.option("--vdos-resolution-thz", "vdos_resolution", type=float, default=None,
               help="refuse when the matched trajectory is too short for this VDOS resolution (THz)")
+@click.option("--no-progress", is_flag=True, help="no frames/rate lines on stderr")
 def compare(run_dir, reference, fmt, timestep_fs, stride, elements, reference_temperature_K, reference_skip_ps,
-            dimension, vdos_resolution):
+            dimension, vdos_resolution, no_progress):
     """Dyna-Mat errors (RDF, pressure, VDOS, E_RPV, W1) of a finished MD run against a reference trajectory."""
     from .tasks.compare import compare_run, headline
 
     path, doc = compare_run(run_dir, reference, fmt=fmt, timestep_fs=timestep_fs, stride=stride,
                             elements=_split(elements), reference_temperature_K=reference_temperature_K,
                             reference_skip_ps=reference_skip_ps, dimension=int(dimension),
-                            vdos_resolution_THz=vdos_resolution)
+                            vdos_resolution_THz=vdos_resolution, progress=not no_progress)
     for line in headline(doc):
         click.echo(line)
     click.echo(f"results: {path}")

@@ -112,7 +112,8 @@ def guess_format(path: Path) -> str:
 
 
 def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None = None, stride: int | None = None,
-                    elements: list[str] | None = None, temperature_K: float | None = None) -> ReferenceTrajectory:
+                    elements: list[str] | None = None, temperature_K: float | None = None,
+                    progress=None) -> ReferenceTrajectory:
     """Read a reference trajectory; time step and stride from the file where it states them.
 
     Parameters
@@ -127,6 +128,9 @@ def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None =
         Element of LAMMPS type k (``elements[k-1]``) for a dump outside a harness run folder.
     temperature_K : float, optional
         The reference's temperature when the file does not state it (for the equipartition check).
+    progress : callable(done, total), optional
+        Called after each frame read through ASE with total None (the count is not known in
+        advance), and once at the end with done == total.
     """
     path = Path(path)
     if fmt is not None and fmt not in FORMATS:
@@ -142,7 +146,7 @@ def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None =
         if fmt == "lammps-dump":
             traj = _read_dump(path, elements, timestep_fs)
         else:
-            traj = _read_ase(path, fmt)
+            traj = _read_ase(path, fmt, progress)
     except TrajectoryError:
         raise
     except Exception as exc:  # parsers raise anything from StopIteration to XML errors
@@ -190,7 +194,7 @@ _INFO_KEYS = ("timestep_fs", "timestep", "dt_fs", "temperature_K", "temperature"
               "time_ps", "time_fs", "time", "step")  # what _extxyz_time reads
 
 
-def _read_ase(path: Path, fmt: str) -> ReferenceTrajectory:
+def _read_ase(path: Path, fmt: str, progress=None) -> ReferenceTrajectory:
     """Frames through ``ase.io.iread``, one at a time into arrays (no list of Atoms is kept)."""
     from ase.io import iread
 
@@ -221,8 +225,12 @@ def _read_ase(path: Path, fmt: str) -> ReferenceTrajectory:
             elif fields[key] is not None:
                 fields[key].append(value)
         infos.append({k: a.info[k] for k in _INFO_KEYS if k in a.info})
+        if progress is not None:
+            progress(i + 1, None)
     if symbols is None:
         raise TrajectoryError(f"reference trajectory {path}: no frames")
+    if progress is not None:
+        progress(len(infos), len(infos))  # the end: now the count is known
     cells = np.array(fields.pop("cell"))
     pos = np.array(fields.pop("pos"))
     stack = {k: None if v is None else np.array(v) for k, v in fields.items()}

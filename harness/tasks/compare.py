@@ -22,6 +22,7 @@ from ..analysis import dynamat as dm
 from ..analysis.trajectory import element_mass
 from ..errors import CompareError, ConfigError
 from ..io.trajectory import ReferenceTrajectory, read_trajectory
+from ..progress import frame_progress
 from ..runs import create_run_dir, host_info, now, package_versions, read_summary, write_json
 
 MIN_FRAMES = 4  # time correlations (VDOS) need a few frames
@@ -152,8 +153,9 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
                 stride: int | None = None, elements: list[str] | None = None,
                 reference_temperature_K: float | None = None, reference_skip_ps: float = 0.0,
                 dimension: int = 3, vdos_resolution_THz: float | None = None, figures: bool = True,
-                reference_traj: ReferenceTrajectory | None = None) -> tuple[Path, dict]:
-    """Dyna-Mat errors of the run in ``run_dir`` against ``reference``; writes compare-<stem>.json."""
+                reference_traj: ReferenceTrajectory | None = None, progress: bool = False) -> tuple[Path, dict]:
+    """Dyna-Mat errors of the run in ``run_dir`` against ``reference``; writes compare-<stem>.json.
+    ``progress``: frames read and analysed, with rates, on stderr."""
     from ..analysis.md import MAX_LAG_FRAMES, TrajectoryObservables, _compact
     from ..analysis.pressure import in_plane_pressure, summarize_series
     from ..analysis.rdf import DEFAULT_BINS
@@ -164,7 +166,9 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     run = ModelRun(run_dir)
     reference = Path(reference)
     ref = reference_traj or read_trajectory(reference, fmt, timestep_fs=timestep_fs, stride=stride,
-                                            elements=elements or None, temperature_K=reference_temperature_K)
+                                            elements=elements or None, temperature_K=reference_temperature_K,
+                                            progress=frame_progress("compare: reading the reference") if progress
+                                            else None)
     check_same_system(ref, run)
     if ref.frame_dt_ps is None:
         raise CompareError(f"{reference}: the file does not state its time step; give --timestep-fs and --stride")
@@ -199,8 +203,11 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
     # ---- velocities: both files', or central differences on both sides alike
     if ref_m.velocities_A_per_ps is not None and run.first.velocities_A_per_ps is not None:
         v_ref, how = ref_m.velocities_A_per_ps, "file"
+        report = frame_progress("compare: the model's frames") if progress else None
         for fr in run.blocks(mi):  # the model's frames stream through the accumulators
             obs_mod.add(fr.positions_A, fr.velocities_A_per_ps, fr.dimensions)
+            if report is not None:
+                report(obs_mod.done, n)
     else:
         v_ref = dm.finite_difference_velocities(ref_m.positions_A, dt)
         fr = list(run.blocks(mi))

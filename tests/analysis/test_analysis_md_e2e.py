@@ -124,3 +124,6 @@ def test_frame_progress_lines():
     assert lines[-1].startswith("[analyze] frame 100/100 100.0%") and "frames/s" in lines[-1]
     assert lines[-1].endswith("ETA 00:00:00")
     assert hms(3725) == "01:02:05" and hms(float("nan")) == "--:--:--"
+    unknown = io.StringIO()  # a file read to its end: count and rate, no percentage or ETA
+    frame_progress("read", every_s=0, stream=unknown)(7, None)
+    assert unknown.getvalue().startswith("[read] frame 7 |") and "ETA" not in unknown.getvalue()
