@@ -169,7 +169,7 @@ def list_(what):
             spec = config.load_model(name)
             variants = f" variants: {', '.join(spec.variants)}" if spec.variants else ""
             offline = "offline" if spec.offline else "download"
-            click.echo(f"{name:10s} {spec.family:7s} {offline:8s} engines: {', '.join(spec.engines)}{variants}")
+            click.echo(f"{name:10s} {spec.family:8s} {offline:8s} engines: {', '.join(spec.engines)}{variants}")
     else:
         from .engines import ENGINES
         from .lammps.probe import probe
