@@ -44,7 +44,7 @@ def phonons(system, model, engine, supercell, displacement_A, mesh, reference, r
     from .report.phonons import plot_bands, plot_dos
     from .runs import create_run_dir, host_info, now, package_versions, write_json
     from .systems import build_atoms, unit_cell
-    from .tasks.phonons import (PhononResults, PhononSettings, PhononTask, compare_with_reference, default_supercell,
+    from .tasks.phonons import (PhononSettings, PhononTask, compare_with_reference, default_supercell,
                                 load_reference, reference_unitcell)
 
     if system is None and reference is None:
