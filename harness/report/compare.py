@@ -10,14 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .figure import save_figure  # noqa: E402
+
 REF_STYLE = {"color": "k", "lw": 1.6, "label": "reference"}
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def _note(ax, text: str) -> None:
@@ -84,7 +79,7 @@ def plot_compare(doc: dict, out_dir: Path, prefix: str, reference_name: str) -> 
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         draw(ax, docs)
         ax.set_title(f"{doc['system']}: {doc['model']} vs {reference_name}", fontsize=9)
-        written.append(_save(fig, out_dir / f"{prefix}-{name}.png"))
+        written.append(save_figure(fig, out_dir / f"{prefix}-{name}.png"))
     return written
 
 
@@ -95,7 +90,7 @@ def plot_overlays(system: str, docs: dict[str, dict], path: Path, reference_name
     draw_vdos(axes[1], docs)
     draw_pressure(axes[2], docs)
     fig.suptitle(f"{system}: models vs {reference_name}")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -117,7 +112,7 @@ def plot_pareto(rows: list[dict], path: Path, *, error_key: str = "E_RPV_percent
     labels = [r["model"] for r in rows if r.get(cost_key) is not None and r.get(error_key) is not None]
     if not pts:
         _note(ax, f"no model has both {error_key} and {cost_key} (no references with stress?)")
-        return _save(fig, Path(path))
+        return save_figure(fig, Path(path))
     x, y = np.array(pts).T
     front = pareto_front(pts)
     ax.scatter(x, y, s=40, color="tab:blue", zorder=3)
@@ -128,4 +123,4 @@ def plot_pareto(rows: list[dict], path: Path, *, error_key: str = "E_RPV_percent
     ax.set_xlabel("mean wall time per MD step (ms)")
     ax.set_ylabel(f"{error_key.replace('_percent', '')} (%), mean over systems")
     ax.legend(loc="best")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

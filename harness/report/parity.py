@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .figure import save_figure  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 
@@ -41,7 +43,4 @@ def parity_figure(f_ref: np.ndarray, f_model: np.ndarray, stats: dict, path: Pat
     ax.legend(loc="lower right", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .figure import save_figure  # noqa: E402
+
 
 def _segments(summary: dict):
     return summary["band"]["distances"], summary["band"]["frequencies_THz"]
@@ -54,10 +56,7 @@ def plot_bands(summary: dict, path: Path, reference: dict | None = None, label: 
     ax.set_xlim(dist[0][0], dist[-1][-1])
     ax.set_ylabel("Frequency (THz)")
     ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_spectra(path: Path, curves: list, *, xmax: float | None = None, title: str | None = None,
@@ -73,10 +72,7 @@ def plot_spectra(path: Path, curves: list, *, xmax: float | None = None, title: 
     ax.set_xlabel("Frequency (THz)")
     ax.set_ylabel(ylabel)
     ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_dos(summary: dict, path: Path) -> Path:
@@ -97,10 +93,7 @@ def plot_sigma(time_ps: np.ndarray, sigma_t: np.ndarray, path: Path, mean: float
     ax.set_xlabel("Time (ps)")
     ax.set_ylabel(r"$\sigma^{(2)}$")
     ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(confusion: dict, path: Path) -> Path:
@@ -117,7 +110,4 @@ def plot_confusion(confusion: dict, path: Path) -> Path:
     ax.set_ylabel("reference")
     agreement = confusion.get("agreement")
     ax.set_title(f"σ$^{{(2)}}$ classes: agreement {100 * agreement:.0f} %" if agreement is not None else "σ classes")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # headless: CI and batch runs have no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .figure import save_figure  # noqa: E402
+
 
 def _skipped(ax, section: dict | None, name: str) -> bool:
     """Write the skip reason on the axes if the section was not computed."""
@@ -23,10 +25,7 @@ def _skipped(ax, section: dict | None, name: str) -> bool:
 
 
 def _save(fig, path: Path, written: list[Path]) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)  # long campaigns make many figures: do not leak them
-    written.append(path)
+    written.append(save_figure(fig, path))
 
 
 def _thermo(results: dict, thermo: dict | None, path: Path, written: list) -> None:
