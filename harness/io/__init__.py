@@ -20,3 +20,12 @@ def format_from_name(path) -> str | None:
     if name.endswith(".json"):
         return "pymatgen-json"
     return None
+
+
+def format_of(path, allowed: tuple[str, ...], what: str, error: type[Exception]) -> str:
+    """:func:`format_from_name` restricted to the formats a reader takes; otherwise one line
+    ("cannot tell <what> from the name; give --format (...)") as ``error``."""
+    fmt = format_from_name(path)
+    if fmt not in allowed:
+        raise error(f"{path}: cannot tell {what} from the name; give --format ({', '.join(allowed)})")
+    return fmt

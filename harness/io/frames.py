@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FramesError
-from . import format_from_name
+from . import format_of
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "pymatgen-json")
 _FORCE_KEYS = ("forces", "REF_forces", "DFT_forces", "dft_forces", "ref_forces")
@@ -29,11 +29,7 @@ _ENERGY_KEYS = ("energy", "REF_energy", "DFT_energy", "dft_energy", "ref_energy"
 
 
 def guess_format(path: Path) -> str:
-    fmt = format_from_name(path)
-    if fmt not in FORMATS:
-        raise FramesError(f"{path}: cannot tell the format of reference frames from the name; "
-                          f"give --format ({', '.join(FORMATS)})")
-    return fmt
+    return format_of(path, FORMATS, "the format of reference frames", FramesError)
 
 
 def file_sha256(path: Path) -> str:

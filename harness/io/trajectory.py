@@ -37,7 +37,7 @@ import numpy as np
 from ase import units
 
 from ..errors import TrajectoryError
-from . import format_from_name
+from . import format_of
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "vasp-xdatcar", "lammps-dump")
 _PS = 1000.0 * units.fs  # one ps in ASE time units
@@ -104,11 +104,7 @@ class ReferenceTrajectory:
 
 
 def guess_format(path: Path) -> str:
-    fmt = format_from_name(path)
-    if fmt not in FORMATS:
-        raise TrajectoryError(f"{path}: cannot tell the trajectory format from the name; give --format "
-                              f"({', '.join(FORMATS)})")
-    return fmt
+    return format_of(path, FORMATS, "the trajectory format", TrajectoryError)
 
 
 def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None = None, stride: int | None = None,
