@@ -80,10 +80,11 @@ print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getr
 COMPARE_RUN = r"""
 import json, resource, sys, time
 from pathlib import Path
+from harness.config import CompareSettings
 from harness.tasks.compare import compare_run
 folder = Path(sys.argv[1])
 t = time.perf_counter()
-_, doc = compare_run(folder, folder / "ref.extxyz", figures=False)
+_, doc = compare_run(CompareSettings(run=str(folder), reference=str(folder / "ref.extxyz")), figures=False)
 print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "E_RDF": doc["errors"]["E_RDF_percent"], "E_VDOS": doc["errors"]["E_VDOS_percent"]}))
 """

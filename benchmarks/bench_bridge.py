@@ -72,14 +72,15 @@ def bench_ase_nhc(calc, atoms, n: int, timestep_fs: float, tdamp_fs: float, temp
 
 def bench_bridge(spec, n: int, workdir: Path) -> tuple[float, dict]:
     from harness.config import md_settings
+    from harness.tasks.base import execute_run, render_run
     from harness.tasks.md import MDTask
 
     s = md_settings("Pt3Co", spec.source if spec.source.endswith(".model") else spec.name, "dynamat",
                     steps=n, engine="bridge", tag=f"bench-{int(time.time())}")
     s = replace(s, protocol=replace(s.protocol, dump_every=10, thermo_every=10))
-    task = MDTask(s, workdir / "runs")
-    run_dir = task.render()
-    summary = task.execute(run_dir, progress=False)
+    task = MDTask(s)
+    run_dir = render_run(task, workdir / "runs")
+    summary = execute_run(run_dir, task=task, progress=False)
     t = summary["timings"]
     return t["ms_per_step_steady"], t["bridge"]
 

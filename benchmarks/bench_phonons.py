@@ -33,7 +33,7 @@ def bench_forces(name: str, workdir: Path, repeats: int = 3) -> dict:
     from harness.config import load_system
     from harness.models import calculator
     from harness.systems import build_atoms
-    from harness.tasks.phonons import PhononSettings, PhononTask, to_ase
+    from harness.tasks.phonons import DisplacementSettings, FiniteDisplacements, to_ase
 
     system = load_system("Pt3Co")
     cell = build_atoms(system.structure, (1, 1, 1))
@@ -43,7 +43,7 @@ def bench_forces(name: str, workdir: Path, repeats: int = 3) -> dict:
     spec = model_spec(name, workdir)
     best_session, best_bare = [], []
     for _ in range(repeats):
-        task = PhononTask(spec, cell, PhononSettings(supercell_matrix=np.diag([2, 2, 2]).tolist(), engine="bridge"))
+        task = FiniteDisplacements(spec, cell, DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist(), engine="bridge"))
         task.compute_forces()
         best_session.append(task.timings["forces_s"])
         calc = calculator(spec)
@@ -86,17 +86,17 @@ import json, resource, sys, time
 import numpy as np
 from ase.build import bulk
 from harness.analysis.sigma import SigmaAnalysis
-from harness.analysis.trajectory import load_dump_universe
 from harness.config import load_model
+from harness.io.lammps_dump import index_dump, iter_dump
 from harness.tasks.sigma import model_force_constants
 fc, ref = model_force_constants(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2))
 t0 = time.perf_counter()
-u = load_dump_universe(sys.argv[1], ["Cu"], 1.0)
 an = SigmaAnalysis(fc, ref.positions, ref.get_chemical_symbols(), ref.cell)
-for ts in u.trajectory:
+for frames, symbols in iter_dump(index_dump(sys.argv[1]), ["Cu"], forces=True):  # as sigma_of_run streams
     if an.order is None:
-        an.prepare(ts.positions, ["Cu"] * len(ts.positions))
-    an.single_frame(ts.positions, ts.forces)
+        an.prepare(frames.positions_A[0], symbols)
+    for pos, frc in zip(frames.positions_A, frames.forces_eV_A):
+        an.single_frame(pos, frc)
 res = an.conclude()
 print(json.dumps({"frames": res["n_frames"], "seconds": time.perf_counter() - t0,
                   "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

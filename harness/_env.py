@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 _MPI_LOADED = False
+# What the user asked for before the harness set a default (see prepare_torch / new_lammps):
+# a launcher that splits the cores between MPI ranks needs to know.
+USER_OMP_THREADS = os.environ.get("OMP_NUM_THREADS")
 
 
 def preload_mpi() -> None:

@@ -5,8 +5,12 @@
 - ``bridge`` : ``fix external pf/callback`` into any ASE calculator (runs on any build).
 - ``classic``: a LAMMPS pair style (EAM, ...) reading the model's potential files.
 
-Each engine gives the context for its template partial ``templates/pair/<engine>.j2`` and
-copies what the deck reads into the run folder, so the folder is self-contained.
+An engine owns everything that differs between them, so tasks never ask which engine they
+have: the variables of its template partial ``templates/pair/<engine>.j2`` (:meth:`context`),
+the files the deck reads (:meth:`stage`, copied into the run folder so it is self-contained),
+what a session needs before the deck runs (:meth:`attach`), LAMMPS command-line switches
+(:meth:`lammps_args`), how many MPI ranks one replica may use (:attr:`max_ranks_per_replica`)
+and whether a job script must go through the harness's Python (:attr:`python_driver`).
 """
 
 from __future__ import annotations
@@ -29,27 +33,67 @@ class Choice:
 class Engine:
     name = ""
     description = ""
+    # None: as many ranks as LAMMPS' domain decomposition likes; 1: serial
+    max_ranks_per_replica: int | None = None
+    # True: the model runs in the harness's Python (a job script calls `harness execute`);
+    # False: a LAMMPS executable runs the rendered deck by itself
+    python_driver = False
 
     def available(self, caps: Capabilities) -> tuple[bool, str]:
         return True, "any LAMMPS build"
 
-    def context(self, model: ModelSpec, elements: list[str], run_dir: Path | None) -> dict:
+    def context(self, model: ModelSpec, elements: list[str]) -> dict:
+        """Variables of ``templates/pair/<engine>.j2`` (pure: no files touched)."""
         raise NotImplementedError
+
+    def stage(self, model: ModelSpec, elements: list[str], run_dir: Path) -> list[Path]:
+        """Copy what the deck reads into ``run_dir``; returns the copies."""
+        return []
+
+    def attach(self, session, model: ModelSpec, symbols: list[str], run_dir: Path, caps: Capabilities,
+               calc=None) -> None:
+        """Prepare a :class:`~harness.lammps.session.Session` before it executes a deck."""
+
+    def shared_calculator(self, model: ModelSpec):
+        """State that sessions over many structures can share (``None``: nothing)."""
+        return None
+
+    def lammps_args(self, gpus: int = 0) -> list[str]:
+        """LAMMPS command-line switches this engine needs (``-k on g N ...``)."""
+        return []
+
+    def job_context(self, model: ModelSpec) -> dict:
+        """Variables of the job script template for this engine."""
+        return {"mliap_file": "", "weights_name": ""}
 
 
 class BridgeEngine(Engine):
     name = "bridge"
     description = "fix external pf/callback into an ASE calculator (serial; any LAMMPS build)"
+    max_ranks_per_replica = 1  # the model sees all atoms of its replica at once
+    python_driver = True
 
     def available(self, caps):
         if not caps.fix_external:
             return False, "this LAMMPS build has no fix external"
         return True, "fix external is in every standard build"
 
-    def context(self, model, elements, run_dir):
+    def context(self, model, elements):
         # pair_style zero only sets the neighbour/communication cutoff; the model's own
         # neighbour search runs in Python. Its value affects cost, not physics.
         return {"cutoff_A": model.cutoff_A or 6.0, "scale": model.scale}
+
+    def attach(self, session, model, symbols, run_dir, caps, calc=None):
+        from .lammps.bridge import Bridge
+        from .models import calculator
+
+        session.bridge = Bridge(session.lmp, calc if calc is not None else calculator(model), symbols)
+
+    def shared_calculator(self, model):
+        from .models import calculator
+
+        # ASE's EAM reads one funcfl file per element: it is built for each structure instead
+        return None if model.family == "eam" else calculator(model)
 
 
 class MliapEngine(Engine):
@@ -63,26 +107,40 @@ class MliapEngine(Engine):
         return True, "ML-IAP with Python coupling found by the probe"
 
     @staticmethod
-    def model_file(model: ModelSpec) -> str:
-        from .models import weight_files
-
+    def base_model(model: ModelSpec) -> ModelSpec:
         model = model.base if model.family == "scaled" else model
         if model.family != "mace":
             raise ConfigError(f"ML-IAP export is implemented for MACE models, not {model.family}")
-        return weight_files(model)[0].name + "-mliap_lammps.pt"
+        return model
 
-    def context(self, model, elements, run_dir):
+    def model_file(self, model: ModelSpec) -> str:
+        from .models import weight_files
+
+        return weight_files(self.base_model(model))[0].name + "-mliap_lammps.pt"
+
+    def context(self, model, elements):
         return {"mliap_file": self.model_file(model), "elements": elements, "scale": model.scale}
 
-    def stage(self, model: ModelSpec, run_dir: Path) -> Path:
+    def attach(self, session, model, symbols, run_dir, caps, calc=None):
         """Export the model for ML-IAP (mace_create_lammps_model) and copy it into the run folder."""
+        ok, why = self.available(caps)
+        if not ok:
+            raise EngineUnavailableError(f"engine mliap: {why}")
         from .models.mace import export_mliap
 
-        exported = export_mliap(model.base if model.family == "scaled" else model)
-        target = run_dir / exported.name
+        exported = export_mliap(self.base_model(model))
+        target = Path(run_dir) / exported.name
         if not target.exists():
             shutil.copy2(exported, target)
-        return target
+
+    def lammps_args(self, gpus=0):
+        return ["-k", "on", "g", str(gpus), "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
+            if gpus else []
+
+    def job_context(self, model):
+        from .models import weight_files
+
+        return {"mliap_file": self.model_file(model), "weights_name": weight_files(self.base_model(model))[0].name}
 
 
 class ClassicEngine(Engine):
@@ -92,7 +150,7 @@ class ClassicEngine(Engine):
     def available(self, caps):
         return True, "classic pair styles are compiled in"
 
-    def context(self, model, elements, run_dir):
+    def _files(self, model, elements) -> tuple[list[str], list[Path]]:
         from .models import potential_file
 
         if not model.pair_style:
@@ -108,12 +166,21 @@ class ClassicEngine(Engine):
             (name,) = set(model.files[el] for el in elements)
             coeffs.append(f"* * {Path(name).name} {' '.join(elements)}")
             files = [potential_file(model, elements[0])]
-        if run_dir is not None:
-            for f in files:
-                shutil.copy2(f, run_dir / f.name)
+        return coeffs, files
+
+    def context(self, model, elements):
+        coeffs, _ = self._files(model, elements)
         # scaled (linearly corrected) models: templates/pair/classic.j2 wraps the style in
         # pair_style hybrid/scaled, whose pair_coeff lines name the sub-style
         return {"pair_style": model.pair_style, "pair_coeffs": coeffs, "scale": model.scale}
+
+    def stage(self, model, elements, run_dir):
+        _, files = self._files(model, elements)
+        out = []
+        for f in files:
+            shutil.copy2(f, Path(run_dir) / f.name)
+            out.append(Path(run_dir) / f.name)
+        return out
 
 
 ENGINES: dict[str, Engine] = {}

@@ -51,3 +51,11 @@ class TrajectoryError(ConfigError):
 
 class CompareError(ConfigError):
     """A reference and a model run cannot be compared (composition, cell, time steps, length)."""
+
+
+class RunFolderError(HarnessError):
+    """A folder is not a harness run folder, or not in the state a command needs (says which)."""
+
+
+class LaunchError(HarnessError):
+    """LAMMPS could not be launched as asked (MPI launcher missing, ranks an engine cannot use)."""

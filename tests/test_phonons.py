@@ -12,8 +12,8 @@ from ase.build import bulk
 from harness.analysis.sigma import SigmaAnalysis, classify, confusion_matrix, harmonic_forces
 from harness.config import load_model
 from harness.errors import ConfigError, StructureError
-from harness.tasks.phonons import (PhononResults, PhononSettings, PhononTask, compare_with_reference, load_reference,
-                                   to_ase)
+from harness.tasks.phonons import (DisplacementSettings, FiniteDisplacements, PhononResults, compare_with_reference,
+                                   load_reference, to_ase)
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "phonopy-dft"
 needs_dft = pytest.mark.skipif(not DFT.is_dir(), reason=f"DFT phonon data not found at {DFT} (../shared absent)")
@@ -31,7 +31,7 @@ def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
     from harness.models import calculator, restrict_eam
 
     cell = bulk("Cu", "fcc", a=3.615, cubic=True)
-    task = PhononTask(load_model("eam"), cell, PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8)))
+    task = FiniteDisplacements(load_model("eam"), cell, DisplacementSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8)))
     task.run()
     # the independent route: phonopy driving ASE's own EAM implementation, no LAMMPS
     ase_eam = calculator(restrict_eam(load_model("eam"), ["Cu"]))
@@ -39,7 +39,7 @@ def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
 
     ase_eam.rphi_data *= 27.2 * 0.529 / (Hartree * Bohr)  # LAMMPS' funcfl constant (see test_engines_agree)
     ase_eam.set_splines()
-    ph = Phonopy(task.phonon.unitcell, supercell_matrix=np.diag([3, 3, 3]), primitive_matrix="auto")
+    ph = Phonopy(task.phonon.unitcell, supercell_matrix=np.diag([3, 3, 3]), primitive_matrix=task.phonon.primitive_matrix)
     ph.generate_displacements(distance=0.01)
     forces = []
     for sc in ph.supercells_with_displacements:
@@ -57,13 +57,13 @@ def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
 
 def test_unstable_structure_has_imaginary_modes():
     """bcc Cu is dynamically unstable (EAM): imaginary modes, with their q-points."""
-    task = PhononTask(load_model("eam"), bulk("Cu", "bcc", a=2.87, cubic=True),
-                      PhononSettings(supercell_matrix=np.diag([4, 4, 4]).tolist(), mesh=(8, 8, 8)))
+    task = FiniteDisplacements(load_model("eam"), bulk("Cu", "bcc", a=2.87, cubic=True),
+                      DisplacementSettings(supercell_matrix=np.diag([4, 4, 4]).tolist(), mesh=(8, 8, 8)))
     summary = task.run().summary()
     assert not summary["dynamically_stable"]
     assert summary["min_frequency_THz"] < -0.1 and summary["imaginary_modes"][0]["q"]
-    fcc = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
-                     PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8))).run().summary()
+    fcc = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                     DisplacementSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8))).run().summary()
     assert fcc["dynamically_stable"] and fcc["n_imaginary_qpoints"] == 0
 
 
@@ -99,8 +99,8 @@ def test_si_dft_vasprun_forces_reproduce_phonopy():
 
 def test_comparison_metrics_softened_force_constants():
     """Force constants × 0.81 -> every frequency × 0.9: ratio 0.9, ω² RMSE analytic."""
-    task = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
-                      PhononSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
+    task = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                      DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
     task.run()
     ref = task.phonon
     soft = ref.copy()
@@ -116,17 +116,17 @@ def test_comparison_metrics_softened_force_constants():
 
 
 def test_reference_supercell_mismatch_and_non_periodic():
-    a = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
-                   PhononSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
-    b = PhononTask(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
-                   PhononSettings(supercell_matrix=np.diag([3, 3, 3]).tolist()))
+    a = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                   DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
+    b = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
+                   DisplacementSettings(supercell_matrix=np.diag([3, 3, 3]).tolist()))
     a.run(), b.run()
     with pytest.raises(ConfigError, match="does not match"):
         compare_with_reference(a.phonon, b.phonon)
     molecule = bulk("Cu", "fcc", a=3.615, cubic=True)
     molecule.pbc = [True, True, False]
     with pytest.raises(StructureError, match="periodic in 3-D"):
-        PhononTask(load_model("eam"), molecule, PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist()))
+        FiniteDisplacements(load_model("eam"), molecule, DisplacementSettings(supercell_matrix=np.eye(3, dtype=int).tolist()))
 
 
 # ------------------------------------------------------------------------------- σ^(2)
@@ -151,14 +151,15 @@ def test_sigma_of_a_harmonic_model_is_zero():
 
 def test_sigma_grows_with_temperature_for_eam_copper(tmp_path):
     from harness.config import md_settings
+    from harness.tasks.base import execute_run, render_run
     from harness.tasks.md import MDTask
     from harness.tasks.sigma import sigma_of_run
 
     out = {}
     for T in (300.0, 1200.0):
-        task = MDTask(md_settings("Cu", "eam", "quick", temperature_K=T, steps=2000, tag=f"sigma{T:g}"), tmp_path)
-        run_dir = task.render()
-        task.execute(run_dir, progress=False)
+        run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", temperature_K=T, steps=2000, tag=f"sigma{T:g}")),
+                             tmp_path)
+        execute_run(run_dir, progress=False)
         out[T] = sigma_of_run(run_dir)
     assert out[300.0]["n_frames"] > 100
     assert 0.02 < out[300.0]["sigma_mean"] < out[1200.0]["sigma_mean"] < 1.0
@@ -212,7 +213,7 @@ def test_cli_system_that_is_not_the_reference(capsys, tmp_path):
     by the check (same reduced composition)."""
     from clihelp import fails
 
-    from harness.cli_phonons import _reduced
+    from harness.tasks.phonons import reduced_formula as _reduced
 
     d = DFT / "NaCl"
     line = fails(capsys, "phonons", "--system", "Cu", "--model", "eam", "--reference", str(d / "phonopy_disp.yaml"),
@@ -244,19 +245,20 @@ def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
 
     from harness.cli import main
     from harness.config import md_settings
+    from harness.tasks.base import execute_run, render_run
     from harness.tasks.md import MDTask
     from harness.tasks.sigma import sigma_of_reference_frames, run_structure
 
-    task = MDTask(md_settings("Cu", "eam", "quick", temperature_K=600, steps=400, tag="ref"), tmp_path / "runs")
-    run_dir = task.render()
-    task.execute(run_dir, progress=False)
+    run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", temperature_K=600, steps=400, tag="ref")),
+                         tmp_path / "runs")
+    execute_run(run_dir, progress=False)
     frames = read(run_dir / "traj.lammpstrj", index="50:", format="lammps-dump-text")
     for atoms in frames:
         atoms.symbols = ["Cu"] * len(atoms)
     write(tmp_path / "frames.extxyz", frames)
     # a phonopy file with the force constants (as a DFT reference would come)
-    ph_task = PhononTask(load_model("eam"), run_structure(run_dir),
-                         PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist(), primitive_matrix=None))
+    ph_task = FiniteDisplacements(load_model("eam"), run_structure(run_dir),
+                         DisplacementSettings(supercell_matrix=np.eye(3, dtype=int).tolist(), primitive_matrix=None))
     ph_task.run()
     ph_task.phonon.save(tmp_path / "phonopy_params.yaml", settings={"force_constants": True})
 
@@ -265,15 +267,25 @@ def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
     assert res["reference"]["n_frames"] == len(frames) > 40
     assert res["model"]["sigma_mean"] == pytest.approx(res["reference"]["sigma_mean"], abs=1e-6)
     assert res["classes"]["model"] == res["classes"]["reference"] == "weakly anharmonic"
+    # the same through the command line: a sigma run folder of its own, nothing in the current directory
+    main(["sigma", "--reference", str(tmp_path / "frames.extxyz"), "--model", "eam", "--fc",
+          str(tmp_path / "phonopy_params.yaml"), "--runs-dir", str(tmp_path / "sig")])
+    (sig,) = (tmp_path / "sig").iterdir()
+    assert sig.name == "Cu-eam-sigma-frames"
+    cli_res = json.loads((sig / "results.json").read_text())
+    assert cli_res["model"]["sigma_mean"] == pytest.approx(res["model"]["sigma_mean"], abs=1e-12)
+    assert not list(Path.cwd().glob("sigma-*.json"))
 
     main(["sigma", "--run", str(run_dir)])
-    out = json.loads((run_dir / "sigma.json").read_text())
-    assert 0 < out["sigma_mean"] < 0.5 and (run_dir / "figures" / "sigma.png").is_file()
+    sigma_dir = run_dir.parent / f"{run_dir.name}-sigma-fc-model"  # a run folder of its own, beside the MD run
+    out = json.loads((sigma_dir / "results.json").read_text())
+    assert json.loads((sigma_dir / "summary.json").read_text())["status"] == "completed"
+    assert 0 < out["sigma_mean"] < 0.5 and (sigma_dir / "figures" / "sigma.png").is_file()
     assert out["system"] == "Cu" and res["system"] == "Cu"
 
     # the two files as one material each of a σ-class table: reference-frames route, and the run vs the frames
     (tmp_path / "sigma-ref.json").write_text(json.dumps(res))
-    main(["sigma-matrix", str(tmp_path / "sigma-ref.json"), "--pair", "Cu-md", str(run_dir / "sigma.json"),
+    main(["sigma-matrix", str(tmp_path / "sigma-ref.json"), "--pair", "Cu-md", str(sigma_dir),
           str(tmp_path / "sigma-ref.json"), "--out", str(tmp_path / "matrix")])
     doc = json.loads((tmp_path / "matrix" / "sigma-matrix.json").read_text())
     assert [r["material"] for r in doc["rows"]] == ["Cu", "Cu-md"]

@@ -9,6 +9,7 @@ import pytest
 from harness.config import md_settings
 from harness.errors import EngineUnavailableError
 from harness.lammps.probe import probe
+from harness.tasks.base import render_run
 from harness.tasks.md import MDTask
 
 
@@ -20,8 +21,7 @@ def data_masses(run_dir):
 
 def test_mliap_deck_pair_style_element_order_and_kokkos_line(tiny_mace, runs_dir):
     s = md_settings("Pt3Co", str(tiny_mace), "dynamat", engine="mliap")
-    task = MDTask(s, runs_dir, render_only=True)
-    run_dir = task.render(job={"gpus_per_node": 4, "nodes": 2})
+    run_dir = render_run(MDTask(s, render_only=True), runs_dir, job={"gpus_per_node": 4, "nodes": 2})
     deck = (run_dir / "in.lammps").read_text()
     assert f"pair_style      mliap unified {tiny_mace.name}-mliap_lammps.pt 0" in deck
     # type order of the data file = element order of pair_coeff (a mismatch silently swaps species)
@@ -41,13 +41,13 @@ def test_mliap_deck_pair_style_element_order_and_kokkos_line(tiny_mace, runs_dir
 
 
 def test_bridge_and_classic_decks(tiny_mace, runs_dir):
-    bridge = MDTask(md_settings("Pt3Co", str(tiny_mace), engine="bridge"), runs_dir).render()
+    bridge = render_run(MDTask(md_settings("Pt3Co", str(tiny_mace), engine="bridge")), runs_dir)
     deck = (bridge / "in.lammps").read_text()
     assert "fix             mlip all external pf/callback 1 1" in deck
     assert "fix_modify      mlip energy yes virial yes" in deck
     assert "harness execute . --resume" in (bridge / "job.sh").read_text()
 
-    classic = MDTask(md_settings("Cu", "eam"), runs_dir).render()
+    classic = render_run(MDTask(md_settings("Cu", "eam")), runs_dir)
     deck = (classic / "in.lammps").read_text()
     assert "pair_style      eam\npair_coeff      1 1 Cu_u3.eam" in deck
     assert (classic / "Cu_u3.eam").is_file()  # the folder is self-contained
@@ -59,7 +59,7 @@ def test_classic_deck_runs_standalone_in_lammps(runs_dir):
     from harness.lammps.probe import new_lammps
     from harness.lammps.session import working_directory
 
-    run_dir = MDTask(md_settings("Cu", "eam", steps=40), runs_dir).render()
+    run_dir = render_run(MDTask(md_settings("Cu", "eam", steps=40)), runs_dir)
     lmp = new_lammps(["-log", "none", "-screen", "none", "-nocite"])
     with working_directory(run_dir):
         lmp.file("in.lammps")
@@ -79,10 +79,10 @@ def test_mliap_engine_refused_on_a_build_without_it(tiny_mace, runs_dir):
     if probe().mliap_python:
         pytest.skip("this LAMMPS build has ML-IAP Python coupling")
     with pytest.raises(EngineUnavailableError, match="MLIAP_ENABLE_PYTHON"):
-        MDTask(md_settings("Pt3Co", str(tiny_mace), engine="mliap"), runs_dir)
+        MDTask(md_settings("Pt3Co", str(tiny_mace), engine="mliap"))
 
 
 def test_auto_engine_choice(tiny_mace, runs_dir):
-    assert MDTask(md_settings("Cu", "eam"), runs_dir).choice.name == "classic"
+    assert MDTask(md_settings("Cu", "eam")).choice.name == "classic"
     expected = "mliap" if probe().mliap_python else "bridge"
-    assert MDTask(md_settings("Pt3Co", str(tiny_mace)), runs_dir).choice.name == expected
+    assert MDTask(md_settings("Pt3Co", str(tiny_mace))).choice.name == expected

@@ -20,7 +20,7 @@ from harness.cli import main
 from clihelp import fails
 from harness.config import load_model
 from harness.io.frames import write_frames
-from harness.tasks.singlepoint import ForceSession
+from harness.lammps.forces import ForceSession
 
 MLEARN_CU = Path(__file__).resolve().parents[2] / "shared" / "data" / "mlearn-dft" / "Cu_test.json"
 
@@ -49,9 +49,9 @@ def label(frames, model_name: str, engine: str, path: Path, workdir: Path) -> Pa
     labelled = []
     for k, atoms in enumerate(frames):
         with ForceSession(spec, atoms, engine=engine, workdir=workdir / f"label{k}") as fs:
-            r = fs._last
+            r = fs.result
         a = atoms.copy()
-        a.calc = SinglePointCalculator(a, energy=r["energy_eV"], forces=r["forces_eV_A"], stress=r["stress_eV_A3"])
+        a.calc = SinglePointCalculator(a, energy=r.energy_eV, forces=r.forces_eV_A, stress=r.stress_eV_A3)
         labelled.append(a)
     write_frames(path, labelled)  # full double precision (ASE's extxyz writer keeps 8 decimals)
     return path
@@ -59,6 +59,16 @@ def label(frames, model_name: str, engine: str, path: Path, workdir: Path) -> Pa
 
 def results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
+
+
+def softening(model: str, reference, runs_dir: Path, **settings):
+    """The softening task end to end through the library (render, execute, collect): (run folder, results)."""
+    from harness.config import SofteningSettings
+    from harness.tasks.base import run_task
+    from harness.tasks.softening import SofteningTask
+
+    task = SofteningTask(SofteningSettings(model=load_model(model), reference=reference, **settings))
+    return run_task(task, runs_dir, progress=False)
 
 
 # ----------------------------------------------------------------------------- pure numbers
@@ -77,8 +87,6 @@ def test_parity_definitions():
 # ----------------------------------------------------------------------------- scaled = exact
 @pytest.mark.parametrize("engine", ["classic", "bridge"])
 def test_scaled_model_has_softening_scale_c(tmp_path, engine):
-    from harness.tasks.softening import softening
-
     ref = label(rattled_cu(), "eam", engine, tmp_path / "ref.extxyz", tmp_path)
     soft = scaled_yaml(tmp_path, "eam", 0.9)
     run_dir, res = softening(str(soft), ref, engine=engine, runs_dir=tmp_path / "runs")
@@ -97,12 +105,10 @@ def test_scaled_model_has_softening_scale_c(tmp_path, engine):
 def test_correction_fitted_on_one_frame_reproduces_c_on_the_others(tmp_path):
     import yaml
 
-    from harness.tasks.softening import softening
-
     ref = label(rattled_cu(6), "eam", "classic", tmp_path / "ref.extxyz", tmp_path)
     soft = scaled_yaml(tmp_path, "eam", 0.9)
     pot = tmp_path / "potentials"
-    _, res = softening(str(soft), ref, runs_dir=tmp_path / "runs", fit=True, fit_frames=[0], potentials_out=pot,
+    _, res = softening(str(soft), ref, runs_dir=tmp_path / "runs", fit=True, fit_frames=(0,), potentials_out=pot,
                        tag="one")
     c = res["correction"]["c"]
     assert c == pytest.approx(1 / 0.9, abs=1e-9) and res["correction"]["frames"] == [0]
@@ -116,12 +122,12 @@ def test_correction_fitted_on_one_frame_reproduces_c_on_the_others(tmp_path):
     # c fitted on each of the other frames alone is the same
     from harness.analysis.parity import fit_correction
     from harness.io.frames import read_frames
-    from harness.tasks.softening import model_forces
+    from harness.lammps.forces import evaluate_frames as model_forces
 
     frames = read_frames(ref)
     forces, _ = model_forces(load_model(str(soft)), frames, engine="classic")
     for k in range(1, len(frames)):
-        assert fit_correction(frames[k].get_forces(), forces[k]["forces_eV_A"])["c"] == pytest.approx(c, rel=1e-9)
+        assert fit_correction(frames[k].get_forces(), forces[k].forces_eV_A)["c"] == pytest.approx(c, rel=1e-9)
     # and the corrected model reproduces the reference on all of them
     _, after = softening(str(yaml_path), ref, runs_dir=tmp_path / "runs")
     assert after["parity"]["softening_scale"] == pytest.approx(1.0, abs=1e-9)
@@ -135,14 +141,14 @@ def test_corrected_model_scales_stress_in_bridge_and_classic(tmp_path):
     atoms.rattle(0.05, seed=4)
     for engine in ("classic", "bridge"):
         with ForceSession(load_model("eam"), atoms, engine=engine, workdir=tmp_path / f"b-{engine}") as fs:
-            base = fs._last
+            base = fs.result
         with ForceSession(soft, atoms, engine=engine, workdir=tmp_path / f"s-{engine}") as fs:
-            corr = fs._last
+            corr = fs.result
             deck = (tmp_path / f"s-{engine}" / "in.forces.lammps").read_text()
-        assert np.abs(base["stress_eV_A3"]).max() > 1e-3
-        assert np.allclose(corr["stress_eV_A3"], c * base["stress_eV_A3"], rtol=1e-9, atol=1e-14)
-        assert corr["energy_eV"] == pytest.approx(c * base["energy_eV"], rel=1e-12)
-        assert np.allclose(corr["forces_eV_A"], c * base["forces_eV_A"], rtol=1e-9, atol=1e-12)
+        assert np.abs(base.stress_eV_A3).max() > 1e-3
+        assert np.allclose(corr.stress_eV_A3, c * base.stress_eV_A3, rtol=1e-9, atol=1e-14)
+        assert corr.energy_eV == pytest.approx(c * base.energy_eV, rel=1e-12)
+        assert np.allclose(corr.forces_eV_A, c * base.forces_eV_A, rtol=1e-9, atol=1e-12)
         if engine == "classic":
             assert "pair_style      hybrid/scaled 1.07 eam\n" in deck and "pair_coeff      1 1 eam Cu_u3.eam" in deck
 
@@ -156,14 +162,15 @@ def test_corrected_model_phonon_frequencies_scale_with_sqrt_c(tmp_path):
     freqs = {}
     for name, spec in (("base", load_model("eam")), ("soft", load_model(str(scaled_yaml(tmp_path, "eam", c))))):
         ph = Phonopy(PhonopyAtoms(symbols=unit.get_chemical_symbols(), cell=unit.cell[:],
-                                  scaled_positions=unit.get_scaled_positions()), supercell_matrix=2 * np.eye(3, dtype=int))
+                                  scaled_positions=unit.get_scaled_positions()), supercell_matrix=2 * np.eye(3, dtype=int),
+                    primitive_matrix="F")  # fcc: what 'auto' finds, given explicitly
         ph.generate_displacements(distance=0.01)
         sc = ph.supercell
         from ase import Atoms
 
         ideal = Atoms(sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions, pbc=True)
         with ForceSession(spec, ideal, engine="classic", workdir=tmp_path / name) as fs:
-            ph.forces = [fs.evaluate(d.positions)["forces_eV_A"].copy() for d in ph.supercells_with_displacements]
+            ph.forces = [fs.evaluate(d.positions).forces_eV_A.copy() for d in ph.supercells_with_displacements]
         ph.produce_force_constants()
         freqs[name] = np.concatenate([ph.get_frequencies(q) for q in ([0.5, 0, 0], [0.5, 0.5, 0], [0.25, 0, 0])])
     ok = np.abs(freqs["base"]) > 0.5

@@ -5,13 +5,13 @@ from .msd import compute_msd, fit_diffusion
 from .pressure import (in_plane_pressure, pressure_summary, statistical_inefficiency,
                        summarize_series)
 from .rdf import compute_rdf, default_r_max, first_peak_position, running_coordination
-from .thermo import BAR_TO_GPA, read_thermo
-from .trajectory import load_dump_universe, read_frames, universe_from_arrays
+from .thermo import read_thermo
+from .trajectory import read_frames, universe_from_arrays
 from .vdos import partial_vdos, vacf, vdos
 
 __all__ = [
-    "BAR_TO_GPA", "analyze_md", "compute_msd", "compute_rdf", "default_r_max",
-    "first_peak_position", "fit_diffusion", "in_plane_pressure", "load_dump_universe",
+    "analyze_md", "compute_msd", "compute_rdf", "default_r_max",
+    "first_peak_position", "fit_diffusion", "in_plane_pressure",
     "partial_vdos", "pressure_summary", "read_frames", "read_thermo",
     "running_coordination", "statistical_inefficiency", "summarize_series",
     "universe_from_arrays", "vacf", "vdos",

@@ -21,15 +21,9 @@ distances their unit (``W1_VDOS_THz``, ``W1_P_GPa``).
 from __future__ import annotations
 
 import numpy as np
-from ase import units
 
+from ..units import KB_EV, MVV2E
 from .metrics import normalise, spectrum_error, spectrum_wasserstein  # noqa: F401  (re-exported)
-
-EV_A3_TO_GPA = 1.0 / units.GPa
-"""1 eV/Å³ = 160.2 GPa."""
-MVV2E = units._amu * 1.0e4 / units._e
-"""amu·(Å/ps)² in eV (1.0364e-4)."""
-KB_EV = units.kB
 
 
 # ----------------------------------------------------------------------------- observables

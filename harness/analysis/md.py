@@ -12,7 +12,9 @@ from .msd import MSDAccumulator, fit_diffusion
 from .pressure import pressure_summary, summarize_series
 from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
 from .thermo import read_thermo
-from .trajectory import DumpIndex, element_mass, index_dump, iter_dump, universe_from_arrays
+from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
+from ..runs import jsonable
+from .trajectory import element_mass, universe_from_arrays
 from .vdos import spectra
 
 MIN_FRAMES_TIME_CORRELATION = 4
@@ -22,24 +24,6 @@ RDF_MAX_FRAMES = 2000  # g(r) is converged long before; bounds the cost of long 
 # resolution of 0.012 THz; shorter runs use all their frames (exactly the one-FFT result).
 MAX_LAG_FRAMES = 4096
 BLOCK_FRAMES = 256  # frames parsed at a time
-
-
-def _compact(x, digits: int = 7):
-    """Recursively turn arrays/numpy scalars into JSON-safe lists/floats (NaN -> None)."""
-    if isinstance(x, dict):
-        return {str(k): _compact(v, digits) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, (list, tuple)):
-        return [_compact(v, digits) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return float(f"{x:.{digits}g}") if math.isfinite(x) else None
-    return x
 
 
 def _guard(fn, *args, **kwargs) -> dict:
@@ -156,14 +140,14 @@ def analyze_md(
 
     if isinstance(index, dict):
         results.update(rdf=index, vdos=index, msd=index, n_frames=0, n_atoms=0)
-        return _compact(results)
+        return jsonable(results, 7)
     index = index.select(index.steps >= min_step)
     results["n_frames"] = index.n_frames
     results["n_atoms"] = 0
     if index.n_frames == 0:
         skip = {"skipped": "no trajectory frames after equilibration"}
         results.update(rdf=skip, vdos=skip, msd=skip)
-        return _compact(results)
+        return jsonable(results, 7)
     spacing = np.diff(index.steps)
     time_skip = None
     if len(spacing) and np.any(spacing != dump_every):
@@ -178,11 +162,11 @@ def analyze_md(
     except ValueError as exc:
         skip = {"skipped": f"ValueError: {exc}"}
         results.update(rdf=skip, vdos=skip, msd=skip)
-        return _compact(results)
+        return jsonable(results, 7)
     results.update(stream)
     if time_skip is not None:
         results.update(vdos=time_skip, msd=time_skip)
-    return _compact(results)
+    return jsonable(results, 7)
 
 
 class TrajectoryObservables:

@@ -19,9 +19,8 @@ import numpy as np
 import MDAnalysis as mda
 from MDAnalysis.analysis.msd import EinsteinMSD
 
+from ..units import A2_PER_PS_TO_CM2_PER_S
 from .correlate import LagCorrelator
-
-A2_PER_PS_TO_CM2_PER_S = 1.0e-4
 
 
 def _has_tidynamics() -> bool:

@@ -65,3 +65,30 @@ def compare_frequencies(freq_model_THz: np.ndarray, freq_ref_THz: np.ndarray, we
         dv = np.sum((np.asarray(gv_model) - np.asarray(gv_ref)) ** 2, axis=-1)
         out["rmse_group_velocity_THz_A"] = float(np.sqrt(np.sum(w[:, None] * dv) / fm.shape[1]))
     return out
+
+
+def commensurate_qpoints(md_cell: np.ndarray, primitive_cell: np.ndarray) -> np.ndarray:
+    """q-points (reduced, primitive basis) that a periodic MD cell can hold: its reciprocal
+    lattice vectors folded into the primitive Brillouin zone (one per primitive cell)."""
+    n_cells = int(round(abs(np.linalg.det(md_cell) / np.linalg.det(primitive_cell))))
+    recip = np.linalg.inv(md_cell).T  # rows: MD reciprocal vectors (1/Å, no 2π)
+    found = {}
+    span = int(np.ceil(n_cells ** (1 / 3))) * 2 + 2
+    rng = range(-span, span + 1)
+    for i in rng:
+        for j in rng:
+            for k in rng:
+                q = (np.array([i, j, k]) @ recip) @ np.asarray(primitive_cell).T
+                q = np.round(q - np.floor(q + 1e-9), 8) % 1.0
+                found.setdefault(tuple(np.round(q, 6)), q)
+    qs = np.array(list(found.values()))
+    if len(qs) != n_cells:
+        raise ValueError(f"found {len(qs)} commensurate q-points for {n_cells} primitive cells")
+    return qs
+
+
+def broadened_modes(modes_THz: np.ndarray, width_THz: float, f_max_THz: float, n: int = 4000):
+    """Harmonic mode frequencies as a sum of Gaussians of ``width_THz`` on [0, f_max] (THz)."""
+    f = np.linspace(0, f_max_THz, n)
+    s = np.exp(-0.5 * ((f[:, None] - np.asarray(modes_THz)[None, :]) / width_THz) ** 2).sum(axis=1)
+    return f, s

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-BAR_TO_GPA = 1.0e-4
-"""1 bar = 1e5 Pa = 1e-4 GPa."""
+from ..units import BAR_TO_GPA
 
 # LAMMPS column name -> (output key, factor to the output unit)
 _COLUMNS: dict[str, tuple[str, float]] = {

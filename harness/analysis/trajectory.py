@@ -1,4 +1,7 @@
-"""Load a LAMMPS ``dump custom`` trajectory through MDAnalysis.
+"""MDAnalysis universes of trajectories (held in memory) and element masses.
+
+LAMMPS dumps are read by :mod:`harness.io.lammps_dump` (the one dump reader); its
+MDAnalysis route is documented here.
 
 Unit behaviour of MDAnalysis' ``LAMMPSDUMP`` reader (checked for 2.11):
 
@@ -18,15 +21,14 @@ Unit behaviour of MDAnalysis' ``LAMMPSDUMP`` reader (checked for 2.11):
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 import MDAnalysis as mda
 from MDAnalysis.coordinates.memory import MemoryReader
 from ase.data import atomic_masses, atomic_numbers
+
+from ..io.lammps_dump import Frames
 
 
 def element_mass(symbol: str) -> float:
@@ -35,68 +37,6 @@ def element_mass(symbol: str) -> float:
     if symbol not in atomic_numbers:
         raise ValueError(f"unknown element {symbol!r}")
     return float(atomic_masses[atomic_numbers[symbol]])
-
-
-def load_dump_universe(
-    dump_path: str | Path, elements: list[str], timestep_fs: float
-) -> mda.Universe:
-    """Build an MDAnalysis Universe from a LAMMPS dump alone.
-
-    Parameters
-    ----------
-    dump_path : str or Path
-        ``dump custom`` file with columns ``id type xu yu zu [vx vy vz ...]``.
-    elements : list of str
-        Element of each LAMMPS type: type ``k`` is ``elements[k-1]``.
-    timestep_fs : float
-        MD timestep in fs (so that ``ts.time`` is in ps).
-
-    Returns
-    -------
-    MDAnalysis.Universe
-        With ``elements`` and ``masses`` (g/mol) set from the type map.
-    """
-    with warnings.catch_warnings():
-        # "Guessed all Masses to 1.0": we overwrite masses just below.
-        warnings.simplefilter("ignore", UserWarning)
-        u = mda.Universe(
-            str(dump_path),
-            format="LAMMPSDUMP",
-            topology_format="LAMMPSDUMP",
-            lammps_coordinate_convention="unwrapped",
-            dt=timestep_fs * 1.0e-3,
-        )
-    types = u.atoms.types.astype(int)
-    if types.min() < 1 or types.max() > len(elements):
-        raise ValueError(
-            f"dump has atom types {sorted(set(types))} but elements={elements}"
-        )
-    symbols = np.array([elements[t - 1] for t in types], dtype=object)
-    u.add_TopologyAttr("elements", symbols)
-    u.atoms.masses = [element_mass(s) for s in symbols]
-    return u
-
-
-@dataclass
-class Frames:
-    """Frames of a trajectory held in preallocated arrays.
-
-    Attributes
-    ----------
-    step : numpy.ndarray, (n_frames,) int
-    positions_A : numpy.ndarray, (n_frames, n_atoms, 3) float32, unwrapped
-    velocities_A_per_ps : numpy.ndarray or None, (n_frames, n_atoms, 3) float32
-    dimensions : numpy.ndarray, (n_frames, 6) [a, b, c, alpha, beta, gamma] (A, deg)
-    """
-
-    step: np.ndarray
-    positions_A: np.ndarray
-    velocities_A_per_ps: np.ndarray | None
-    dimensions: np.ndarray
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.step)
 
 
 def read_frames(u: mda.Universe, min_step: int | None = None) -> Frames:
@@ -206,159 +146,3 @@ def universe_from_arrays(
     )
     return u
 
-
-@dataclass
-class DumpIndex:
-    """Where the frames of a LAMMPS dump start, one entry per frame kept.
-
-    A step that re-appears (a dump appended after a restart) replaces the earlier frames
-    from that step on, so the kept steps are strictly increasing (the last occurrence wins).
-    """
-
-    path: Path
-    offsets: np.ndarray  # byte offset of each kept frame's "ITEM: TIMESTEP" line
-    steps: np.ndarray
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.steps)
-
-    def select(self, idx) -> "DumpIndex":
-        return DumpIndex(self.path, self.offsets[idx], self.steps[idx])
-
-
-def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
-    """Scan a LAMMPS dump for its frames (offsets and steps) without parsing atoms.
-
-    Reads ``chunk_bytes`` at a time (a memory map would count the whole file in the
-    process's resident memory).
-    """
-    import bisect
-
-    path = Path(dump_path)
-    offsets: list[int] = []
-    steps: list[int] = []
-    tag = b"ITEM: TIMESTEP"
-    with open(path, "rb") as fh:
-        base, buf = 0, b""
-        while True:
-            data = fh.read(chunk_bytes)
-            buf += data
-            pos, cut = 0, None
-            while (i := buf.find(tag, pos)) >= 0:
-                start = buf.find(b"\n", i) + 1
-                end = buf.find(b"\n", start) if start else -1
-                if end < 0:
-                    if data:  # the step line is in the next chunk
-                        cut = i
-                        break
-                    end = len(buf)
-                try:
-                    step = int(buf[start:end])
-                except ValueError:
-                    raise ValueError(f"{path.name}: unreadable step after ITEM: TIMESTEP at byte {base + i}") from None
-                if steps and step <= steps[-1]:  # re-written after a restart: the last copy wins
-                    k = bisect.bisect_left(steps, step)
-                    del steps[k:], offsets[k:]
-                steps.append(step)
-                offsets.append(base + i)
-                pos = end
-            if not data:
-                break
-            if cut is None:
-                cut = max(pos, len(buf) - len(tag) + 1)  # a tag may straddle the chunk boundary
-            base += cut
-            buf = buf[cut:]
-    return DumpIndex(path, np.asarray(offsets, np.int64), np.asarray(steps, np.int64))
-
-
-def _box(fh) -> tuple[np.ndarray, np.ndarray]:
-    """Read the three box lines of a dump frame: (origin, [a, b, c, alpha, beta, gamma])."""
-    from MDAnalysis.lib.mdamath import triclinic_box
-
-    rows = np.array([fh.readline().split() for _ in range(3)], dtype=float)
-    if rows.shape[1] == 2:
-        lo, hi = rows[:, 0], rows[:, 1]
-        return lo, np.array([*(hi - lo), 90.0, 90.0, 90.0])
-    # Triclinic: bounding box -> (xlo, xhi, ...) as in https://docs.lammps.org/Howto_triclinic.html
-    (xlo_b, xhi_b, xy), (ylo_b, yhi_b, xz), (zlo, zhi, yz) = rows
-    xlo, xhi = xlo_b - min(0.0, xy, xz, xy + xz), xhi_b - max(0.0, xy, xz, xy + xz)
-    ylo, yhi = ylo_b - min(0.0, yz), yhi_b - max(0.0, yz)
-    box = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
-    return np.array([xlo, ylo, zlo]), np.asarray(triclinic_box(*box), dtype=float)
-
-
-def iter_dump(index: DumpIndex, elements: list[str], block_frames: int = 256):
-    """Parse the frames of ``index`` with numpy, ``block_frames`` at a time.
-
-    Faster than MDAnalysis' pure-Python LAMMPSDUMP parser (~10x) and never holds more than
-    one block. Orthogonal and triclinic boxes; positions from ``xu yu zu`` (else ``x y z``),
-    shifted so the box origin is 0 (as MDAnalysis does); atoms sorted by id.
-
-    Yields
-    ------
-    (Frames, list of str)
-        A block of frames (float32 positions/velocities) and the element of each atom.
-
-    Raises
-    ------
-    ValueError
-        A layout it cannot read (no id/type/position columns, atom count or types changing).
-    """
-    symbols = None
-    with open(index.path, "rb") as fh:
-        for b0 in range(0, index.n_frames, block_frames):
-            offs = index.offsets[b0:b0 + block_frames]
-            pos = vel = dims = None
-            for k, off in enumerate(offs):
-                fh.seek(int(off))
-                fh.readline()
-                fh.readline()
-                fh.readline()
-                n_atoms = int(fh.readline())
-                fh.readline()
-                origin, dim = _box(fh)
-                columns = [c.decode() for c in fh.readline().split()[2:]]
-                data = np.fromstring(b"".join(fh.readline() for _ in range(n_atoms)), sep=" ")  # noqa: NPY201
-                if data.size != n_atoms * len(columns):
-                    raise ValueError(f"{index.path.name}: frame at step {index.steps[b0 + k]} is truncated")
-                data = data.reshape(n_atoms, len(columns))
-                col = {c: i for i, c in enumerate(columns)}
-                xyz = [col.get(c) for c in ("xu", "yu", "zu")]
-                if None in xyz:
-                    xyz = [col.get(c) for c in ("x", "y", "z")]
-                if None in xyz or "id" not in col or "type" not in col:
-                    raise ValueError(f"{index.path.name}: needs id, type and xu yu zu (or x y z) columns, "
-                                     f"has {' '.join(columns)}")
-                vcols = [col.get(c) for c in ("vx", "vy", "vz")]
-                data = data[np.argsort(data[:, col["id"]], kind="stable")]
-                if symbols is None:
-                    types = data[:, col["type"]].astype(int)
-                    if types.min() < 1 or types.max() > len(elements):
-                        raise ValueError(f"dump has atom types {sorted(set(types.tolist()))} but elements={elements}")
-                    symbols = [elements[t - 1] for t in types]
-                elif n_atoms != len(symbols):
-                    raise ValueError(f"{index.path.name}: atom count changes from {len(symbols)} to {n_atoms}")
-                if pos is None:
-                    pos = np.empty((len(offs), n_atoms, 3), np.float32)
-                    dims = np.empty((len(offs), 6))
-                    vel = np.empty((len(offs), n_atoms, 3), np.float32) if None not in vcols else None
-                pos[k] = data[:, xyz] - origin
-                if vel is not None:
-                    if None in vcols:
-                        raise ValueError(f"{index.path.name}: velocity columns missing at step {index.steps[b0 + k]}")
-                    vel[k] = data[:, vcols]
-                dims[k] = dim
-            yield Frames(index.steps[b0:b0 + block_frames], pos, vel, dims), symbols
-
-
-def read_dump_fast(dump_path: str | Path, elements: list[str]) -> tuple[Frames, list[str]]:
-    """All frames of a dump in arrays, through :func:`iter_dump` (see there)."""
-    index = index_dump(dump_path)
-    if index.n_frames == 0:
-        raise ValueError(f"{Path(dump_path).name}: no frames")
-    blocks = list(iter_dump(index, elements))
-    symbols = blocks[0][1]
-    cat = lambda name: None if getattr(blocks[0][0], name) is None else \
-        np.concatenate([getattr(b, name) for b, _ in blocks])  # noqa: E731
-    return Frames(index.steps, cat("positions_A"), cat("velocities_A_per_ps"), cat("dimensions")), symbols

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FramesError
+from ..units import matrix_to_voigt, voigt_to_matrix
 from . import format_of
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "pymatgen-json")
@@ -92,17 +93,12 @@ def _attach(atoms, energy, forces, stress, path: Path, index: int):
         results["energy"] = float(energy)
     if stress is not None:
         stress = np.asarray(stress, dtype=float)
-        results["stress"] = stress if stress.shape == (6,) else _voigt(stress)
+        results["stress"] = matrix_to_voigt(stress)
     for key in list(atoms.arrays):
         if key in _FORCE_KEYS:
             del atoms.arrays[key]
     atoms.calc = SinglePointCalculator(atoms, **results)
     return atoms
-
-
-def _voigt(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=float).reshape(3, 3)
-    return np.array([m[0, 0], m[1, 1], m[2, 2], m[1, 2], m[0, 2], m[0, 1]])
 
 
 def _normalise(atoms, path: Path, index: int):
@@ -173,7 +169,7 @@ def write_frames(path, frames) -> Path:
         if res.get("energy") is not None:
             head += f" energy={float(res['energy']):.17g}"
         if res.get("stress") is not None:
-            head += ' stress="' + " ".join(f"{v:.17g}" for v in np.asarray(_full(res["stress"])).ravel()) + '"'
+            head += ' stress="' + " ".join(f"{v:.17g}" for v in voigt_to_matrix(res["stress"]).ravel()) + '"'
         head += f' pbc="{pbc}"'
         lines += [str(len(atoms)), head]
         for k, (s, x) in enumerate(zip(atoms.get_chemical_symbols(), atoms.positions)):
@@ -183,11 +179,3 @@ def write_frames(path, frames) -> Path:
             lines.append(" ".join(row))
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def _full(stress) -> np.ndarray:
-    s = np.asarray(stress, dtype=float)
-    if s.shape == (6,):
-        xx, yy, zz, yz, xz, xy = s
-        return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-    return s.reshape(3, 3)

@@ -16,10 +16,10 @@ Formats (parsed by ASE or MDAnalysis, never by hand):
                    (K) from the ``<incar>``/``<parameters>`` block (a light lookup).
 ``vasp-out``       OUTCAR: as vasprun.xml; POTIM and TEBEG from the parameter echo.
 ``vasp-xdatcar``   XDATCAR: positions only; every NBLOCK-th step, so POTIM and NBLOCK come
-                   from an INCAR next to it or from ``--timestep-fs``/``--stride``.
+                   from an INCAR next to it or from ``--reference-timestep``/``--reference-stride``.
 ``lammps-dump``    ``dump custom`` with ``id type xu yu zu [vx vy vz]`` (MDAnalysis). Element
                    of each type, time step and pressure from the harness run folder it
-                   sits in (summary.json, thermo.dat), else ``elements=``/``--timestep-fs``.
+                   sits in (summary.json, thermo.dat), else ``elements=``/``--reference-timestep``.
 =================  =====================================================================
 
 VASP's stress in MD excludes the kinetic (ideal-gas) term, as ASE's calculators do; the
@@ -28,7 +28,6 @@ comparison adds Σ m v_a v_b / V (what LAMMPS' pressure of the model contains).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from ase import units
 
 from ..errors import TrajectoryError
+from ..units import matrix_to_voigt, stress_from_pressure_GPa
 from . import format_of
 
 FORMATS = ("extxyz", "vasp-xml", "vasp-out", "vasp-xdatcar", "lammps-dump")
@@ -135,9 +135,9 @@ def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None =
         raise TrajectoryError(f"reference trajectory {path}: no such file")
     fmt = fmt or guess_format(path)
     if timestep_fs is not None and not timestep_fs > 0:
-        raise TrajectoryError(f"--timestep-fs must be positive, got {timestep_fs}")
+        raise TrajectoryError(f"--reference-timestep must be positive, got {timestep_fs}")
     if stride is not None and not (int(stride) == stride and stride > 0):
-        raise TrajectoryError(f"--stride must be a positive integer, got {stride}")
+        raise TrajectoryError(f"--reference-stride must be a positive integer, got {stride}")
     try:
         if fmt == "lammps-dump":
             traj = _read_dump(path, elements, timestep_fs)
@@ -162,19 +162,19 @@ def _resolve_time(traj: ReferenceTrajectory, timestep_fs: float | None, stride: 
     if timestep_fs is not None:
         if traj.timestep_fs is not None and abs(traj.timestep_fs - timestep_fs) > 1e-6 * timestep_fs:
             raise TrajectoryError(f"{traj.source}: the file says a time step of {traj.timestep_fs:g} fs, "
-                                  f"--timestep-fs says {timestep_fs:g} fs")
+                                  f"--reference-timestep says {timestep_fs:g} fs")
         traj.timestep_fs = float(timestep_fs)
     if stride is not None:
         if traj.stride is not None and traj.stride != stride:
             raise TrajectoryError(f"{traj.source}: the file says frames every {traj.stride} steps, "
-                                  f"--stride says {stride}")
+                                  f"--reference-stride says {stride}")
         traj.stride = int(stride)
     if traj.frame_dt_ps is not None:
         if timestep_fs is not None and traj.stride is not None:
             implied = traj.timestep_fs * traj.stride * 1e-3
             if abs(implied - traj.frame_dt_ps) > 1e-6 * traj.frame_dt_ps:
                 raise TrajectoryError(f"{traj.source}: the file's frames are {traj.frame_dt_ps * 1e3:g} fs apart, "
-                                      f"--timestep-fs × --stride gives {implied * 1e3:g} fs")
+                                      f"--reference-timestep × --reference-stride gives {implied * 1e3:g} fs")
         return
     if traj.timestep_fs is not None:
         if traj.stride is None and traj.format in ("vasp-xml", "vasp-out"):
@@ -182,7 +182,7 @@ def _resolve_time(traj: ReferenceTrajectory, timestep_fs: float | None, stride: 
         if traj.stride is not None:
             traj.frame_dt_ps = traj.timestep_fs * traj.stride * 1e-3
     if traj.frame_dt_ps is None:
-        traj.notes.append("no frame interval in the file: give --timestep-fs and --stride")
+        traj.notes.append("no frame interval in the file: give --reference-timestep and --reference-stride")
 
 
 # ----------------------------------------------------------------------------- ASE formats
@@ -213,7 +213,7 @@ def _read_ase(path: Path, fmt: str, progress=None) -> ReferenceTrajectory:
         fields["cell"].append(cell)
         r = a.calc.results if a.calc is not None else {}
         for key, value in (("vel", a.get_velocities() * _PS if "momenta" in a.arrays else None),
-                           ("stress", None if r.get("stress") is None else _voigt(r["stress"])),
+                           ("stress", None if r.get("stress") is None else matrix_to_voigt(r["stress"])),
                            ("energy", None if r.get("energy") is None else float(r["energy"])),
                            ("forces", None if r.get("forces") is None else np.array(r["forces"], dtype=float))):
             if value is None:  # a quantity missing from one frame is dropped for all
@@ -250,14 +250,6 @@ def _read_ase(path: Path, fmt: str, progress=None) -> ReferenceTrajectory:
                 traj.stride = int(float(params.get("NBLOCK", 1)))
                 traj.notes.append(f"POTIM/NBLOCK from {incar}")
     return traj
-
-
-def _voigt(stress) -> np.ndarray:
-    s = np.asarray(stress, dtype=float)
-    if s.shape == (6,):
-        return s
-    m = s.reshape(3, 3)
-    return np.array([m[0, 0], m[1, 1], m[2, 2], m[1, 2], m[0, 2], m[0, 1]])
 
 
 def _extxyz_time(traj: ReferenceTrajectory, infos: list[dict]) -> None:
@@ -340,17 +332,22 @@ def _read_dump(path: Path, elements: list[str] | None, timestep_fs: float | None
     from MDAnalysis.lib.mdamath import triclinic_vectors
 
     from ..analysis.thermo import read_thermo
-    from ..analysis.trajectory import load_dump_universe, read_dump_fast, read_frames
+    from ..analysis.trajectory import read_frames
+    from ..errors import RunFolderError
+    from ..runs import SUMMARY, load_run
+    from .lammps_dump import load_dump_universe, read_dump_fast
 
-    summary_path = path.parent / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    try:
+        record = load_run(path.parent)
+    except RunFolderError:
+        record = None
     notes = []
     run_ts = None
-    if summary.get("task") == "md":
-        run_ts = float(summary["resolved"]["protocol"]["timestep_fs"])
+    if record is not None and record.is_md:
+        run_ts = record.md.timestep_fs
         if elements is None:
-            elements = list(summary["structure"]["elements_type_order"])
-            notes.append(f"elements of the atom types from {summary_path}")
+            elements = record.elements
+            notes.append(f"elements of the atom types from {path.parent / SUMMARY}")
     if elements is None:
         raise TrajectoryError(f"{path}: a LAMMPS dump does not name its elements; give the element of each atom "
                               f"type (--elements A,B in type order)")
@@ -369,7 +366,7 @@ def _read_dump(path: Path, elements: list[str] | None, timestep_fs: float | None
                                else fr.velocities_A_per_ps.astype(float))
     if run_ts is not None:
         traj.timestep_fs = run_ts
-        traj.temperature_K = float(summary["resolved"]["temperature_K"])
+        traj.temperature_K = record.md.temperature_K
     if fr.n_frames > 1:
         traj.stride = int(_uniform(np.diff(fr.step).astype(float), str(path), "step"))
     thermo_path = path.parent / "thermo.dat"
@@ -380,7 +377,7 @@ def _read_dump(path: Path, elements: list[str] | None, timestep_fs: float | None
         keys = ("pxx_GPa", "pyy_GPa", "pzz_GPa", "pyz_GPa", "pxz_GPa", "pxy_GPa")
         if rows and all(r is not None for r in rows) and all(k in th for k in keys):
             p = np.stack([th[k][rows] for k in keys], axis=1)
-            traj.stress_eV_A3 = -p * units.GPa  # LAMMPS pressure (positive = compression) incl. kinetic part
+            traj.stress_eV_A3 = stress_from_pressure_GPa(p)  # LAMMPS pressure (positive = compression) incl. kinetic
             traj.stress_includes_kinetic = True
             traj.energy_eV = th["pe_eV"][rows] if "pe_eV" in th else None
             traj.notes.append(f"pressure tensor from {thermo_path} (includes the kinetic part)")

@@ -14,6 +14,8 @@ import time
 import numpy as np
 from ase import Atoms
 
+from ..units import virial_from_stress
+
 
 def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
     """(cell rows a, b, c; origin) of the LAMMPS box, restricted-triclinic convention."""
@@ -21,16 +23,6 @@ def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
     lx, ly, lz = (boxhi[k] - boxlo[k] for k in range(3))
     cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
     return cell, np.asarray(boxlo, dtype=float)
-
-
-def virial_from_stress(stress_voigt: np.ndarray, volume_A3: float) -> list[float]:
-    """LAMMPS global virial (eV; xx, yy, zz, xy, xz, yz) from an ASE stress (eV/Å³; xx, yy, zz, yz, xz, xy).
-
-    For a potential, W_ab = -V σ_ab: ASE's stress is dE/dε / V, positive under tension,
-    while LAMMPS' virial enters the pressure as P = (N k T + (W_xx+W_yy+W_zz)/3) / V.
-    """
-    s = np.asarray(stress_voigt, dtype=float)
-    return [float(-volume_A3 * s[k]) for k in (0, 1, 2, 5, 4, 3)]
 
 
 class Bridge:

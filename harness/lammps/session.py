@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 from ..errors import SimulationError
 from ..progress import hms
+from ..units import BAR_TO_GPA
 from .probe import new_lammps
 
 
@@ -99,7 +100,7 @@ class Progress:
         print(
             f"[{self.label}] step {step}/{last} {100 * done / max(total, 1):5.1f}% | {ms:8.1f} ms/step | "
             f"{ns_day:8.3f} ns/day | ETA {hms(eta)} | T {thermo.get('temp', float('nan')):7.1f} K | "
-            f"P {thermo.get('press', float('nan')) * 1e-4:7.3f} GPa",
+            f"P {thermo.get('press', float('nan')) * BAR_TO_GPA:7.3f} GPa",
             file=self.stream,
             flush=True,
         )
@@ -201,3 +202,14 @@ class Session:
         if self.bridge is not None and self.bridge.error is not None:
             err = self.bridge.error
             raise SimulationError(f"model call failed inside LAMMPS: {type(err).__name__}: {err}")
+
+
+def restart_step(run_dir: Path, restart: str) -> int:
+    """The time step stored in a restart file (read by LAMMPS itself)."""
+    lmp = new_lammps(["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        with working_directory(run_dir):
+            lmp.command(f"read_restart {restart}")
+        return int(lmp.get_thermo("step"))
+    finally:
+        lmp.close()

@@ -32,6 +32,11 @@ def register(family: str, *, weights: Callable[[ModelSpec], list[Path]]):
     return deco
 
 
+def families() -> tuple[str, ...]:
+    """The model families that have a loader (what a model YAML's ``family`` may name)."""
+    return tuple(_CALCULATORS)
+
+
 def calculator(spec: ModelSpec):
     """An ASE calculator for the model (energy, forces, stress in eV, eV/Å, eV/Å³)."""
     try:
@@ -105,6 +110,12 @@ def restrict_eam(spec: ModelSpec, elements: list[str]) -> ModelSpec:
     from dataclasses import replace
 
     return replace(spec, files={el: spec.files[el] for el in elements if el in spec.files})
+
+
+def for_elements(spec: ModelSpec, elements: list[str]) -> ModelSpec:
+    """The model as used on a structure of these elements: a family whose files are per
+    element (EAM funcfl) keeps those of the structure; any other model is returned as is."""
+    return restrict_eam(spec, elements) if spec.family == "eam" else spec
 
 
 @register("emt", weights=lambda spec: [])

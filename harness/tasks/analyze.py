@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import HarnessError
 from ..progress import frame_progress
-from ..runs import now, read_summary, update_summary, write_json
+from ..runs import load_run, now, update_summary, write_json
 
 
 def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
@@ -16,29 +15,24 @@ def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
     from ..report.plots import plot_md_report
 
     run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
-    if summary.get("task") != "md":
-        raise HarnessError(f"{run_dir}: not an MD run folder (no summary.json with task 'md')")
-    if summary.get("status") != "completed":
-        raise HarnessError(f"{run_dir}: the run is '{summary.get('status')}', not completed; nothing to analyse")
-    proto = summary["resolved"]["protocol"]
-    temperature_K = summary["resolved"]["temperature_K"]
-    elements = summary["structure"]["elements_type_order"]
-    results = analyze_md(run_dir, elements=elements, timestep_fs=proto["timestep_fs"], dump_every=proto["dump_every"],
-                         thermo_every=proto["thermo_every"], temperature_K=temperature_K,
-                         equilibration_ps=proto["equilibration_ps"], progress=frame_progress("analyze") if progress else None)
-    thermo = read_thermo(run_dir / "thermo.dat", timestep_fs=proto["timestep_fs"])
+    record = load_run(run_dir).require(md=True, completed=True, what="analyse")
+    md = record.md
+    temperature_K = md.temperature_K
+    results = analyze_md(run_dir, elements=record.elements, timestep_fs=md.timestep_fs, dump_every=md.dump_every,
+                         thermo_every=md.thermo_every, temperature_K=temperature_K,
+                         equilibration_ps=md.equilibration_ps, progress=frame_progress("analyze") if progress else None)
+    thermo = read_thermo(run_dir / "thermo.dat", timestep_fs=md.timestep_fs)
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(exist_ok=True)
     figures = plot_md_report(results, thermo, figures_dir)
     document = {
-        "run_name": summary["run_name"],
+        "run_name": record.name,
         "analysed": now(),
-        "system": summary["request"]["system"],
-        "model": summary["model"]["label"],
-        "model_sha256": summary["model"]["sha256"],
-        "engine": summary["engine"]["name"],
-        "timing": {"ms_per_step": summary["timings"].get("ms_per_step"), "n_atoms": summary["structure"]["n_atoms"]},
+        "system": record.system_name,
+        "model": record.model_label,
+        "model_sha256": record.model_sha256,
+        "engine": record.engine,
+        "timing": {"ms_per_step": record.ms_per_step, "n_atoms": record.n_atoms},
         "figures": [str(Path(f).relative_to(run_dir)) for f in figures],
         **results,
     }

@@ -12,14 +12,14 @@ Outputs in ``<runs_dir>/campaign-<tag>/``: ``campaign.json``, ``results.csv`` an
 from __future__ import annotations
 
 import csv
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, HarnessError
-from ..runs import now, read_summary, write_json, write_text
+from ..config import CampaignSettings, CompareSettings, safe_name
+from ..errors import HarnessError
+from ..runs import load_run, now, read_summary, write_json, write_text
 
 OBSERVABLES = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
                "W1_VDOS_THz", "W1_P_GPa")
@@ -42,33 +42,24 @@ def find_reference(reference_dir: Path | None, system: str) -> Path | None:
     return None
 
 
-def _sanitize(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-")
-
-
-def campaign(systems: list[str], models: list[str], reference_dir=None, *, preset: str | None = None,
-             steps: int | None = None, engine: str = "auto", runs_dir="runs", tag: str | None = None,
-             from_reference: bool = True, timestep_fs: float | None = None, stride: int | None = None,
-             reference_skip_ps: float = 0.0, progress: bool = False, stream=None) -> tuple[Path, dict]:
+def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = False, stream=None) -> tuple[Path, dict]:
     """Run, analyse and compare every system × model; returns (campaign folder, campaign.json)."""
     stream = stream or sys.stderr
     from ..config import load_model, load_system, md_settings
     from ..io.trajectory import read_trajectory
     from ..lammps.probe import probe
     from ..report.compare import pareto_front, plot_overlays, plot_pareto
-    from .analyze import analyze_run
+    from .base import collect_run, execute_run, render_run
     from .compare import compare_run, system_from_reference
     from .md import MDTask
 
-    if not systems or not models:
-        raise ConfigError("a campaign needs at least one system (--systems) and one model (--models)")
-    if reference_dir is not None and not Path(reference_dir).is_dir():
-        raise ConfigError(f"--reference-dir {reference_dir}: no such folder")
+    c = settings
+    systems, models, reference_dir, preset = list(c.systems), list(c.models), c.reference_dir, c.preset
     for m in models:
         load_model(m)  # unknown names fail here, before any compute
     sys_specs = {s: load_system(s) for s in systems}
     runs_dir = Path(runs_dir)
-    out = runs_dir / f"campaign-{_sanitize(tag or '_'.join(['-'.join(systems), '-'.join(models)]))}"
+    out = runs_dir / c.folder_name
     out.mkdir(parents=True, exist_ok=True)
     caps = probe()
 
@@ -76,37 +67,36 @@ def campaign(systems: list[str], models: list[str], reference_dir=None, *, prese
     for s in systems:
         path = find_reference(Path(reference_dir) if reference_dir else None, sys_specs[s].name)
         if path is not None:
-            refs[s] = (path, read_trajectory(path, timestep_fs=timestep_fs, stride=stride))
+            refs[s] = (path, read_trajectory(path, timestep_fs=c.reference_timestep_fs, stride=c.reference_stride))
 
     rows, compare_docs = [], {}
     for s in systems:
         spec = sys_specs[s]
         preset_name = preset or spec.default_preset
         system_arg, run_tag = s, None
-        if s in refs and from_reference:
+        if s in refs and c.from_reference:
             ref_path, ref = refs[s]
             system_arg = str(system_from_reference(ref, spec.name, out / "systems", base_system=s))
             T = ref.temperature_K or spec.temperature_K
-            run_tag = f"{preset_name}-T{T:g}-ref-{_sanitize(ref_path.stem)}"
+            run_tag = f"{preset_name}-T{T:g}-ref-{safe_name(ref_path.stem)}"
         for m in models:
             row = {"system": spec.name, "model": m, "note": ""}
             try:
-                settings = md_settings(system_arg, m, preset, steps=steps, engine=engine, tag=run_tag)
-                task = MDTask(settings, runs_dir, caps=caps)
-                run_dir = task.run_dir
+                task = MDTask(md_settings(system_arg, m, preset, steps=c.steps, engine=c.engine, tag=run_tag),
+                              caps=caps)
+                run_dir = runs_dir / task.run_name
                 row["run"] = run_dir.name
                 if read_summary(run_dir).get("status") == "completed":
                     print(f"[campaign] reusing {run_dir}", file=stream)
                 else:
                     print(f"[campaign] MD {run_dir.name} ({task.choice.name} engine)", file=stream)
-                    task.render(overwrite=run_dir.exists())
-                    task.execute(run_dir, progress=progress, stream=stream)
-                summary = read_summary(run_dir)
-                row.update(model=summary["model"]["label"], engine=summary["engine"]["name"],
-                           n_atoms=summary["structure"]["n_atoms"],
-                           ms_per_step=summary.get("timings", {}).get("ms_per_step"))
+                    render_run(task, runs_dir, overwrite=run_dir.exists())
+                    execute_run(run_dir, task=task, progress=progress)
+                record = load_run(run_dir)
+                row.update(model=record.model_label, engine=record.engine, n_atoms=record.n_atoms,
+                           ms_per_step=record.ms_per_step)
                 if not (run_dir / "results.json").is_file():
-                    analyze_run(run_dir, progress=progress)
+                    collect_run(run_dir, task=task, progress=progress)
             except HarnessError as exc:
                 row["note"] = f"MD failed: {exc}"
                 rows.append(row)
@@ -115,7 +105,8 @@ def campaign(systems: list[str], models: list[str], reference_dir=None, *, prese
                 ref_path, ref = refs[s]
                 row["reference"] = str(ref_path)
                 try:
-                    _, doc = compare_run(run_dir, ref_path, reference_traj=ref, reference_skip_ps=reference_skip_ps)
+                    _, doc = compare_run(CompareSettings(run=str(run_dir), reference=str(ref_path),
+                                                         reference_skip_ps=c.reference_skip_ps), reference_traj=ref)
                     row.update({k: doc["errors"].get(k) for k in OBSERVABLES})
                     compare_docs.setdefault(spec.name, {})[row["model"]] = doc
                     if doc.get("skipped"):
@@ -151,8 +142,8 @@ def campaign(systems: list[str], models: list[str], reference_dir=None, *, prese
         ref_name = Path(next(iter(docs.values()))["reference"]["file"]).name
         figures.append(plot_overlays(system, docs, out / f"overlay-{system}.png", ref_name))
     doc = {"task": "campaign", "created": now(), "systems": systems, "models": models,
-           "reference_dir": None if reference_dir is None else str(Path(reference_dir).resolve()),
-           "from_reference": from_reference, "preset": preset, "steps": steps, "engine": engine,
+           "reference_dir": reference_dir, "from_reference": c.from_reference, "preset": preset, "steps": c.steps,
+           "engine": c.engine, "request": c.request(),
            "rows": rows, "per_model": per_model, "pareto_front": front,
            "pareto": {"error": "E_RPV_percent (mean over systems)", "cost": "ms_per_step (mean over systems)"},
            "figures": [p.name for p in figures],

@@ -1,13 +1,13 @@
 """Compare a model's MD run with a reference trajectory (Dyna-Mat errors) and single points.
 
-``compare_run(run_dir, reference)`` computes, on matched frame intervals and durations, the
+``compare_run(CompareSettings(run, reference))`` computes, on matched frame intervals and durations, the
 RDF, VDOS and pressure of both sides with the same functions
 (:func:`~harness.analysis.rdf.compute_rdf`, :func:`~harness.analysis.vdos.partial_vdos`,
 :func:`~harness.analysis.pressure.summarize_series`) and their errors
 (:mod:`harness.analysis.dynamat`), and writes ``<run>/compare-<ref stem>.json`` and overlay
-figures. ``singlepoint_errors(model, reference)`` evaluates a model through LAMMPS on
-labelled reference frames (energy, force, stress RMSE). ``system_from_reference`` writes a
-system YAML that runs the model in the reference's cell from its first frame.
+figures. ``system_from_reference`` writes a system YAML that runs the model in the
+reference's cell from its first frame. (Single points on labelled frames are the singlepoint
+task, :mod:`harness.tasks.singlepoint`.)
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import numpy as np
 
 from ..analysis import dynamat as dm
 from ..analysis.trajectory import element_mass
-from ..errors import CompareError, ConfigError
+from ..config import CompareSettings
+from ..errors import CompareError, RunFolderError
 from ..io.trajectory import ReferenceTrajectory, read_trajectory
 from ..progress import frame_progress
-from ..runs import create_run_dir, host_info, now, package_versions, read_summary, write_json
+from ..runs import host_info, jsonable, load_run, now, package_versions, write_json
+from ..units import EV_A3_TO_GPA
 
 MIN_FRAMES = 4  # time correlations (VDOS) need a few frames
 PRESSURE_BINS = 50  # at most; fewer for short series (√n), so a histogram is not mostly empty bins
@@ -59,26 +61,24 @@ class ModelRun:
 
     def __init__(self, run_dir: Path | str):
         from ..analysis.thermo import read_thermo
-        from ..analysis.trajectory import index_dump, iter_dump
+        from ..io.lammps_dump import index_dump, iter_dump
 
         self.run_dir = Path(run_dir)
-        summary = read_summary(self.run_dir)
-        if summary.get("task") != "md":
-            raise CompareError(f"{self.run_dir}: not an MD run folder (no summary.json with task 'md')")
-        if summary.get("status") != "completed":
-            raise CompareError(f"{self.run_dir}: the run is '{summary.get('status')}', not completed; nothing to compare")
-        self.summary = summary
-        proto = summary["resolved"]["protocol"]
-        self.timestep_fs = float(proto["timestep_fs"])
-        self.dump_every, self.thermo_every = int(proto["dump_every"]), int(proto["thermo_every"])
-        self.temperature_K = float(summary["resolved"]["temperature_K"])
-        self.elements = list(summary["structure"]["elements_type_order"])
+        try:
+            self.record = record = load_run(self.run_dir).require(md=True, what="compare")
+        except RunFolderError as exc:
+            raise CompareError(str(exc)) from None
+        md = record.md
+        self.timestep_fs = md.timestep_fs
+        self.dump_every, self.thermo_every = md.dump_every, md.thermo_every
+        self.temperature_K = md.temperature_K
+        self.elements = record.elements
         dt_ps = self.timestep_fs * 1e-3
         index = index_dump(self.run_dir / "traj.lammpstrj")
         thermo = read_thermo(self.run_dir / "thermo.dat", self.timestep_fs)
         first = [int(s) for s in index.steps[:1]] + ([int(thermo["step"][0])] if len(thermo["step"]) else [])
         step0 = min(first) if first else 0
-        min_step = step0 + int(math.ceil(float(proto["equilibration_ps"]) / dt_ps - 1e-9))
+        min_step = step0 + int(math.ceil(md.equilibration_ps / dt_ps - 1e-9))
         self.index = index.select(index.steps >= min_step)  # frames after equilibration; parsed on demand
         keep = thermo["step"] >= min_step
         self.thermo = {k: v[keep] for k, v in thermo.items()}
@@ -96,13 +96,13 @@ class ModelRun:
 
     def blocks(self, idx):
         """Frames ``idx`` (after equilibration), parsed block by block (see :func:`iter_dump`)."""
-        from ..analysis.trajectory import iter_dump
+        from ..io.lammps_dump import iter_dump
 
         return (frames for frames, _ in iter_dump(self.index.select(idx), self.elements))
 
     @property
     def label(self) -> str:
-        return self.summary["model"]["label"]
+        return self.record.model_label
 
     def first_cell(self) -> np.ndarray:
         from MDAnalysis.lib.mdamath import triclinic_vectors
@@ -134,7 +134,8 @@ def _skip_frames(ref: ReferenceTrajectory, skip_ps: float) -> ReferenceTrajector
     if not skip_ps:
         return ref
     if ref.frame_dt_ps is None:
-        raise CompareError(f"{ref.source}: --reference-skip-ps needs the frame interval (give --timestep-fs and --stride)")
+        raise CompareError(f"{ref.source}: --reference-skip-ps needs the frame interval (give --reference-timestep "
+                           f"and --reference-stride)")
     k = int(math.ceil(skip_ps / ref.frame_dt_ps - 1e-9))
     if k >= ref.n_frames:
         raise CompareError(f"{ref.source}: skipping {skip_ps:g} ps leaves no frames ({ref.n_frames} frames, "
@@ -149,29 +150,29 @@ def _dims(cells: np.ndarray) -> np.ndarray:
 
 
 # ============================================================================ compare
-def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: float | None = None,
-                stride: int | None = None, elements: list[str] | None = None,
-                reference_temperature_K: float | None = None, reference_skip_ps: float = 0.0,
-                dimension: int = 3, vdos_resolution_THz: float | None = None, figures: bool = True,
-                reference_traj: ReferenceTrajectory | None = None, progress: bool = False) -> tuple[Path, dict]:
-    """Dyna-Mat errors of the run in ``run_dir`` against ``reference``; writes compare-<stem>.json.
+def compare_run(settings: CompareSettings, *, figures: bool = True, reference_traj: ReferenceTrajectory | None = None,
+                progress: bool = False) -> tuple[Path, dict]:
+    """Dyna-Mat errors of ``settings.run`` against ``settings.reference``; writes compare-<stem>.json.
+    ``reference_traj``: the reference already read (a campaign reads it once for all models);
     ``progress``: frames read and analysed, with rates, on stderr."""
-    from ..analysis.md import MAX_LAG_FRAMES, TrajectoryObservables, _compact
+    from ..analysis.md import MAX_LAG_FRAMES, TrajectoryObservables
     from ..analysis.pressure import in_plane_pressure, summarize_series
     from ..analysis.rdf import DEFAULT_BINS
     from ..io.frames import file_sha256
 
-    if dimension not in (2, 3):
-        raise ConfigError(f"--dimension must be 2 or 3, got {dimension}")
-    run = ModelRun(run_dir)
-    reference = Path(reference)
-    ref = reference_traj or read_trajectory(reference, fmt, timestep_fs=timestep_fs, stride=stride,
-                                            elements=elements or None, temperature_K=reference_temperature_K,
+    s = settings
+    dimension, vdos_resolution_THz, reference_skip_ps = s.dimension, s.vdos_resolution_THz, s.reference_skip_ps
+    run = ModelRun(s.run)
+    reference = Path(s.reference)
+    ref = reference_traj or read_trajectory(reference, s.fmt, timestep_fs=s.reference_timestep_fs,
+                                            stride=s.reference_stride, elements=list(s.elements) if s.elements else None,
+                                            temperature_K=s.reference_temperature_K,
                                             progress=frame_progress("compare: reading the reference") if progress
                                             else None)
     check_same_system(ref, run)
     if ref.frame_dt_ps is None:
-        raise CompareError(f"{reference}: the file does not state its time step; give --timestep-fs and --stride")
+        raise CompareError(f"{reference}: the file does not state its time step; give --reference-timestep and "
+                           f"--reference-stride")
     ref = _skip_frames(ref, reference_skip_ps)
     if run.n_frames == 0:
         raise CompareError(f"{run.run_dir}: no trajectory frames after equilibration")
@@ -228,12 +229,11 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
         "task": "compare",
         "created": now(),
         "run": run.run_dir.name,
-        "system": run.summary["resolved"]["system"]["name"],
+        "system": run.record.system_name,
         "model": run.label,
-        "model_sha256": run.summary["model"].get("sha256"),
-        "engine": run.summary["engine"]["name"],
-        "timing": {"ms_per_step": run.summary.get("timings", {}).get("ms_per_step"),
-                   "n_atoms": len(run.symbols)},
+        "model_sha256": run.record.model_sha256,
+        "engine": run.record.engine,
+        "timing": {"ms_per_step": run.record.ms_per_step, "n_atoms": len(run.symbols)},
         "reference": {
             "file": str(reference.resolve()), "format": ref.format, "sha256": file_sha256(reference),
             "n_frames": ref.n_frames, "frame_dt_ps": ref.frame_dt_ps, "timestep_fs": ref.timestep_fs,
@@ -287,7 +287,7 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
             v_all = ref.velocities_A_per_ps if ref.velocities_A_per_ps is not None else \
                 dm.finite_difference_velocities(ref.positions_A, ref.frame_dt_ps)
             stress = stress + dm.kinetic_stress(v_all, masses, ref.volumes_A3)
-        p_ref_all = dm.pressure_from_stress(stress, dimension) * dm.EV_A3_TO_GPA
+        p_ref_all = dm.pressure_from_stress(stress, dimension) * EV_A3_TO_GPA
         p_mod_all = run.thermo["pressure_GPa"] if dimension == 3 else \
             in_plane_pressure(run.thermo["pxx_GPa"], run.thermo["pyy_GPa"])
         try:
@@ -330,7 +330,7 @@ def compare_run(run_dir, reference, *, fmt: str | None = None, timestep_fs: floa
                           for p in plot_compare(doc, fig_dir, f"compare-{stem}", reference.name)]
     doc["versions"] = package_versions()
     doc["host"] = host_info()
-    doc = _compact(doc, digits=10)
+    doc = jsonable(doc, 10)
     out = run.run_dir / f"compare-{stem}.json"
     write_json(out, doc)
     return out, doc
@@ -405,149 +405,4 @@ def system_from_reference(reference, name: str, out_dir, *, base_system: str | N
     return path
 
 
-# ============================================================================ single points
-ENERGY_MODES = ("none", "mean-offset", "isolated-atoms")
-
-
-def _isolated(path: Path | None, spec, elements: list[str], engine: str, workdir: Path) -> tuple[dict, dict]:
-    """Isolated-atom energies (eV) of the reference and the model. The model's are computed
-    (one atom in a 20 Å box through LAMMPS) when the file gives only the reference's."""
-    import json
-
-    from ase import Atoms
-
-    from .singlepoint import ForceSession
-
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"--isolated-atoms {path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--isolated-atoms {path}: malformed JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"--isolated-atoms {path}: expected {{\"reference\": {{El: eV}}, \"model\": {{El: eV}}}} "
-                          f"or {{El: eV}}")
-    ref = data.get("reference", data if "model" not in data else {})
-    mod = data.get("model")
-    missing = [e for e in elements if e not in ref]
-    if missing:
-        raise ConfigError(f"--isolated-atoms {path}: no reference energy for {', '.join(missing)}")
-    if mod is None or any(e not in mod for e in elements):
-        mod = dict(mod or {})
-        for e in elements:
-            if e not in mod:
-                atom = Atoms(e, positions=[[10.0, 10.0, 10.0]], cell=[20.0] * 3, pbc=True)
-                with ForceSession(spec, atom, engine=engine, workdir=workdir / f"isolated-{e}") as fs:
-                    mod[e] = fs._last["energy_eV"]
-    return {e: float(ref[e]) for e in elements}, {e: float(mod[e]) for e in elements}
-
-
-def singlepoint_errors(model: str, reference, *, fmt: str | None = None, engine: str = "auto",
-                       energy_reference: str = "none", isolated_atoms=None, runs_dir="runs", tag: str | None = None,
-                       overwrite: bool = False, progress=None) -> tuple[Path, dict]:
-    """Energy (per atom), force and stress RMSE of ``model`` on labelled reference frames.
-
-    Forces come from LAMMPS through the same engines as MD (one
-    :class:`~harness.tasks.singlepoint.ForceSession` per group of frames sharing a cell),
-    frame by frame; only running sums and per-frame numbers are kept. ``progress(done, total)``
-    is called after each frame.
-    """
-    from ..config import load_model
-    from ..io.frames import read_frames, reference_entry
-    from .singlepoint import ForceSession, shared_calculator
-    from .softening import _model_entry, _safe_tag, check_species, group_frames
-
-    if isolated_atoms is not None and energy_reference == "none":
-        energy_reference = "isolated-atoms"
-    if energy_reference not in ENERGY_MODES:
-        raise ConfigError(f"unknown energy reference '{energy_reference}' (valid: {', '.join(ENERGY_MODES)})")
-    if energy_reference == "isolated-atoms" and isolated_atoms is None:
-        raise ConfigError("energy reference 'isolated-atoms' needs --isolated-atoms E.json")
-    spec = load_model(model)
-    reference = Path(reference)
-    frames = read_frames(reference, fmt)
-    check_species(spec, frames, f"reference frames {reference}")
-    tag = _safe_tag(tag or reference.stem)
-    run_dir = create_run_dir(Path(runs_dir), f"{spec.label}-singlepoint-{tag}", overwrite=overwrite)
-    elements = list(dict.fromkeys(s for a in frames for s in a.get_chemical_symbols()))
-    iso = None
-    if energy_reference == "isolated-atoms":
-        iso = _isolated(Path(isolated_atoms), spec, elements, engine, run_dir / "lammps")
-
-    sse_f, n_total = 0.0, 0
-    e_mod, e_ref, n_at = [], [], []
-    s_sq, s_n = 0.0, 0
-    has_energy = all(a.calc.results.get("energy") is not None for a in frames)
-    has_stress = all(a.calc.results.get("stress") is not None for a in frames)
-    per_frame: list[dict | None] = [None] * len(frames)
-    engine_used = None
-    calc = shared_calculator(spec, engine)  # weights loaded once for all the cells
-    for k, idx in enumerate(group_frames(frames).values()):
-        with ForceSession(spec, frames[idx[0]], engine=engine, workdir=run_dir / "lammps" / f"group{k:03d}",
-                          calc=calc) as fs:
-            engine_used = fs.choice.name
-            for j, i in enumerate(idx):
-                r = fs._last if j == 0 else fs.evaluate(frames[i].positions)
-                atoms = frames[i]
-                d = r["forces_eV_A"] - atoms.get_forces()
-                sq = float(np.sum(d * d))
-                sse_f += sq
-                n_total += len(atoms)
-                entry = {"index": i, "n_atoms": len(atoms), "force_rmse_eV_A": math.sqrt(sq / len(atoms))}
-                if has_energy:
-                    um, ur = r["energy_eV"], float(atoms.calc.results["energy"])
-                    if iso is not None:
-                        syms = atoms.get_chemical_symbols()
-                        ur -= sum(iso[0][s] for s in syms)
-                        um -= sum(iso[1][s] for s in syms)
-                    e_mod.append(um), e_ref.append(ur), n_at.append(len(atoms))
-                    entry["energy_error_eV_per_atom"] = (um - ur) / len(atoms)
-                if has_stress:
-                    ds = (r["stress_eV_A3"] - np.asarray(atoms.calc.results["stress"], float)) * dm.EV_A3_TO_GPA
-                    s_sq += float(np.sum(ds * ds))
-                    s_n += ds.size
-                    entry["stress_rmse_GPa"] = float(np.sqrt(np.mean(ds * ds)))
-                per_frame[i] = entry
-                if progress is not None:
-                    progress(sum(e is not None for e in per_frame), len(frames))
-
-    doc = {
-        "task": "singlepoint",
-        "created": now(),
-        "model": _model_entry(spec),
-        "engine": engine_used,
-        "reference": reference_entry(reference, frames, fmt),
-        "definitions": {
-            "energy_rmse_eV_per_atom": "sqrt((1/M) Σ_i ((U_i^MLIP − U_i^REF)/N_i)²) (Dyna-Mat: sqrt((1/(M N²)) Σ ΔU²))",
-            "force_rmse_eV_A": "sqrt((1/(M N)) Σ_i ||F_i^MLIP − F_i^REF||²)",
-            "stress_rmse_GPa": "sqrt(mean of (σ^MLIP − σ^REF)² over the 6 Voigt components of all frames)",
-            "energy_reference": {"none": "raw energies of both sides",
-                                 "mean-offset": "the mean per-atom difference removed first",
-                                 "isolated-atoms": "both sides minus their isolated-atom energies"}[energy_reference],
-        },
-        "energy_reference": energy_reference,
-        "force_rmse_eV_A": dm.force_rmse(sse_f, n_total),
-    }
-    if has_energy:
-        doc["energy_rmse_eV_per_atom"] = dm.energy_rmse_per_atom(e_mod, e_ref, n_at,
-                                                                 remove_mean_offset=energy_reference == "mean-offset")
-        d = (np.array(e_mod) - np.array(e_ref)) / np.array(n_at)
-        doc["energy_mean_offset_eV_per_atom"] = float(d.mean())
-        if iso is not None:
-            doc["isolated_atoms_eV"] = {"reference": iso[0], "model": iso[1], "file": str(isolated_atoms)}
-    else:
-        doc["energy_rmse_eV_per_atom"] = None
-        doc.setdefault("skipped", {})["energy_rmse_eV_per_atom"] = "the reference frames have no energies"
-    if has_stress:
-        doc["stress_rmse_GPa"] = float(np.sqrt(s_sq / s_n))
-    else:
-        doc["stress_rmse_GPa"] = None
-        doc.setdefault("skipped", {})["stress_rmse_GPa"] = "the reference frames have no stress"
-    doc["per_frame"] = per_frame
-    doc["versions"] = package_versions()
-    doc["host"] = host_info()
-    write_json(run_dir / "results.json", doc)
-    return run_dir, doc
-
-
-__all__ = ["ModelRun", "compare_run", "check_same_system", "headline", "singlepoint_errors", "system_from_reference"]
+__all__ = ["ModelRun", "compare_run", "check_same_system", "headline", "system_from_reference"]

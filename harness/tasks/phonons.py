@@ -1,10 +1,13 @@
-"""Harmonic phonons from LAMMPS-computed forces (phonopy finite displacements).
+"""Harmonic phonons from LAMMPS-computed forces (phonopy finite displacements): the phonons task.
 
 phonopy generates the symmetry-reduced displacements; ONE LAMMPS session (see
-:class:`harness.tasks.singlepoint.ForceSession`) computes the forces of all displaced
+:class:`harness.lammps.forces.ForceSession`) computes the forces of all displaced
 supercells; phonopy builds the force constants, band structure (seekpath path), DOS,
 projected DOS and group velocities. Outputs stay readable by phonopy (phonopy_params.yaml,
 band.yaml) so users can continue there.
+
+:class:`PhononsTask` is the task (render → execute → collect); :class:`FiniteDisplacements`
+is the calculation itself, also used by σ^(2) for force constants of a supercell.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import numpy as np
 from ase import Atoms
 
 from ..analysis.phonons import IMAGINARY_TOL_THZ, compare_frequencies, imaginary_modes
-from ..config import ModelSpec
+from ..config import ModelSpec, PhononsSettings
 from ..errors import ConfigError, StructureError
-from .singlepoint import ForceSession
+from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
+from ..lammps.forces import ForceSession
+from .base import Task, register
 
 
 def to_phonopy(atoms: Atoms):
@@ -48,7 +53,10 @@ def check_periodic_3d(atoms: Atoms) -> None:
 
 
 @dataclass
-class PhononSettings:
+class DisplacementSettings:
+    """A finite-displacement phonon calculation: supercell, displacement (Å), DOS mesh, band
+    points, primitive matrix (``'auto'``: found by symmetry, passed to phonopy explicitly)."""
+
     supercell_matrix: list[list[int]]
     displacement_A: float = 0.01
     mesh: tuple[int, int, int] = (20, 20, 20)
@@ -57,20 +65,21 @@ class PhononSettings:
     engine: str = "auto"
 
 
-class PhononTask:
-    """Phonons of one model for one structure.
+class FiniteDisplacements:
+    """Force constants of one model for one structure, forces through one LAMMPS session.
 
     Parameters
     ----------
     model : ModelSpec
     unitcell : ase.Atoms
         Periodic in 3-D. phonopy finds the primitive cell (``primitive_matrix='auto'``).
-    settings : PhononSettings
+    settings : DisplacementSettings
     nac_params : dict, optional
         Born charges and dielectric tensor (phonopy ``nac_params``), e.g. from a reference BORN.
     """
 
-    def __init__(self, model: ModelSpec, unitcell: Atoms, settings: PhononSettings, nac_params: dict | None = None):
+    def __init__(self, model: ModelSpec, unitcell: Atoms, settings: DisplacementSettings,
+                 nac_params: dict | None = None):
         check_periodic_3d(unitcell)
         sm = np.asarray(settings.supercell_matrix)
         if sm.shape != (3, 3) or round(abs(np.linalg.det(sm))) < 1:
@@ -78,9 +87,16 @@ class PhononTask:
         if not settings.displacement_A > 0:
             raise ConfigError(f"displacement must be positive, got {settings.displacement_A} Å")
         from phonopy import Phonopy
+        from phonopy.structure.cells import get_primitive_matrix_with_auto
 
         self.model, self.settings = model, settings
-        self.phonon = Phonopy(to_phonopy(unitcell), supercell_matrix=sm, primitive_matrix=settings.primitive_matrix)
+        cell = to_phonopy(unitcell)
+        primitive = settings.primitive_matrix
+        if primitive is None or (isinstance(primitive, str) and primitive == "auto"):
+            # resolved here and passed explicitly: the same matrix, without phonopy's warning
+            # that 'auto' is its new default
+            primitive = get_primitive_matrix_with_auto(cell, "auto")
+        self.phonon = Phonopy(cell, supercell_matrix=sm, primitive_matrix=primitive)
         if nac_params is not None:
             self.phonon.nac_params = nac_params
         self.phonon.generate_displacements(distance=settings.displacement_A)
@@ -100,11 +116,11 @@ class PhononTask:
         t0 = time.perf_counter()
         with ForceSession(self.model, supercell, engine=self.settings.engine, workdir=workdir) as fs:
             t_setup = time.perf_counter() - t0
-            residual = fs._last["forces_eV_A"]
+            residual = fs.result.forces_eV_A
             forces = []
             t1 = time.perf_counter()
             for cell in self.phonon.supercells_with_displacements:
-                forces.append(fs.evaluate(cell.positions)["forces_eV_A"] - residual)
+                forces.append(fs.evaluate(cell.positions).forces_eV_A - residual)
             t_forces = time.perf_counter() - t1
             self.engine = fs.choice.name
         self.timings = {
@@ -118,18 +134,21 @@ class PhononTask:
         }
         return np.array(forces)
 
-    def run(self, workdir: Path | None = None) -> "PhononResults":
+    def produce_force_constants(self, workdir: Path | None = None) -> None:
         self.phonon.forces = self.compute_forces(workdir)
         self.phonon.produce_force_constants(show_drift=False)
         # as phonopy.load does: restores translational invariance (acoustic modes 0 at Γ)
         self.phonon.symmetrize_force_constants()
+
+    def run(self, workdir: Path | None = None) -> "PhononResults":
+        self.produce_force_constants(workdir)
         return PhononResults(self.phonon, self.settings, self.timings)
 
 
 class PhononResults:
     """Band structure, DOS, group velocities and stability of a phonopy object with force constants."""
 
-    def __init__(self, phonon, settings: PhononSettings, timings: dict | None = None):
+    def __init__(self, phonon, settings: DisplacementSettings, timings: dict | None = None):
         self.phonon, self.settings, self.timings = phonon, settings, timings or {}
         phonon.auto_band_structure(npoints=settings.band_points, with_group_velocities=True)
         self.band = phonon.get_band_structure_dict()
@@ -259,3 +278,178 @@ def compare_with_reference(model_ph, ref_ph, mesh=(12, 12, 12)) -> dict:
                                    r["group_velocities"]))
     out["mesh"] = list(mesh)
     return out
+
+
+# ---------------------------------------------------------------------- the task
+def reduced_formula(atoms) -> str:
+    """Composition with the counts divided by their gcd (Na4Cl4 -> NaCl, Pt24Co8 -> Pt3Co)."""
+    return str(atoms.symbols.formula.reduce()[0])
+
+
+@register
+class PhononsTask(Task):
+    """``harness phonons``: force constants through LAMMPS, band/DOS/stability, optional reference.
+
+    render writes ``phonopy_disp.yaml`` (the displacements); execute computes the forces of
+    every displaced supercell (``lammps/``) and writes ``phonopy_params.yaml`` (forces and force
+    constants); collect computes the band along the seekpath path, DOS, group velocities,
+    imaginary modes, the comparison with the reference and the low-temperature VDOS check,
+    into ``results.json``, ``band.yaml`` and ``figures/``.
+    """
+
+    name = "phonons"
+    settings_class = PhononsSettings
+    templates = FORCE_TEMPLATES
+
+    def __init__(self, settings: PhononsSettings, **_):
+        from ..systems import build_atoms, unit_cell
+
+        super().__init__(settings)
+        s = settings
+        self.reference = None
+        nac = None
+        if s.reference is not None:
+            dim = s.dim
+            self.reference = load_reference(Path(s.reference), [Path(f) for f in s.reference_forces],
+                                            Path(s.born) if s.born else None,
+                                            supercell_matrix=np.diag(dim).tolist() if dim else None)
+            cell = reference_unitcell(self.reference)
+            matrix = np.asarray(self.reference.supercell_matrix).tolist()
+            nac = self.reference.nac_params
+            if s.system is not None:
+                mine = build_atoms(s.system.structure, (1, 1, 1))
+                if reduced_formula(mine) != reduced_formula(cell):
+                    raise ConfigError(f"system {s.system.name} ({mine.get_chemical_formula()}) is not the reference's "
+                                      f"structure ({cell.get_chemical_formula()})")
+            self.system_name = s.system.name if s.system is not None else reduced_formula(cell)
+        else:
+            cell = unit_cell(s.system.structure)
+            matrix = np.diag(s.supercell).tolist() if s.supercell else default_supercell(cell)
+            self.system_name = s.system.name
+        if s.md_run is not None:  # refused now, not after the forces: it must be an analysed MD run
+            from ..runs import load_run
+
+            record = load_run(s.md_run).require(md=True, what="compare with phonons")
+            if "frequency_THz" not in record.results().get("vdos", {}):
+                raise ConfigError(f"{s.md_run}: its results have no VDOS "
+                                  f"({record.results().get('vdos', {}).get('skipped', 'missing')})")
+        self.matrix = matrix
+        self.calc = FiniteDisplacements(s.model, cell, DisplacementSettings(
+            supercell_matrix=matrix, displacement_A=s.displacement_A, mesh=tuple(s.mesh), engine=s.engine),
+            nac_params=nac)
+
+    @property
+    def run_name(self) -> str:
+        s = self.settings
+        tag = s.tag or ("ref" if s.reference else "x".join(str(self.matrix[i][i]) for i in range(3)))
+        return f"{self.system_name}-{s.model.label}-phonons-{tag}"
+
+    @property
+    def n_displacements(self) -> int:
+        return self.calc.n_displacements
+
+    def render(self, run_dir: Path, **_) -> dict:
+        from .frames import model_entry
+
+        self.calc.phonon.save(Path(run_dir) / "phonopy_disp.yaml")
+        s = self.settings
+        return {
+            "model": model_entry(s.model),
+            "reference": {"file": s.reference, "forces": list(s.reference_forces), "born": s.born}
+            if s.reference else None,
+            "settings": {"supercell_matrix": self.matrix, "displacement_A": s.displacement_A, "mesh": list(s.mesh)},
+            "structure": {"formula": to_ase(self.calc.phonon.unitcell).get_chemical_formula(),
+                          "n_atoms_supercell": len(self.calc.phonon.supercell),
+                          "n_displacements": self.n_displacements},
+        }
+
+    def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
+        run_dir = Path(run_dir)
+        self.calc.produce_force_constants(workdir=run_dir / "lammps")
+        self.calc.phonon.save(run_dir / "phonopy_params.yaml", settings={"force_constants": True})
+        return {"engine": {"name": self.calc.timings["engine"]}, "timings": self.calc.timings}
+
+    def _phonon_with_fc(self, run_dir: Path):
+        if self.calc.phonon.force_constants is not None:
+            return self.calc.phonon
+        import phonopy
+
+        path = Path(run_dir) / "phonopy_params.yaml"
+        if not path.is_file():
+            raise ConfigError(f"{run_dir}: no phonopy_params.yaml (execute the run folder first)")
+        ph = phonopy.load(str(path), log_level=0)
+        if self.calc.phonon.nac_params is not None:
+            ph.nac_params = self.calc.phonon.nac_params
+        return ph
+
+    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+        from ..report.phonons import plot_bands, plot_dos
+        from ..runs import load_run, write_json
+
+        run_dir = Path(run_dir)
+        phonon = self._phonon_with_fc(run_dir)
+        results = PhononResults(phonon, self.calc.settings, load_run(run_dir).timings or self.calc.timings)
+        summary = results.summary()
+        results.write(run_dir)
+        figures = run_dir / "figures"
+        figures.mkdir(exist_ok=True)
+        overlay = None
+        if self.reference is not None:
+            summary["comparison"] = compare_with_reference(phonon, self.reference)
+            q = np.concatenate(results.band["qpoints"])
+            self.reference.run_qpoints(q)
+            fr = self.reference.get_qpoints_dict()["frequencies"]
+            sizes = np.cumsum([len(d) for d in results.band["distances"]])[:-1]
+            overlay = {"distances": results.band["distances"], "frequencies_THz": np.split(fr, sizes)}
+        if self.settings.md_run is not None:
+            summary["vdos_vs_dos"] = vdos_check(Path(self.settings.md_run), figures / "vdos_vs_dos.png", phonon)
+        plot_bands(summary, figures / "band.png", reference=overlay, label=self.settings.model.label)
+        plot_dos(summary, figures / "dos.png")
+        doc = {"system": self.system_name, "model": self.settings.model.label, "task": "phonons", **summary}
+        doc["headline"] = self.headline(doc)
+        write_json(run_dir / "results.json", doc)
+        return doc
+
+    def headline(self, doc: dict) -> list[str]:
+        out = []
+        if "vdos_vs_dos" in doc:
+            v = doc["vdos_vs_dos"]
+            out.append(f"VDOS of {v['run']} vs phonon DOS: E_VDOS = {v['E_VDOS_percent']:.1f} %")
+        stable = ("dynamically stable" if doc["dynamically_stable"]
+                  else f"IMAGINARY MODES at {doc['n_imaginary_qpoints']} q-points")
+        out.append(f"max frequency {doc['max_frequency_THz']:.3f} THz; {stable}")
+        c = doc.get("comparison")
+        if c:
+            out.append(f"vs reference: RMSE(ω²) {c['rmse_omega2_THz2']:.3f} THz², "
+                       f"RMSE(v_g) {c['rmse_group_velocity_THz_A']:.3f} THz·Å, "
+                       f"max-frequency ratio {c['max_frequency_ratio']:.3f}")
+        return out
+
+
+def vdos_check(md_run: Path, figure: Path, phonon) -> dict:
+    """The MD run's mass-weighted VDOS against the harmonic phonon spectrum (equal in the
+    harmonic limit). A periodic MD cell only holds the q-points commensurate with it, so the
+    harmonic reference is the modes at those q-points, broadened to the VDOS resolution."""
+    from ..analysis.metrics import normalise, spectrum_error
+    from ..analysis.phonons import broadened_modes, commensurate_qpoints
+    from ..report.phonons import plot_spectra
+    from ..runs import load_run
+
+    record = load_run(md_run)
+    vd = record.results().get("vdos", {})
+    fv, sv = np.asarray(vd["frequency_THz"], dtype=float), np.asarray(vd["total"], dtype=float)
+    try:
+        qs = commensurate_qpoints(record.cell_A, np.asarray(phonon.primitive.cell))
+    except ValueError as exc:
+        raise ConfigError(f"{md_run.name}: its cell is not a supercell of this primitive cell ({exc})") from None
+    phonon.run_qpoints(qs)
+    modes = phonon.get_qpoints_dict()["frequencies"].ravel()
+    modes = modes[np.abs(modes) > 0.05]  # the three uniform translations: MD removes them (mom yes)
+    width = max(float(vd.get("resolution_THz", 0.1)), 0.05)
+    fd, sd = broadened_modes(modes, width, max(fv.max(), modes.max() + 5 * width))
+    err = spectrum_error(fd, sd, fv, sv)
+    plot_spectra(figure, [(fd, normalise(fd, sd), f"harmonic modes at the {len(qs)} q-points of the MD cell"),
+                          (fv, sv, f"VDOS from MD ({md_run.name})")], xmax=1.3 * modes.max(),
+                 title=f"E_VDOS = {err:.1f} %")
+    return {"run": md_run.name, "E_VDOS_percent": err, "n_qpoints": len(qs), "broadening_THz": width,
+            "figure": str(figure.name)}

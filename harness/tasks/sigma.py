@@ -1,4 +1,11 @@
-"""σ^(2) along trajectories: a model's own MD run, or reference frames recomputed by the model."""
+"""σ^(2) (Knoop et al.) as a task: along a model's own MD run, or on reference frames whose
+forces the model recomputes; and the class table across materials (``sigma-matrix``).
+
+The sigma task's folder is ``runs/<md run>-sigma-<fc>`` (``--run``) or
+``runs/<formula>-<model>-sigma-<frames>`` (``--reference``): execute builds Φ (from the
+run's model through LAMMPS, or from a phonopy file) and streams σ(t); collect writes
+``results.json`` and ``figures/sigma.png``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,14 @@ import numpy as np
 from ase import Atoms
 
 from ..analysis.sigma import SigmaAnalysis, classify
-from ..config import ModelSpec, load_model
-from ..errors import ConfigError, HarnessError
-from ..runs import read_summary
-from .phonons import PhononSettings, PhononTask, load_reference, to_ase
+from ..config import ModelSpec, SigmaSettings, load_model, safe_name
+from ..errors import ConfigError
+from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
+from ..runs import load_run, read_json, write_json
+from .base import Task, register
+from .phonons import DisplacementSettings, FiniteDisplacements, load_reference, to_ase
+
+SERIES = "sigma_series.json"
 
 
 def run_structure(run_dir: Path) -> Atoms:
@@ -19,8 +30,7 @@ def run_structure(run_dir: Path) -> Atoms:
     from ase.data import atomic_numbers
     from ase.io import read
 
-    summary = read_summary(run_dir)
-    elements = summary["structure"]["elements_type_order"]
+    elements = load_run(run_dir).elements
     path = run_dir / "relaxed.data" if (run_dir / "relaxed.data").is_file() else run_dir / "structure.data"
     atoms = read(path, format="lammps-data", atom_style="atomic",
                  Z_of_type={i + 1: atomic_numbers[e] for i, e in enumerate(elements)})
@@ -29,15 +39,13 @@ def run_structure(run_dir: Path) -> Atoms:
 
 
 def model_force_constants(model: ModelSpec, supercell: Atoms, engine: str = "auto",
-                          displacement_A: float = 0.01) -> tuple[np.ndarray, Atoms]:
+                          displacement_A: float = 0.01, workdir: Path | None = None) -> tuple[np.ndarray, Atoms]:
     """Full force constants (N, N, 3, 3) of ``supercell`` itself (supercell matrix = identity)."""
-    task = PhononTask(model, supercell, PhononSettings(supercell_matrix=np.eye(3, dtype=int).tolist(),
-                                                       displacement_A=displacement_A, engine=engine,
-                                                       primitive_matrix=None))
-    task.phonon.forces = task.compute_forces()
-    task.phonon.produce_force_constants(show_drift=False)
-    task.phonon.symmetrize_force_constants()
-    return np.asarray(task.phonon.force_constants), to_ase(task.phonon.supercell)
+    calc = FiniteDisplacements(model, supercell, DisplacementSettings(
+        supercell_matrix=np.eye(3, dtype=int).tolist(), displacement_A=displacement_A, engine=engine,
+        primitive_matrix=None))
+    calc.produce_force_constants(workdir)
+    return np.asarray(calc.phonon.force_constants), to_ase(calc.phonon.supercell)
 
 
 def reference_force_constants(path: Path, forces: list[Path] | None = None) -> tuple[np.ndarray, Atoms]:
@@ -48,55 +56,52 @@ def reference_force_constants(path: Path, forces: list[Path] | None = None) -> t
 
 
 def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None = None, engine: str = "auto",
-                 equilibration_ps: float | None = None) -> dict:
+                 equilibration_ps: float | None = None, workdir: Path | None = None) -> dict:
     """σ(t) along the model's own MD (positions and forces from ``traj.lammpstrj``)."""
-    from ..analysis.trajectory import load_dump_universe
+    from ..io.lammps_dump import dump_cells, index_dump, iter_dump
 
     run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
-    if summary.get("task") != "md" or summary.get("status") != "completed":
-        raise HarnessError(f"{run_dir}: not a completed MD run folder")
-    proto = summary["resolved"]["protocol"]
-    elements = summary["structure"]["elements_type_order"]
+    record = load_run(run_dir).require(md=True, what="compute σ of")
+    md = record.md
+    elements = record.elements
     if fc == "model":
-        model = load_model(summary["request"]["model"])
-        force_constants, ref = model_force_constants(model, run_structure(run_dir), engine=engine)
+        model = load_model(record.model.get("argument") or record.request["model"])
+        force_constants, ref = model_force_constants(model, run_structure(run_dir), engine=engine, workdir=workdir)
         source = f"model {model.label}"
     else:
         force_constants, ref = reference_force_constants(Path(fc), fc_forces)
         source = str(fc)
-    u = load_dump_universe(run_dir / "traj.lammpstrj", elements, proto["timestep_fs"])
-    if not hasattr(u.trajectory.ts, "forces") or not u.trajectory.ts.has_forces:
-        raise HarnessError(f"{run_dir}: the trajectory has no forces (fx fy fz)")
-    cell = np.asarray(u.trajectory.ts.triclinic_dimensions)
-    if not np.allclose(cell, np.asarray(ref.cell), atol=1e-3):
-        raise ConfigError("the trajectory's cell differs from the force constants' supercell")
-    eq = proto["equilibration_ps"] if equilibration_ps is None else equilibration_ps
-    dt_ps = proto["timestep_fs"] / 1000
-    symbols = [elements[int(t) - 1] for t in u.atoms.types]
+    index = index_dump(run_dir / "traj.lammpstrj")
+    eq = md.equilibration_ps if equilibration_ps is None else equilibration_ps
+    dt_ps = md.timestep_fs / 1000
     analysis = SigmaAnalysis(force_constants, ref.positions, ref.get_chemical_symbols(), ref.cell)
     times = []
-    for ts in u.trajectory:
-        step = int(ts.data.get("step", ts.frame))
-        if step * dt_ps < eq:
-            continue
-        if analysis.order is None:
-            try:
-                analysis.prepare(ts.positions, symbols)
-            except ValueError as exc:
-                raise ConfigError(f"{run_dir.name}: {exc}") from None
-        analysis.single_frame(ts.positions, ts.forces)
-        times.append(step * dt_ps)
+    try:
+        blocks = iter_dump(index.select(index.steps * dt_ps >= eq), elements, forces=True)
+        for frames, symbols in blocks:
+            if analysis.order is None:
+                if not np.allclose(dump_cells(frames)[0], np.asarray(ref.cell), atol=1e-3):
+                    raise ConfigError("the trajectory's cell differs from the force constants' supercell")
+                try:
+                    analysis.prepare(frames.positions_A[0], symbols)
+                except ValueError as exc:
+                    raise ConfigError(f"{run_dir.name}: {exc}") from None
+            for step, pos, frc in zip(frames.step, frames.positions_A, frames.forces_eV_A):
+                analysis.single_frame(pos, frc)
+                times.append(int(step) * dt_ps)
+    except ValueError as exc:
+        raise ConfigError(f"{run_dir.name}: {exc}") from None
     out = analysis.conclude()
-    out.update(time_ps=times, force_constants=source, temperature_K=summary["resolved"]["temperature_K"],
-               run=summary["run_name"], system=summary["resolved"]["system"]["name"], model_name=summary["model"]["label"])
+    out.update(time_ps=times, force_constants=source, temperature_K=md.temperature_K, run=record.name,
+               system=record.system_name, model_name=record.model_label)
     return out
 
 
 def sigma_of_reference_frames(frames: list[Atoms], model: ModelSpec, fc_path: Path,
-                              fc_forces: list[Path] | None = None, engine: str = "auto") -> dict:
+                              fc_forces: list[Path] | None = None, engine: str = "auto",
+                              workdir: Path | None = None) -> dict:
     """σ of reference frames with reference forces AND with forces recomputed by the model, Φ from the reference."""
-    from .singlepoint import ForceSession
+    from ..lammps.forces import ForceSession
 
     if not frames:
         raise ConfigError("no reference frames")
@@ -109,16 +114,81 @@ def sigma_of_reference_frames(frames: list[Atoms], model: ModelSpec, fc_path: Pa
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     a_mod.order = a_ref.order
-    with ForceSession(model, first, engine=engine) as fs:
+    with ForceSession(model, first, engine=engine, workdir=workdir) as fs:
         for atoms in frames:
             f_ref = atoms.get_forces()
-            f_mod = fs.evaluate(atoms.positions, atoms.cell)["forces_eV_A"]
+            f_mod = fs.evaluate(atoms.positions, atoms.cell).forces_eV_A
             a_ref.single_frame(atoms.positions, f_ref)
             a_mod.single_frame(atoms.positions, f_mod)
     r, m = a_ref.conclude(), a_mod.conclude()
     return {"reference": r, "model": m, "classes": {"reference": r["class"], "model": m["class"]},
             "model_name": model.label, "force_constants": str(fc_path),
             "system": str(first.symbols.formula.reduce()[0])}
+
+
+@register
+class SigmaTask(Task):
+    """``harness sigma``: ⟨σ^(2)⟩ and its class, along an MD run or on reference frames."""
+
+    name = "sigma"
+    settings_class = SigmaSettings
+    templates = FORCE_TEMPLATES
+
+    def __init__(self, settings: SigmaSettings, **_):
+        super().__init__(settings)
+        s = settings
+        self.frames = None
+        if s.run is not None:
+            self.record = load_run(s.run).require(md=True, what="compute σ of")
+            self._run_name = f"{self.record.name}-sigma-{s.tag or s.fc_label}"
+        else:
+            from ase.io import read
+
+            try:
+                self.frames = read(s.reference, index=":")
+            except Exception as exc:  # ASE raises many types for unreadable files
+                raise ConfigError(f"--reference {s.reference}: cannot read frames ({exc})") from None
+            formula = str(self.frames[0].symbols.formula.reduce()[0]) if self.frames else "frames"
+            self._run_name = f"{formula}-{s.model.label}-sigma-{s.tag or safe_name(Path(s.reference).stem)}"
+
+    @property
+    def run_name(self) -> str:
+        return self._run_name
+
+    def render(self, run_dir: Path, **_) -> dict:
+        s = self.settings
+        return {"source": {"run": s.run, "reference": s.reference, "force_constants": s.fc,
+                           "fc_forces": list(s.fc_forces)}}
+
+    def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
+        s, workdir = self.settings, Path(run_dir) / "lammps"
+        if s.run is not None:
+            res = sigma_of_run(Path(s.run), fc=s.fc, fc_forces=[Path(f) for f in s.fc_forces], engine=s.engine,
+                               workdir=workdir)
+        else:
+            res = sigma_of_reference_frames(self.frames, s.model, Path(s.fc), [Path(f) for f in s.fc_forces],
+                                            s.engine, workdir=workdir)
+        write_json(Path(run_dir) / SERIES, res)
+        return {}
+
+    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+        run_dir = Path(run_dir)
+        res = read_json(run_dir / SERIES)
+        if "sigma_t" in res:  # σ along a run: the time series as a figure
+            from ..report.phonons import plot_sigma
+
+            (run_dir / "figures").mkdir(exist_ok=True)
+            plot_sigma(np.asarray(res["time_ps"]), np.asarray(res["sigma_t"]), run_dir / "figures" / "sigma.png",
+                       res["sigma_mean"])
+        res["headline"] = self.headline(res)
+        write_json(run_dir / "results.json", res)
+        return res
+
+    def headline(self, res: dict) -> list[str]:
+        if "classes" in res:
+            return [f"<σ> reference {res['reference']['sigma_mean']:.3f} ({res['classes']['reference']}), "
+                    f"model {res['model']['sigma_mean']:.3f} ({res['classes']['model']})"]
+        return [f"<σ> = {res['sigma_mean']:.3f} ± {res['sigma_std']:.3f} over {res['n_frames']} frames: {res['class']}"]
 
 
 def _sigma_of(doc: dict, path: Path, side: str) -> tuple[float, str]:
@@ -136,13 +206,13 @@ def sigma_matrix(files: list[Path], pairs: list[tuple[str, Path, Path]] | None =
     model's sigma JSON, the reference's sigma JSON), e.g. σ along the model's own MD against σ
     of the reference's frames; of a reference-frames JSON the *reference* side is used.
     """
-    import json
-
     from ..analysis.sigma import confusion_matrix
 
     def load(path: Path) -> dict:
+        if Path(path).is_dir():  # a sigma run folder
+            path = Path(path) / "results.json"
         try:
-            return json.loads(Path(path).read_text())
+            return read_json(path)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{path}: cannot read a sigma JSON ({exc})") from None
 
@@ -177,7 +247,7 @@ def write_sigma_matrix(doc: dict, out_dir: Path) -> list[Path]:
     import io
 
     from ..report.phonons import plot_confusion
-    from ..runs import write_json, write_text
+    from ..runs import write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,156 +1,154 @@
-"""Energy, forces and stress of many frames from ONE LAMMPS session (any engine).
+"""Single-point errors of a model on labelled reference frames (Dyna-Mat): energy per atom,
+force and stress RMSE, forces from LAMMPS through the same engines as MD.
 
-The deck (``templates/forces.in.j2``) sets up the structure and the interactions once; for
-every frame we scatter the new positions into LAMMPS and repeat ``run 0``. This is what
-phonon displacements and reference frames need: no process (and no model load) per frame.
+execute evaluates the model on every frame (and, with ``--energy-reference isolated-atoms``,
+on isolated atoms the file gives no model energy for); collect computes the errors into
+``runs/<model>-singlepoint-<tag>/results.json``.
 """
 
 from __future__ import annotations
 
-import ctypes
-import tempfile
+import json
+import math
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms, units
-from ase.calculators.lammps import Prism
 
-from .. import __version__
-from ..config import ModelSpec
-from ..engines import ENGINES, MliapEngine, choose
+from ..analysis import dynamat as dm
+from ..config import SinglePointSettings
 from ..errors import ConfigError
-from ..lammps.bridge import Bridge
-from ..lammps.probe import Capabilities, probe
-from ..lammps.render import render
-from ..lammps.session import Session
-from ..models import calculator, restrict_eam
-from ..runs import write_text
-from ..systems import check_atoms, species_order
+from ..runs import now, write_json
+from ..units import EV_A3_TO_GPA
+from .base import register
+from .frames import LabelledFramesTask, model_entry
 
-_LAMMPS_TO_ASE_VOIGT = (0, 1, 2, 5, 4, 3)  # ASE (xx yy zz yz xz xy) from LAMMPS (xx yy zz xy xz yz)
-
-
-def stress_from_pressure(p_bar_lammps: np.ndarray) -> np.ndarray:
-    """ASE stress (eV/Å³, ASE Voigt order) from LAMMPS' pressure tensor (bar; xx yy zz xy xz yz).
-
-    LAMMPS' pressure is positive under compression, ASE's stress positive under tension.
-    Valid when the kinetic part is zero (single points have no velocities).
-    """
-    p = np.asarray(p_bar_lammps, dtype=float)
-    return -p[list(_LAMMPS_TO_ASE_VOIGT)] * units.bar
+ISOLATED = "isolated_atoms.json"
+DEFINITIONS = {
+    "energy_rmse_eV_per_atom": "sqrt((1/M) Σ_i ((U_i^MLIP − U_i^REF)/N_i)²) (Dyna-Mat: sqrt((1/(M N²)) Σ ΔU²))",
+    "force_rmse_eV_A": "sqrt((1/(M N)) Σ_i ||F_i^MLIP − F_i^REF||²)",
+    "stress_rmse_GPa": "sqrt(mean of (σ^MLIP − σ^REF)² over the 6 Voigt components of all frames)",
+}
+ENERGY_MODES = {"none": "raw energies of both sides",
+                "mean-offset": "the mean per-atom difference removed first",
+                "isolated-atoms": "both sides minus their isolated-atom energies"}
 
 
-def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities | None = None):
-    """The model's calculator, to share between :class:`ForceSession` s over many cells, when the
-    bridge engine will be used (``None`` otherwise, and for EAM, whose ASE calculator is built
-    for each structure's elements)."""
-    if model.family == "eam" or choose(engine, model, caps or probe()).name != "bridge":
-        return None
-    return calculator(model)
+def read_isolated(path: Path, elements: list[str]) -> tuple[dict, dict | None]:
+    """(reference, model or None) isolated-atom energies (eV) from ``{"reference": {El: eV},
+    "model": {El: eV}}`` or ``{El: eV}`` (the reference's only)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--isolated-atoms {path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--isolated-atoms {path}: malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--isolated-atoms {path}: expected {{\"reference\": {{El: eV}}, \"model\": {{El: eV}}}} "
+                          f"or {{El: eV}}")
+    ref = data.get("reference", data if "model" not in data else {})
+    missing = [e for e in elements if e not in ref]
+    if missing:
+        raise ConfigError(f"--isolated-atoms {path}: no reference energy for {', '.join(missing)}")
+    return {e: float(ref[e]) for e in elements}, data.get("model")
 
 
-class ForceSession:
-    """Evaluate a model on frames of one structure (same cell, same atoms) through LAMMPS.
+@register
+class SinglePointTask(LabelledFramesTask):
+    name = "singlepoint"
+    settings_class = SinglePointSettings
 
-    Parameters
-    ----------
-    model : ModelSpec
-    atoms : ase.Atoms
-        The structure; frames must keep its cell and atom order.
-    engine : str
-        ``auto`` or an engine name.
-    workdir : Path, optional
-        Where the deck, data and log go (a temporary folder otherwise).
-    calc : ase calculator, optional
-        For the bridge engine: this model's calculator, already built (sessions over many
-        cells then load the weights once); default ``calculator(model)``.
-    """
+    def __init__(self, settings: SinglePointSettings, **kw):
+        super().__init__(settings, **kw)
+        self.elements = list(dict.fromkeys(s for a in self.frames for s in a.get_chemical_symbols()))
+        self.isolated = None
+        if settings.energy_reference == "isolated-atoms":  # read (and refused) before any compute
+            self.isolated = read_isolated(Path(settings.isolated_atoms), self.elements)
 
-    def __init__(self, model: ModelSpec, atoms: Atoms, engine: str = "auto", workdir: Path | None = None,
-                 caps: Capabilities | None = None, calc=None):
-        self.elements = species_order(atoms)
-        if model.family == "eam":
-            model = restrict_eam(model, self.elements)
-        check_atoms(atoms, model)
-        self.model = model
-        self.atoms = atoms.copy()
-        self.caps = caps or probe()
-        self.choice = choose(engine, model, self.caps)
-        self._tmp = None
-        if workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="harness-forces-")
-            workdir = Path(self._tmp.name)
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        # LAMMPS wants a lower-triangular cell: Prism rotates vectors and tensors both ways.
-        self.prism = Prism(np.array(atoms.cell), pbc=True)
-        from ase.io import write
+    def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
+        out = super().execute(run_dir, launcher, resume=resume, progress=progress)
+        if self.isolated is not None:
+            ref, mod = self.isolated
+            write_json(Path(run_dir) / ISOLATED, {"reference": ref, "model": self._model_isolated(run_dir, mod)})
+        return out
 
-        write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
-              units="metal", atom_style="atomic")
-        engine_obj = ENGINES[self.choice.name]
-        ctx = {
-            "run_name": f"{model.label}-forces", "harness_version": __version__, "model": model.label,
-            "engine": self.choice.name, "elements": self.elements, "data_file": "structure.data",
-            "neighbor_skin_A": 1.0, **engine_obj.context(model, self.elements, self.workdir),
+    def _model_isolated(self, run_dir: Path, given: dict | None) -> dict:
+        """The model's isolated-atom energies: the file's, else one atom in a 20 Å box through LAMMPS."""
+        from ase import Atoms
+
+        from ..lammps.forces import ForceSession
+
+        mod = dict(given or {})
+        for e in self.elements:
+            if e not in mod:
+                atom = Atoms(e, positions=[[10.0, 10.0, 10.0]], cell=[20.0] * 3, pbc=True)
+                with ForceSession(self.model, atom, engine=self.settings.engine,
+                                  workdir=Path(run_dir) / "lammps" / f"isolated-{e}") as fs:
+                    mod[e] = fs.result.energy_eV
+        return {e: float(mod[e]) for e in self.elements}
+
+    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+        from ..io.frames import reference_entry
+
+        run_dir = Path(run_dir)
+        results, engine = self.model_results(run_dir)
+        frames, mode = self.frames, self.settings.energy_reference
+        iso = None
+        if mode == "isolated-atoms":
+            doc = json.loads((run_dir / ISOLATED).read_text())
+            iso = (doc["reference"], doc["model"])
+        has_energy = all(a.calc.results.get("energy") is not None for a in frames)
+        has_stress = all(a.calc.results.get("stress") is not None for a in frames)
+        sse_f, n_total, s_sq, s_n = 0.0, 0, 0.0, 0
+        e_mod, e_ref, n_at, per_frame = [], [], [], []
+        for i, (atoms, r) in enumerate(zip(frames, results)):
+            d = r.forces_eV_A - atoms.get_forces()
+            sq = float(np.sum(d * d))
+            sse_f += sq
+            n_total += len(atoms)
+            entry = {"index": i, "n_atoms": len(atoms), "force_rmse_eV_A": math.sqrt(sq / len(atoms))}
+            if has_energy:
+                um, ur = r.energy_eV, float(atoms.calc.results["energy"])
+                if iso is not None:
+                    syms = atoms.get_chemical_symbols()
+                    ur -= sum(iso[0][s] for s in syms)
+                    um -= sum(iso[1][s] for s in syms)
+                e_mod.append(um), e_ref.append(ur), n_at.append(len(atoms))
+                entry["energy_error_eV_per_atom"] = (um - ur) / len(atoms)
+            if has_stress:
+                ds = (r.stress_eV_A3 - np.asarray(atoms.calc.results["stress"], float)) * EV_A3_TO_GPA
+                s_sq += float(np.sum(ds * ds))
+                s_n += ds.size
+                entry["stress_rmse_GPa"] = float(np.sqrt(np.mean(ds * ds)))
+            per_frame.append(entry)
+        doc = {
+            "task": "singlepoint", "created": now(), "model": model_entry(self.model), "engine": engine,
+            "reference": reference_entry(self.reference, frames, self.settings.fmt),
+            "definitions": {**DEFINITIONS, "energy_reference": ENERGY_MODES[mode]},
+            "energy_reference": mode, "force_rmse_eV_A": dm.force_rmse(sse_f, n_total),
         }
-        deck = render("forces.in.j2", **ctx)
-        write_text(self.workdir / "in.forces.lammps", deck)
-        self.session = Session(self.workdir, log="log.forces.lammps")
-        if self.choice.name == "bridge":
-            self.session.bridge = Bridge(self.session.lmp, calc or calculator(model), atoms.get_chemical_symbols())
-        elif self.choice.name == "mliap":
-            MliapEngine().stage(model, self.workdir)
-        self.session.execute(deck)  # ends with `run 0` on the structure as given
-        self.n = len(atoms)
-        self._last = self._read()
+        if has_energy:
+            doc["energy_rmse_eV_per_atom"] = dm.energy_rmse_per_atom(e_mod, e_ref, n_at,
+                                                                     remove_mean_offset=mode == "mean-offset")
+            d = (np.array(e_mod) - np.array(e_ref)) / np.array(n_at)
+            doc["energy_mean_offset_eV_per_atom"] = float(d.mean())
+            if iso is not None:
+                doc["isolated_atoms_eV"] = {"reference": iso[0], "model": iso[1], "file": self.settings.isolated_atoms}
+        else:
+            doc["energy_rmse_eV_per_atom"] = None
+            doc.setdefault("skipped", {})["energy_rmse_eV_per_atom"] = "the reference frames have no energies"
+        if has_stress:
+            doc["stress_rmse_GPa"] = float(np.sqrt(s_sq / s_n))
+        else:
+            doc["stress_rmse_GPa"] = None
+            doc.setdefault("skipped", {})["stress_rmse_GPa"] = "the reference frames have no stress"
+        doc["per_frame"] = per_frame
+        return self.write_results(run_dir, doc)
 
-    def _read(self) -> dict:
-        lmp = self.session.lmp
-        f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(self.n, 3).copy()
-        # current thermo values of the `run 0` just done (the deck's thermo_style uses pe and press)
-        p = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pxy", "pxz", "pyz")])
-        stress_lmp = stress_from_pressure(p)
-        # back to the user's frame (identity for cells LAMMPS accepts as they are)
-        forces = self.prism.vector_to_ase(f)
-        stress = self.prism.tensor2_to_ase(_voigt_to_matrix(stress_lmp))
-        return {
-            "energy_eV": float(lmp.get_thermo("pe")),
-            "forces_eV_A": forces,
-            "stress_eV_A3": _matrix_to_voigt(stress),
-        }
-
-    def evaluate(self, positions: np.ndarray, cell: np.ndarray | None = None) -> dict:
-        """Energy (eV), forces (eV/Å, n×3) and stress (eV/Å³, ASE Voigt) at ``positions`` (Å)."""
-        if cell is not None and not np.allclose(np.asarray(cell), self.atoms.cell, atol=1e-8):
-            raise ConfigError("ForceSession evaluates frames of one cell; this frame has another cell")
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (self.n, 3):
-            raise ConfigError(f"frame has shape {positions.shape}, expected ({self.n}, 3)")
-        boxlo = np.asarray(self.session.lmp.extract_box()[0])
-        x = self.prism.vector_to_lammps(positions, wrap=True) + boxlo
-        buf = (ctypes.c_double * (3 * self.n))(*x.ravel())
-        self.session.lmp.scatter_atoms("x", 1, 3, buf)
-        self.session.command("run 0 post no")
-        self._last = self._read()
-        return self._last
-
-    def close(self) -> None:
-        self.session.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def _voigt_to_matrix(v: np.ndarray) -> np.ndarray:
-    xx, yy, zz, yz, xz, xy = v
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-
-
-def _matrix_to_voigt(m: np.ndarray) -> np.ndarray:
-    return np.array([m[0, 0], m[1, 1], m[2, 2], m[1, 2], m[0, 2], m[0, 1]])
+    def headline(self, doc: dict) -> list[str]:
+        ref = doc["reference"]
+        e, s = doc["energy_rmse_eV_per_atom"], doc["stress_rmse_GPa"]
+        return [f"{ref['n_frames']} frames, {ref['n_atoms_total']} atoms ({doc['engine']} engine)",
+                f"energy RMSE {'skipped' if e is None else f'{1000 * e:.2f} meV/atom'} "
+                f"(energy reference: {doc['energy_reference']})",
+                f"force RMSE {doc['force_rmse_eV_A']:.4f} eV/Å",
+                f"stress RMSE {'skipped (no reference stress)' if s is None else f'{s:.4f} GPa'}"]

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.analysis.thermo import BAR_TO_GPA, read_thermo
+from harness.analysis.thermo import read_thermo
+from harness.units import BAR_TO_GPA
 
 HEADER = (
     "# Time-averaged data for fix thermo_out\n"

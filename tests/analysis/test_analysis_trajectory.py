@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.analysis.trajectory import element_mass, load_dump_universe, read_frames
+from harness.analysis.trajectory import element_mass, read_frames
+from harness.io.lammps_dump import load_dump_universe
 
 
 def test_dump_reader_units_masses_and_restart_duplicates(tmp_path, write_dump):
@@ -41,7 +42,7 @@ def test_unknown_type_is_an_error(tmp_path, write_dump):
 
 def test_numpy_dump_reader_restart_duplicates_and_blocks(tmp_path, write_dump):
     """index_dump keeps the last occurrence of a re-written step; iter_dump agrees with MDAnalysis."""
-    from harness.analysis.trajectory import index_dump, iter_dump, read_dump_fast
+    from harness.io.lammps_dump import index_dump, iter_dump, read_dump_fast
 
     rng = np.random.default_rng(1)
     pos, vel = rng.uniform(1, 9, size=(6, 3, 3)), rng.normal(0, 5, size=(6, 3, 3))
@@ -68,7 +69,7 @@ def test_numpy_dump_reader_restart_duplicates_and_blocks(tmp_path, write_dump):
 
 def test_numpy_dump_reader_triclinic_lammps_box_equals_mdanalysis(tmp_path, lammps_factory):
     """A tilted LAMMPS box (bounding-box form in the dump) reads as MDAnalysis reads it."""
-    from harness.analysis.trajectory import read_dump_fast
+    from harness.io.lammps_dump import read_dump_fast
 
     make_lammps, potentials = lammps_factory
     path = tmp_path / "tri.lammpstrj"

@@ -1,0 +1,74 @@
+"""The ``harness`` command line: thin. Each command parses options, builds settings, calls the library.
+
+One module per command or command group, registered explicitly below; shared options live
+in :mod:`.options`; heavy imports stay inside the commands so ``harness --help`` is fast.
+Library errors (:class:`harness.errors.HarnessError`) and bad options become one line on
+stderr and a non-zero exit; ``--debug`` (or HARNESS_DEBUG=1) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from ..errors import HarnessError
+from . import compare, highenergy, listing, md, phonons, runs, sigma, singlepoint, softening
+
+COMMAND_MODULES = (md, runs, listing, phonons, sigma, softening, singlepoint, highenergy, compare)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="show tracebacks")
+@click.version_option(package_name="harness")
+def cli(debug):
+    """Run machine-learned interatomic potentials inside LAMMPS, analyse and compare."""
+
+
+for _module in COMMAND_MODULES:
+    for _command in _module.COMMANDS:
+        if _command.name in cli.commands:
+            raise ValueError(f"command {_command.name!r} registered twice")
+        cli.add_command(_command)
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """A bad option as one line: '--engine: unknown engine 'warp' (valid: ...)'."""
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        name = exc.param.opts[0] if getattr(exc.param, "opts", None) else exc.param.name
+        return f"{name}: {exc.message}"
+    msg = exc.format_message()
+    cmd = exc.ctx.command_path if exc.ctx is not None else "harness"
+    return f"{msg} (see `{cmd} --help`)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("HARNESS_DEBUG") == "1"
+    # Libraries log warnings a user cannot act on (MDAnalysis' netCDF4 notice, MACE's dtype
+    # conversion); the harness reports what matters itself. Errors still show; --debug shows all.
+    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR, format="%(name)s: %(message)s")
+    try:
+        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+    except HarnessError as exc:
+        if debug:
+            raise
+        click.echo(f"harness: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"harness: error: {_usage_line(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("harness: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("harness: interrupted (outputs kept; resume with --resume)", err=True)
+        sys.exit(130)
+
+
+__all__ = ["cli", "main"]

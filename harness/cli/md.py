@@ -1,0 +1,87 @@
+"""``harness run``, ``harness md``, ``harness render``: NVT molecular dynamics of one system with one model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import md_options, no_progress_option, ranks_option, resume_option, run_command
+
+
+def md_task(kw: dict, *, render_only: bool = False):
+    from ..config import md_settings
+    from ..tasks.md import MDTask
+
+    settings = md_settings(kw["system"], kw["model"], kw["preset"], temperature_K=kw["temperature_K"],
+                           steps=kw["steps"], timestep_fs=kw["timestep_fs"], engine=kw["engine"], relax=kw["relax"],
+                           seed=kw["seed"], tag=kw["tag"], thermostat=kw["thermostat"])
+    task = MDTask(settings, render_only=render_only)
+    click.echo(f"run folder: {kw['runs_dir'] / task.run_name}  (engine: {task.choice.name}; {task.choice.reason})",
+               err=True)
+    return task
+
+
+@click.command()
+@md_options
+@resume_option
+@ranks_option
+@no_progress_option
+def run(resume, ranks, no_progress, **kw):
+    """MD, then analysis and figures: the whole pipeline (what `make run` calls)."""
+    run_command(md_task(kw), kw["runs_dir"], overwrite=kw["overwrite"], resume=resume, ranks=ranks,
+                progress=not no_progress)
+
+
+@click.command()
+@md_options
+@resume_option
+@ranks_option
+@no_progress_option
+def md(resume, ranks, no_progress, **kw):
+    """NVT molecular dynamics only (analyse later with `harness analyze RUN_DIR`)."""
+    from ..runs import load_run
+
+    run_dir = run_command(md_task(kw), kw["runs_dir"], overwrite=kw["overwrite"], resume=resume, ranks=ranks,
+                          progress=not no_progress, collect=False)
+    t = load_run(run_dir).timings
+    if t.get("ms_per_step"):
+        click.echo(f"md done: {t['md_steps']} steps, {t['ms_per_step']:.1f} ms/step, wall {t['wall_s']:.1f} s",
+                   err=True)
+
+
+@click.command()
+@md_options
+@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--gpus-per-node", type=click.IntRange(min=0), default=0, show_default=True,
+              help=">0 renders the Kokkos GPU launch line")
+@click.option("--tasks-per-node", type=click.IntRange(min=1), default=None)
+@click.option("--walltime", default="24:00:00", show_default=True, help="HH:MM:SS")
+@click.option("--partition", default=None)
+def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, **kw):
+    """Write the MD run folder (deck, data, job script) without running it, for any engine."""
+    from ..config import validate_name
+
+    validate_name("partition", partition)
+    task = md_task(kw, render_only=True)
+    job = {"nodes": nodes, "gpus_per_node": gpus_per_node, "tasks_per_node": tasks_per_node, "walltime": walltime,
+           "partition": partition}
+    from ..tasks.base import render_run
+
+    run_dir = render_run(task, kw["runs_dir"], overwrite=kw["overwrite"], job=job)
+    click.echo(f"rendered {run_dir}/in.lammps and {run_dir}/job.sh (engine: {task.choice.name}; {task.choice.reason})")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@no_progress_option
+def analyze(run_dir, no_progress):
+    """RDF, VDOS, MSD/diffusion and pressure of a finished MD run -> results.json and figures."""
+    from ..tasks.analyze import analyze_run
+
+    results = analyze_run(run_dir, progress=not no_progress)
+    for line in results.get("headline", []):
+        click.echo(line)
+
+
+COMMANDS = [run, md, render, analyze]

@@ -1,0 +1,66 @@
+"""``harness execute``, ``harness collect``, ``harness status``: any rendered run folder, any task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import no_progress_option, ranks_option
+
+RUN_DIR = click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+@click.command()
+@RUN_DIR
+@click.option("--resume", is_flag=True, help="continue from what an interrupted run left, if it left something")
+@ranks_option
+@click.option("--collect", is_flag=True, help="post-process afterwards (results.json, figures)")
+@no_progress_option
+def execute(run_dir, resume, ranks, collect, no_progress):
+    """Execute a rendered run folder here, whatever its task (e.g. inside a job script)."""
+    from ..lammps.launch import launcher_for
+    from ..tasks.base import collect_run, execute_run, load_task
+
+    task = load_task(run_dir)
+    resume = resume and task.can_resume(run_dir)
+    execute_run(run_dir, launcher_for(ranks), task=task, resume=resume, progress=not no_progress)
+    click.echo(f"{run_dir}: completed ({task.name})", err=True)
+    if collect:
+        results = collect_run(run_dir, task=task, progress=not no_progress)
+        for line in task.headline(results):
+            click.echo(line)
+
+
+@click.command()
+@RUN_DIR
+@no_progress_option
+def collect(run_dir, no_progress):
+    """Post-process an executed run folder of any task into results.json and figures."""
+    from ..tasks.base import collect_run, load_task
+
+    task = load_task(run_dir)
+    results = collect_run(run_dir, task=task, progress=not no_progress)
+    for line in task.headline(results):
+        click.echo(line)
+    click.echo(f"results: {run_dir / 'results.json'}")
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True,
+              help="where to look when no RUN_DIR is given")
+def status(run_dirs, runs_dir):
+    """Task and status of run folders (rendered, running, completed, failed, interrupted), and why a run failed."""
+    from ..errors import ConfigError
+    from ..runs import describe_status, load_run
+
+    if not run_dirs:
+        if not runs_dir.is_dir():
+            raise ConfigError(f"no run folders: {runs_dir} does not exist")
+        run_dirs = sorted(p for p in runs_dir.iterdir() if (p / "summary.json").is_file())
+    for run_dir in run_dirs:
+        click.echo(describe_status(load_run(run_dir)))
+
+
+COMMANDS = [execute, collect, status]

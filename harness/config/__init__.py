@@ -1,0 +1,27 @@
+"""Typed, frozen configuration built from ``inputs/*.yaml``, ``potentials/*.yaml`` and the command line.
+
+Every loader validates before any compute is spent and raises :class:`~harness.errors.ConfigError`
+with the file, the key and what is allowed, so a user sees one line that says what to fix.
+
+- :mod:`.project`: where ``inputs/``, ``potentials/`` and ``templates/`` are;
+- :mod:`.system`, :mod:`.model`: one YAML per system and per model;
+- :mod:`.tasks`: the frozen settings of every task (what ``summary.json`` records);
+- :mod:`.names`: the one rule for names and tags that reach folders, decks and job scripts.
+"""
+
+from .model import ModelSpec, list_models, load_model
+from .names import NAME_RULE, is_valid_name, safe_name, validate_name
+from .project import inputs_dir, potentials_dir, project_root, templates_dir
+from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
+from .tasks import (ENERGY_REFERENCES, FRAME_FORMATS, RELAX_MODES, TRAJECTORY_FORMATS, CampaignSettings,
+                    CompareSettings, FramesSettings, HighEnergySettings, MDSettings, PhononsSettings, Settings,
+                    SigmaSettings, SinglePointSettings, SofteningSettings, md_settings)
+
+__all__ = [
+    "CampaignSettings", "CompareSettings", "ENERGY_REFERENCES", "FRAME_FORMATS", "FramesSettings",
+    "HighEnergySettings", "MDProtocol", "MDSettings", "ModelSpec", "NAME_RULE", "PROTOTYPES", "PhononsSettings",
+    "RELAX_MODES", "Settings", "SigmaSettings", "SinglePointSettings", "SofteningSettings", "StructureSpec",
+    "SystemSpec", "THERMOSTATS", "TRAJECTORY_FORMATS", "inputs_dir", "is_valid_name", "list_models",
+    "list_systems", "load_model", "load_system", "md_settings", "potentials_dir", "project_root", "safe_name",
+    "templates_dir", "validate_name",
+]

@@ -1,0 +1,109 @@
+"""Reading YAML mappings with errors that name the file, the dotted key and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, UnknownNameError
+
+
+class Reader:
+    """Reads keys from a YAML mapping, naming file and dotted key in every error."""
+
+    def __init__(self, data: Any, source: str, prefix: str = ""):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: {prefix or 'top level'} must be a mapping, got {type(data).__name__}")
+        self.data, self.source, self.prefix = data, source, prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def fail(self, key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{self.source}: key '{self._key(key)}' {msg}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data and self.data[key] is not None
+
+    def raw(self, key: str, default: Any = ...) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if default is ...:
+                raise self.fail(key, "is required")
+            return default
+        return self.data[key]
+
+    def str(self, key: str, default: Any = ..., allowed: tuple[str, ...] | None = None) -> str:
+        value = self.raw(key, default)
+        if value is None and default is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, got {value!r}")
+        if allowed is not None and value not in allowed:
+            raise self.fail(key, f"must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    def name(self, key: str, default: Any = ...) -> str:
+        """A string that will become part of a folder name, a deck or a job script."""
+        from .names import NAME_RULE, is_valid_name
+
+        value = self.str(key, default)
+        if not is_valid_name(value):
+            raise self.fail(key, f"must be a name of {NAME_RULE}; got {value!r}")
+        return value
+
+    def positive(self, key: str, default: Any = ..., integer: bool = False) -> float:
+        value = self.raw(key, default)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+        if integer:
+            ok = ok and float(value).is_integer()
+        if not ok:
+            kind = "a positive integer" if integer else "a positive number"
+            raise self.fail(key, f"must be {kind}, got {value!r}")
+        return int(value) if integer else float(value)
+
+    def nonneg(self, key: str, default: Any = ...) -> float:
+        value = self.raw(key, default)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+            raise self.fail(key, f"must be a number >= 0, got {value!r}")
+        return float(value)
+
+    def sub(self, key: str, default: Any = ...) -> "Reader":
+        return Reader(self.raw(key, default), self.source, self._key(key))
+
+    def unknown(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.data) - allowed)
+        if extra:
+            raise self.fail(extra[0], f"is not a known key (allowed: {', '.join(sorted(allowed))})")
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where} malformed YAML: {problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def resolve(kind: str, name: str, folder: Path) -> Path:
+    """A registry name (file stem in ``folder``) or a path to a YAML file."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return candidate.resolve()
+    path = folder / f"{name}.yaml"
+    if path.is_file() and "/" not in name:
+        return path
+    valid = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "(none)"
+    raise UnknownNameError(f"unknown {kind} '{name}' (valid: {valid})")
+
+
+def relative_source(path: Path, root: Path) -> str:
+    """``inputs/Cu.yaml`` for registry files, the absolute path otherwise (provenance)."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

@@ -1,0 +1,193 @@
+"""Models: ``potentials/<name>.yaml`` (or a local weights file) -> a frozen :class:`ModelSpec`.
+
+The families a YAML may name and the engines it may list are read from the registries that
+implement them (:mod:`harness.models`, :mod:`harness.engines`), never repeated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import ConfigError, UnknownNameError
+from ._reader import Reader, load_yaml, relative_source, resolve
+from .names import safe_name
+from .project import potentials_dir, project_root
+
+
+def model_families() -> tuple[str, ...]:
+    from ..models import families
+
+    return families()
+
+
+def engine_names() -> tuple[str, ...]:
+    from ..engines import ENGINES
+
+    return tuple(ENGINES)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as registered in ``potentials/<name>.yaml`` (or a local weights file)."""
+
+    name: str
+    source: str
+    family: str
+    description: str = ""
+    elements: tuple[str, ...] | None = None  # None: the model covers (almost) the whole table
+    engines: tuple[str, ...] = ("bridge",)
+    variant: str | None = None
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)
+    weights: str | None = None  # local file (absolute) when known
+    pair_style: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    dtype: str = "float64"
+    cutoff_A: float | None = None
+    offline: bool = False
+    license: str = ""
+    citation: str = ""
+    # family "scaled" (a linear correction, ``harness softening --fit-correction``): the
+    # resolved base model and the factor c on its energy, forces and virial; everything else
+    # (elements, engines, files, pair style, cutoff) is copied from the base.
+    base: "ModelSpec | None" = None
+    scale: float | None = None
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Short name for run folders: ``mace``, ``mace-medium``, ``chgnet``."""
+        if self.family == "scaled":
+            return self.name
+        if self.variant and self.variants and self.variant != next(iter(self.variants)):
+            return f"{self.name}-{self.variant}"
+        return self.name
+
+    @property
+    def argument(self) -> str:
+        """What rebuilds this spec with :func:`load_model` later (``harness execute``)."""
+        if self.source.endswith(".model"):
+            return self.source
+        if self.source.startswith("potentials/"):
+            stem = Path(self.source).stem
+            return f"{stem}:{self.variant}" if self.variants else stem
+        return self.source
+
+    def covers(self, element: str) -> bool:
+        return self.elements is None or element in self.elements
+
+
+_MODEL_KEYS = {
+    "name", "family", "description", "elements", "engines", "variant", "variants", "weights",
+    "pair_style", "files", "dtype", "cutoff_A", "offline", "license", "citation",
+}
+_SCALED_KEYS = {"name", "family", "description", "base", "scale", "provenance", "license", "citation"}
+
+
+def load_model(name: str) -> ModelSpec:
+    """Resolve MODEL as given by a user.
+
+    ``mace`` (registry name), ``mace:medium`` (a variant), ``potentials/x.yaml`` (a YAML
+    path) or ``/path/to/any.model`` (a local MACE file, used as is).
+    """
+    candidate = Path(name).expanduser()
+    if candidate.suffix == ".model":
+        if not candidate.is_file():
+            raise ConfigError(f"MODEL {name}: no such file")
+        return ModelSpec(
+            name=safe_name(candidate.stem, "model"), source=str(candidate.resolve()), family="mace",
+            description=f"local MACE model {candidate.name}", engines=("mliap", "bridge"),
+            weights=str(candidate.resolve()),
+        )
+    base, _, variant = name.partition(":")
+    path = resolve("model", base, potentials_dir())
+    src = relative_source(path, project_root())
+    r = Reader(load_yaml(path), src)
+    if r.raw("family", None) == "scaled":
+        if variant:
+            raise UnknownNameError(f"model {base} is a scaled model and has no variants (asked for '{variant}')")
+        return _load_scaled(r, path, src)
+    r.unknown(_MODEL_KEYS)
+    family = r.str("family", allowed=model_families())
+    engines = r.raw("engines", ["bridge"])
+    known = engine_names()
+    if not isinstance(engines, list) or not engines or not set(engines) <= set(known):
+        raise r.fail("engines", f"must be a list drawn from {', '.join(known)}; got {engines!r}")
+    elements = r.raw("elements", None)
+    if elements is not None and (not isinstance(elements, list) or not all(isinstance(e, str) for e in elements)):
+        raise r.fail("elements", f"must be a list of element symbols or omitted, got {elements!r}")
+    variants = r.raw("variants", {})
+    if not isinstance(variants, dict):
+        raise r.fail("variants", "must be a mapping of variant name to {file[, url]}")
+    from .names import is_valid_name
+
+    for key in variants:
+        if not is_valid_name(str(key)):
+            raise r.fail("variants", f"has a variant name {str(key)!r} that cannot be part of a run folder name")
+    chosen = variant or r.raw("variant", None) or (next(iter(variants)) if variants else None)
+    if variants and chosen not in variants:
+        raise UnknownNameError(f"unknown variant '{chosen}' of model {base} (valid: {', '.join(variants)})")
+    if variant and not variants:
+        raise UnknownNameError(f"model {base} has no variants (asked for '{variant}')")
+    files = r.raw("files", {})
+    if not isinstance(files, dict):
+        raise r.fail("files", "must map element symbols to potential files")
+    return ModelSpec(
+        name=r.name("name") if r.has("name") else safe_name(path.stem, "model"),
+        source=src,
+        family=family,
+        description=r.str("description", ""),
+        elements=tuple(elements) if elements is not None else (tuple(files) if files else None),
+        engines=tuple(engines),
+        variant=chosen,
+        variants={str(k): dict(v) for k, v in variants.items()},
+        weights=r.str("weights", None),
+        pair_style=r.str("pair_style", None),
+        files={str(k): str(v) for k, v in files.items()},
+        dtype=r.str("dtype", "float64", allowed=("float32", "float64")),
+        cutoff_A=r.positive("cutoff_A") if r.has("cutoff_A") else None,
+        offline=bool(r.raw("offline", False)),
+        license=r.str("license", ""),
+        citation=r.str("citation", ""),
+    )
+
+
+def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:
+    """A linearly corrected model: ``E' = c E``, ``F' = c F``, ``W' = c W`` of a base model.
+
+    ``base`` is a registry name, ``name:variant``, a YAML path or a ``.model`` file (a relative
+    path is taken relative to this YAML first). A scaled base is flattened: the factors multiply.
+    """
+    r.unknown(_SCALED_KEYS)
+    base_name = r.str("base")
+    scale = r.positive("scale")
+    provenance = r.raw("provenance", {})
+    if not isinstance(provenance, dict):
+        raise r.fail("provenance", "must be a mapping")
+    local = path.parent / base_name
+    if local.suffix in (".yaml", ".yml", ".model") and local.is_file():
+        base_name = str(local.resolve())
+    if Path(base_name).expanduser().resolve() == path.resolve():
+        raise r.fail("base", "points to this file itself")
+    try:
+        base = load_model(base_name)
+    except ConfigError as exc:
+        raise r.fail("base", f"cannot be loaded: {exc}") from None
+    if base.family == "scaled":  # a correction of a corrected model: one factor on the original
+        scale, base = scale * base.scale, base.base
+    return replace(
+        base,
+        name=r.name("name") if r.has("name") else safe_name(path.stem, "model"),
+        source=src,
+        family="scaled",
+        description=r.str("description", f"{base.label} with energy, forces and virial scaled by {scale:.6g}"),
+        license=r.str("license", base.license),
+        citation=r.str("citation", base.citation),
+        base=base,
+        scale=float(scale),
+        provenance=dict(provenance),
+    )
+
+
+def list_models() -> list[str]:
+    return sorted(p.stem for p in potentials_dir().glob("*.yaml"))

