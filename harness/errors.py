@@ -59,3 +59,13 @@ class RunFolderError(HarnessError):
 
 class LaunchError(HarnessError):
     """LAMMPS could not be launched as asked (MPI launcher missing, ranks an engine cannot use)."""
+
+
+class AnalysisError(HarnessError):
+    """What a run wrote cannot be analysed (an unreadable dump, ...): says why."""
+
+
+class IncompleteResultsError(HarnessError):
+    """Results were written, but observables the user did not leave out are missing (says which)."""
+
+    exit_code = 4

@@ -12,6 +12,7 @@ from .msd import MSDAccumulator, fit_diffusion
 from .pressure import pressure_summary, summarize_series
 from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
 from .thermo import read_thermo
+from ..errors import AnalysisError
 from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
 from ..runs import jsonable
 from .trajectory import element_mass, universe_from_arrays
@@ -26,12 +27,8 @@ MAX_LAG_FRAMES = 4096
 BLOCK_FRAMES = 256  # frames parsed at a time
 
 
-def _guard(fn, *args, **kwargs) -> dict:
-    """Run one metric; a failure becomes {"skipped": reason} instead of aborting the rest."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - tolerance is the point here
-        return {"skipped": f"{type(exc).__name__}: {exc}"}
+OBSERVABLES = ("temperature", "pressure", "rdf", "vdos", "msd")
+ASKED = "left out on request (--skip)"
 
 
 def _thermo_block(thermo: dict, temperature_K: float, dimension: int) -> dict:
@@ -68,6 +65,7 @@ def analyze_md(
     rdf_bins: int = DEFAULT_BINS,
     max_lag: int | None = None,
     progress=None,
+    skip: tuple[str, ...] = (),
 ) -> dict:
     """Analyse ``run_dir/traj.lammpstrj`` and ``run_dir/thermo.dat``.
 
@@ -93,6 +91,8 @@ def analyze_md(
         default :data:`MAX_LAG_FRAMES` (or all frames if fewer).
     progress : callable(done, total), optional
         Called after each block of frames is parsed.
+    skip : tuple of str
+        Observables (of :data:`OBSERVABLES`) to leave out on purpose.
 
     The dump is read once, in blocks of :data:`BLOCK_FRAMES` frames: memory depends on the
     lag window and on :data:`RDF_MAX_FRAMES` (the frames the g(r) uses, evenly strided), not
@@ -103,7 +103,11 @@ def analyze_md(
     dict
         JSON-serialisable; keys carry units. Sections ``temperature``,
         ``pressure``, ``energy``..., ``rdf``, ``vdos``, ``msd``, and ``n_frames``,
-        ``n_atoms``. A section that cannot be computed is ``{"skipped": reason}``.
+        ``n_atoms``, ``notes`` (frames or rows of a cut-short tail that were dropped). A
+        section that cannot be computed is ``{"skipped": reason}``, for named reasons only
+        (no thermo file or dump, no frames after equilibration, too few or unequally spaced
+        frames for time correlations, no velocities); anything else raises
+        :class:`AnalysisError` with the reason.
     """
     run_dir = Path(run_dir)
     dt_ps = timestep_fs * 1.0e-3
@@ -117,8 +121,20 @@ def analyze_md(
     }
 
     thermo_path, dump_path = run_dir / "thermo.dat", run_dir / "traj.lammpstrj"
-    thermo = read_thermo(thermo_path, timestep_fs) if thermo_path.exists() else None
-    index = _guard(index_dump, dump_path) if dump_path.exists() else {"skipped": f"{dump_path.name} not found"}
+    notes: list[str] = []
+    results["notes"] = notes
+    dropped: list[str] = []
+    thermo = read_thermo(thermo_path, timestep_fs, dropped) if thermo_path.exists() else None
+    notes += [f"{thermo_path.name}: {d}: dropped" for d in dropped]
+    if dump_path.exists():
+        try:
+            index = index_dump(dump_path)
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from None
+        if index.truncated:
+            notes.append(f"{dump_path.name}: {index.truncated}: dropped")
+    else:
+        index = {"skipped": f"{dump_path.name} not found"}
 
     first_steps = []
     if thermo is not None and len(thermo["step"]):
@@ -134,20 +150,20 @@ def analyze_md(
     else:
         keep = thermo["step"] >= min_step
         thermo = {k: v[keep] for k, v in thermo.items()}
-        block = _guard(_thermo_block, thermo, temperature_K, dimension)
+        block = _thermo_block(thermo, temperature_K, dimension)
         results.update(block if "skipped" not in block
                        else {"temperature": block, "pressure": block})
 
     if isinstance(index, dict):
         results.update(rdf=index, vdos=index, msd=index, n_frames=0, n_atoms=0)
-        return jsonable(results, 7)
+        return _finish(results, skip)
     index = index.select(index.steps >= min_step)
     results["n_frames"] = index.n_frames
     results["n_atoms"] = 0
     if index.n_frames == 0:
-        skip = {"skipped": "no trajectory frames after equilibration"}
-        results.update(rdf=skip, vdos=skip, msd=skip)
-        return jsonable(results, 7)
+        none = {"skipped": "no trajectory frames after equilibration"}
+        results.update(rdf=none, vdos=none, msd=none)
+        return _finish(results, skip)
     spacing = np.diff(index.steps)
     time_skip = None
     if len(spacing) and np.any(spacing != dump_every):
@@ -156,16 +172,26 @@ def analyze_md(
                                 f"!= dump_every={dump_every}"}
     elif index.n_frames < MIN_FRAMES_TIME_CORRELATION:
         time_skip = {"skipped": f"{index.n_frames} frames < {MIN_FRAMES_TIME_CORRELATION}"}
-    try:
-        stream = _stream(index, elements, frame_dt_ps, dimension, rdf_bins, time_skip is None,
-                         max_lag or MAX_LAG_FRAMES, progress)
-    except ValueError as exc:
-        skip = {"skipped": f"ValueError: {exc}"}
-        results.update(rdf=skip, vdos=skip, msd=skip)
-        return jsonable(results, 7)
-    results.update(stream)
+    wanted = {k for k in ("rdf", "vdos", "msd") if k not in skip}
+    time_ok = time_skip is None and bool(wanted & {"vdos", "msd"})
+    if "rdf" in wanted or time_ok:
+        try:
+            stream = _stream(index, elements, frame_dt_ps, dimension, rdf_bins, time_ok,
+                             max_lag or MAX_LAG_FRAMES, progress, rdf="rdf" in wanted)
+        except ValueError as exc:
+            raise AnalysisError(f"{dump_path.name}: {exc}") from None
+        results.update(stream)
     if time_skip is not None:
         results.update(vdos=time_skip, msd=time_skip)
+    return _finish(results, skip)
+
+
+def _finish(results: dict, skip: tuple[str, ...]) -> dict:
+    """Observables asked to be left out are marked so; ``skipped`` lists every one not computed."""
+    for name in skip:
+        results[name] = {"skipped": ASKED}
+    results["skipped"] = {name: results[name]["skipped"] for name in OBSERVABLES
+                          if isinstance(results.get(name), dict) and "skipped" in results[name]}
     return jsonable(results, 7)
 
 
@@ -268,7 +294,8 @@ class TrajectoryObservables:
                 "lag_window_frames": int(len(t)), **fit_diffusion(t, m, self.dimension)}
 
 
-def _stream(index: DumpIndex, elements, frame_dt_ps, dimension, rdf_bins, time_ok, max_lag, progress) -> dict:
+def _stream(index: DumpIndex, elements, frame_dt_ps, dimension, rdf_bins, time_ok, max_lag, progress,
+            rdf: bool = True) -> dict:
     """One pass over the dump, block by block, into a :class:`TrajectoryObservables`."""
     obs = None
     for frames, symbols in iter_dump(index, elements, BLOCK_FRAMES):
@@ -278,7 +305,9 @@ def _stream(index: DumpIndex, elements, frame_dt_ps, dimension, rdf_bins, time_o
         obs.add(frames.positions_A, frames.velocities_A_per_ps, frames.dimensions)
         if progress is not None:
             progress(obs.done, index.n_frames)
-    out = {"n_atoms": len(obs.symbols), "rdf": _guard(obs.rdf, rdf_bins)}
+    out = {"n_atoms": len(obs.symbols)}
+    if rdf:
+        out["rdf"] = obs.rdf(rdf_bins)
     if time_ok:
-        out.update(vdos=_guard(obs.vdos), msd=_guard(obs.msd))
+        out.update(vdos=obs.vdos(), msd=obs.msd())
     return out

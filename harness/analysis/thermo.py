@@ -36,11 +36,13 @@ _COLUMNS: dict[str, tuple[str, float]] = {
 _DEFAULT_ORDER = list(_COLUMNS)
 
 
-def _parse(path: Path) -> tuple[list[str], np.ndarray]:
-    """Return (column names, rows) of a fix ave/time file; malformed rows are dropped."""
+def _parse(path: Path, dropped: list | None = None) -> tuple[list[str], np.ndarray]:
+    """Return (column names, rows) of a fix ave/time file; malformed rows are dropped (and
+    described in ``dropped`` when given): a killed run leaves its last row cut short."""
     names = list(_DEFAULT_ORDER)
     rows: list[list[float]] = []
     blocks: list[np.ndarray] = []  # rows packed into arrays every 4096: no Python floats per row kept
+    last_step = "none"
     with open(path) as fh:
         for line in fh:
             stripped = line.strip()
@@ -53,13 +55,18 @@ def _parse(path: Path) -> tuple[list[str], np.ndarray]:
                     names = fields
                 continue
             fields = stripped.split()
-            if len(fields) != len(names):
-                # A run killed mid-write leaves a truncated last line: skip it.
-                continue
-            try:
-                rows.append([float(x) for x in fields])
-            except ValueError:
-                continue
+            # A run killed mid-write leaves a last line cut short: without its newline, or
+            # with too few columns. Either is dropped.
+            ok = len(fields) == len(names) and line.endswith("\n")
+            if ok:
+                try:
+                    rows.append([float(x) for x in fields])
+                    last_step = fields[0]
+                except ValueError:
+                    ok = False
+            if not ok and dropped is not None:
+                dropped.append(f"the row after step {last_step} is cut short" if not line.endswith("\n")
+                               else f"a malformed row after step {last_step} ({stripped[:40]!r})")
             if len(rows) == 4096:
                 blocks.append(np.asarray(rows, dtype=float))
                 rows = []
@@ -67,7 +74,7 @@ def _parse(path: Path) -> tuple[list[str], np.ndarray]:
     return names, np.concatenate(blocks)
 
 
-def read_thermo(path: str | Path, timestep_fs: float) -> dict[str, np.ndarray]:
+def read_thermo(path: str | Path, timestep_fs: float, dropped: list | None = None) -> dict[str, np.ndarray]:
     """Read ``thermo.dat`` into arrays whose keys carry their units.
 
     Parameters
@@ -86,9 +93,10 @@ def read_thermo(path: str | Path, timestep_fs: float) -> dict[str, np.ndarray]:
         and ``volume_A3``, one entry per unique step sorted by step. Columns
         absent from the file are absent from the dict. Pressures are converted
         from bar with 1 bar = 1e-4 GPa and keep the LAMMPS sign convention
-        (positive = compression).
+        (positive = compression). Rows that cannot be read are left out and, with
+        ``dropped`` (a list), described there.
     """
-    names, data = _parse(Path(path))
+    names, data = _parse(Path(path), dropped)
     if len(data):
         # Keep the last occurrence of each step (a restart re-writes steps):
         # unique on the reversed array returns first hits = last occurrences.

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .options import Choice, engine_option, preset_option, reference_trajectory_options, split_list, steps_option
+from .options import (Choice, engine_option, partial_option, preset_option, reference_trajectory_options, split_list,
+                      steps_option)
 
 
 @click.command()
@@ -24,9 +25,10 @@ from .options import Choice, engine_option, preset_option, reference_trajectory_
               help="2: in-plane pressure −(σxx+σyy)/2 for slabs and layers")
 @click.option("--vdos-resolution-thz", "vdos_resolution", type=float, default=None,
               help="refuse when the matched trajectory is too short for this VDOS resolution (THz)")
+@partial_option
 @click.option("--no-progress", is_flag=True, help="no frames/rate lines on stderr")
 def compare(run_dir, reference, fmt, reference_timestep_fs, reference_stride, reference_skip_ps, elements,
-            reference_temperature_K, dimension, vdos_resolution, no_progress):
+            reference_temperature_K, dimension, vdos_resolution, partial, no_progress):
     """Dyna-Mat errors (RDF, pressure, VDOS, E_RPV, W1) of a finished MD run against a reference trajectory."""
     from ..config import CompareSettings
     from ..tasks.compare import compare_run, headline
@@ -36,7 +38,7 @@ def compare(run_dir, reference, fmt, reference_timestep_fs, reference_stride, re
                                reference_timestep_fs=reference_timestep_fs, reference_stride=reference_stride,
                                elements=tuple(els) if els else None, reference_temperature_K=reference_temperature_K,
                                reference_skip_ps=reference_skip_ps, dimension=int(dimension),
-                               vdos_resolution_THz=vdos_resolution)
+                               vdos_resolution_THz=vdos_resolution, partial=partial)
     path, doc = compare_run(settings, progress=not no_progress)
     for line in headline(doc):
         click.echo(line)

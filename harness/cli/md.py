@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .options import md_options, no_progress_option, ranks_option, resume_option, run_command
+from .options import (md_options, no_progress_option, partial_option, ranks_option, resume_option, run_command,
+                      skip_option)
 
 
 def md_task(kw: dict, *, render_only: bool = False):
@@ -26,11 +27,15 @@ def md_task(kw: dict, *, render_only: bool = False):
 @md_options
 @resume_option
 @ranks_option
+@skip_option
 @no_progress_option
-def run(resume, ranks, no_progress, **kw):
+def run(resume, ranks, skip, no_progress, **kw):
     """MD, then analysis and figures: the whole pipeline (what `make run` calls)."""
+    from ..tasks.analyze import parse_skip
+
+    skipped = parse_skip(skip)
     run_command(md_task(kw), kw["runs_dir"], overwrite=kw["overwrite"], resume=resume, ranks=ranks,
-                progress=not no_progress)
+                progress=not no_progress, collect_options={"skip": skipped})
 
 
 @click.command()
@@ -74,14 +79,22 @@ def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, **kw):
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@partial_option
+@skip_option
 @no_progress_option
-def analyze(run_dir, no_progress):
-    """RDF, VDOS, MSD/diffusion and pressure of a finished MD run -> results.json and figures."""
-    from ..tasks.analyze import analyze_run
+def analyze(run_dir, partial, skip, no_progress):
+    """RDF, VDOS, MSD/diffusion and pressure of an MD run -> results.json and figures.
 
-    results = analyze_run(run_dir, progress=not no_progress)
+    A run that did not complete (killed, failed, still running) is analysed on what it wrote
+    with --partial. A missing observable makes the command fail (exit 4) unless --skip names it.
+    """
+    from ..tasks.analyze import analyze_run, check_complete, parse_skip
+
+    results = analyze_run(run_dir, progress=not no_progress, partial=partial, skip=parse_skip(skip))
     for line in results.get("headline", []):
         click.echo(line)
+    click.echo(f"results: {run_dir / 'results.json'}")
+    check_complete(results)
 
 
 COMMANDS = [run, md, render, analyze]

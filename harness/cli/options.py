@@ -71,6 +71,10 @@ temperature_option = click.option("--temperature", "temperature_K", type=float, 
 steps_option = click.option("--steps", type=int, default=None, help="override the preset's number of MD steps")
 preset_option = click.option("--preset", "-p", default=None, help="preset in the system YAML [default: the system's]")
 seed_option = click.option("--seed", type=int, default=12345, show_default=True, help="velocity seed")
+partial_option = click.option("--partial", is_flag=True,
+                              help="use what a run that did not complete wrote (its complete frames and rows)")
+skip_option = click.option("--skip", default=None, metavar="OBS[,OBS]",
+                           help="leave observables out on purpose: temperature, pressure, rdf, vdos, msd")
 
 
 def md_options(fn):
@@ -130,7 +134,8 @@ def reference_trajectory_options(fn):
 
 # ---------------------------------------------------------------------- running a task
 def run_command(task, runs_dir: Path, *, overwrite: bool = False, render_only: bool = False, resume: bool = False,
-                progress: bool = True, ranks: int = 1, collect: bool = True, **render_options) -> Path:
+                progress: bool = True, ranks: int = 1, collect: bool = True, collect_options: dict | None = None,
+                **render_options) -> Path:
     """What every task command does: render (and stop, with ``--render-only``), or render,
     execute and collect, printing the task's headline. Returns the run folder."""
     from ..lammps.launch import launcher_for
@@ -142,9 +147,11 @@ def run_command(task, runs_dir: Path, *, overwrite: bool = False, render_only: b
         return run_dir
     launcher = launcher_for(ranks)
     run_dir, results = run_task(task, runs_dir, overwrite=overwrite, resume=resume, launcher=launcher,
-                                progress=progress, collect=collect, **render_options)
+                                progress=progress, collect=collect, collect_options=collect_options,
+                                **render_options)
     if results is not None:
         for line in task.headline(results):
             click.echo(line)
         click.echo(f"results: {run_dir / 'results.json'}")
+        task.check_results(results)
     return run_dir

@@ -30,6 +30,7 @@ def execute(run_dir, resume, ranks, collect, no_progress):
         results = collect_run(run_dir, task=task, progress=not no_progress)
         for line in task.headline(results):
             click.echo(line)
+        task.check_results(results)
 
 
 @click.command()
@@ -44,6 +45,7 @@ def collect(run_dir, no_progress):
     for line in task.headline(results):
         click.echo(line)
     click.echo(f"results: {run_dir / 'results.json'}")
+    task.check_results(results)
 
 
 @click.command()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import engine_option, overwrite_option, render_only_option, run_command, tag_option
+from .options import engine_option, overwrite_option, partial_option, render_only_option, run_command, tag_option
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -26,9 +26,10 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="parent of the sigma run folder [default: beside --run's folder, or runs/]")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="also write the results JSON here")
+@partial_option
 @overwrite_option
 @render_only_option
-def sigma(run_dir, fc, fc_forces, reference, model, engine, tag, runs_dir, out, overwrite, render_only):
+def sigma(run_dir, fc, fc_forces, reference, model, engine, tag, runs_dir, out, partial, overwrite, render_only):
     """Anharmonicity score σ^(2)(t) and ⟨σ⟩ (Knoop et al.) with its class, in a run folder of its own."""
     import shutil
 
@@ -36,7 +37,7 @@ def sigma(run_dir, fc, fc_forces, reference, model, engine, tag, runs_dir, out, 
     from ..tasks.sigma import SigmaTask
 
     settings = SigmaSettings(run=run_dir, reference=reference, model=load_model(model) if model else None, fc=fc,
-                             fc_forces=tuple(fc_forces), engine=engine, tag=tag)
+                             fc_forces=tuple(fc_forces), engine=engine, tag=tag, partial=partial)
     runs_dir = runs_dir or (Path(run_dir).resolve().parent if run_dir else Path("runs"))
     folder = run_command(SigmaTask(settings), runs_dir, overwrite=overwrite, render_only=render_only)
     if out is not None and not render_only:

@@ -325,6 +325,7 @@ class SigmaSettings(Settings):
     fc_forces: tuple[str, ...] = ()
     engine: str = "auto"
     tag: str | None = None
+    partial: bool = False  # --run of a run that did not complete: its complete frames
 
     def __post_init__(self):
         if (self.run is None) == (self.reference is None):
@@ -362,6 +363,7 @@ class CompareSettings(Settings):
     reference_skip_ps: float = 0.0
     dimension: int = 3
     vdos_resolution_THz: float | None = None
+    partial: bool = False  # a run that did not complete: its complete frames and rows
 
     def __post_init__(self):
         if self.dimension not in (2, 3):

@@ -54,20 +54,45 @@ class DumpIndex:
     path: Path
     offsets: np.ndarray  # byte offset of each kept frame's "ITEM: TIMESTEP" line
     steps: np.ndarray
+    # a last frame cut short (what a killed run leaves) is left out of the index; this says
+    # which, for readers to report (None: the file ends with a complete frame)
+    truncated: str | None = None
 
     @property
     def n_frames(self) -> int:
         return len(self.steps)
 
     def select(self, idx) -> "DumpIndex":
-        return DumpIndex(self.path, self.offsets[idx], self.steps[idx])
+        return DumpIndex(self.path, self.offsets[idx], self.steps[idx], self.truncated)
+
+
+def _has_text(fh) -> bool:
+    fh.seek(0)
+    return bool(fh.read(4096).strip())
+
+
+def _last_frame(fh, offset: int) -> tuple[bool, bool]:
+    """(complete, junk after it) for the frame starting at ``offset``, the last of the file:
+    complete when it runs to its last atom line's newline."""
+    fh.seek(offset)
+    lines = fh.read().split(b"\n")
+    try:
+        n_atoms = int(lines[3])
+        n_columns = len(lines[8].split()) - 2  # "ITEM: ATOMS id type ..."
+    except (IndexError, ValueError):
+        return False, False
+    if len(lines) < 9 + n_atoms + 1 or not lines[8].startswith(b"ITEM: ATOMS"):
+        return False, False
+    complete = len(lines[8 + n_atoms].split()) == n_columns
+    return complete, any(ln.strip() for ln in lines[9 + n_atoms:])
 
 
 def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
     """Scan a LAMMPS dump for its frames (offsets and steps) without parsing atoms.
 
     Reads ``chunk_bytes`` at a time (a memory map would count the whole file in the
-    process's resident memory).
+    process's resident memory). A last frame cut short (a killed run) is left out and its
+    step recorded in :attr:`DumpIndex.truncated_step`.
     """
     import bisect
 
@@ -75,6 +100,7 @@ def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
     offsets: list[int] = []
     steps: list[int] = []
     tag = b"ITEM: TIMESTEP"
+    truncated_header = False
     with open(path, "rb") as fh:
         base, buf = 0, b""
         while True:
@@ -88,7 +114,8 @@ def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
                     if data:  # the step line is in the next chunk
                         cut = i
                         break
-                    end = len(buf)
+                    truncated_header = True  # the file ends inside this frame's first lines
+                    break
                 try:
                     step = int(buf[start:end])
                 except ValueError:
@@ -99,13 +126,23 @@ def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
                 steps.append(step)
                 offsets.append(base + i)
                 pos = end
-            if not data:
+            if not data or truncated_header:
                 break
             if cut is None:
                 cut = max(pos, len(buf) - len(tag) + 1)  # a tag may straddle the chunk boundary
             base += cut
             buf = buf[cut:]
-    return DumpIndex(path, np.asarray(offsets, np.int64), np.asarray(steps, np.int64))
+        truncated = None
+        if offsets:
+            complete, junk = _last_frame(fh, offsets[-1])
+            if not complete:
+                truncated = f"the frame at step {steps.pop()} is cut short"
+                offsets.pop()
+            elif junk or truncated_header:
+                truncated = f"a frame after step {steps[-1]} is cut short"
+        elif truncated_header or path.stat().st_size and _has_text(fh):
+            truncated = "its first frame is cut short"
+    return DumpIndex(path, np.asarray(offsets, np.int64), np.asarray(steps, np.int64), truncated)
 
 
 def _box(fh) -> tuple[np.ndarray, np.ndarray]:

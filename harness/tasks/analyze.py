@@ -1,26 +1,66 @@
-"""Post-process a finished MD run folder: results.json (units in the keys) and PNG figures."""
+"""Post-process an MD run folder: results.json (units in the keys) and PNG figures.
+
+A completed run is analysed whole; a run that is still running, failed or was interrupted is
+analysed on the frames and thermo rows it wrote when asked (``partial``): what a kill leaves
+cut short at the end of the dump or of thermo.dat is dropped, and said. Observables that
+cannot be computed are listed under ``skipped`` with their reason.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+from ..errors import ConfigError, IncompleteResultsError
 from ..progress import frame_progress
-from ..runs import load_run, now, update_summary, write_json
+from ..runs import RunRecord, load_run, now, update_summary, write_json
 
 
-def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
-    """Analyse ``run_dir`` with the settings its summary.json records; writes results.json."""
+def require_md(run_dir: Path | str, *, partial: bool = False, what: str = "analyse") -> RunRecord:
+    """The record of an MD run folder that can be used as asked: completed, or anything that
+    wrote output when ``partial``; otherwise one line naming ``--partial`` and ``--resume``."""
+    record = load_run(run_dir).require(md=True, completed=False, what=what)
+    if record.status != "completed" and not partial:
+        from ..errors import RunFolderError
+
+        raise RunFolderError(f"{record.path}: the run is '{record.status}', not completed; {what} what it wrote "
+                             f"with --partial, or finish it first with --resume")
+    return record
+
+
+def parse_skip(text: str | None) -> tuple[str, ...]:
+    """``--skip msd,vdos`` -> ('msd', 'vdos'), checked against the observables."""
+    from ..analysis.md import OBSERVABLES
+
+    names = tuple(t.strip() for t in (text or "").split(",") if t.strip())
+    bad = [n for n in names if n not in OBSERVABLES]
+    if bad:
+        raise ConfigError(f"--skip {', '.join(bad)}: unknown observable (valid: {', '.join(OBSERVABLES)})")
+    return names
+
+
+def analyze_run(run_dir: Path | str, progress: bool = True, *, partial: bool = False, skip: tuple[str, ...] = (),
+                stream=None) -> dict:
+    """Analyse ``run_dir`` with the settings its summary.json records; writes results.json.
+
+    ``partial``: a run that did not complete is analysed on what it wrote (its status stays);
+    ``skip``: observables left out on purpose. Dropped tails are reported on ``stream``.
+    """
     from ..analysis.md import analyze_md
     from ..analysis.thermo import read_thermo
     from ..report.plots import plot_md_report
 
+    stream = stream or sys.stderr
     run_dir = Path(run_dir)
-    record = load_run(run_dir).require(md=True, completed=True, what="analyse")
+    record = require_md(run_dir, partial=partial)
     md = record.md
     temperature_K = md.temperature_K
     results = analyze_md(run_dir, elements=record.elements, timestep_fs=md.timestep_fs, dump_every=md.dump_every,
                          thermo_every=md.thermo_every, temperature_K=temperature_K,
-                         equilibration_ps=md.equilibration_ps, progress=frame_progress("analyze") if progress else None)
+                         equilibration_ps=md.equilibration_ps, progress=frame_progress("analyze") if progress else None,
+                         skip=skip)
+    for note in results.get("notes", []):
+        print(f"warning: {note}", file=stream)
     thermo = read_thermo(run_dir / "thermo.dat", timestep_fs=md.timestep_fs)
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(exist_ok=True)
@@ -36,15 +76,35 @@ def analyze_run(run_dir: Path | str, progress: bool = True) -> dict:
         "figures": [str(Path(f).relative_to(run_dir)) for f in figures],
         **results,
     }
+    if record.status != "completed":
+        steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
+        last = int(thermo["step"][-1]) if len(thermo["step"]) else None
+        document["partial"] = {"status": record.status, "last_step": last, "steps": steps,
+                               "n_frames": results.get("n_frames", 0)}
     document["headline"] = headline(document, temperature_K)
     write_json(run_dir / "results.json", document)
     update_summary(run_dir, analysed=now(), results="results.json")
     return document
 
 
+def check_complete(doc: dict) -> None:
+    """One line (exit 4) when observables are missing that the user did not leave out."""
+    from ..analysis.md import ASKED
+
+    missing = {k: v for k, v in (doc.get("skipped") or {}).items() if v != ASKED}
+    if missing:
+        listed = "; ".join(f"{k} ({v})" for k, v in missing.items())
+        raise IncompleteResultsError(f"results.json lacks {listed}; leave them out on purpose with "
+                                     f"--skip {','.join(missing)}")
+
+
 def headline(doc: dict, temperature_K: float) -> list[str]:
     """A few human lines for the terminal, with units."""
     out = []
+    if "partial" in doc:
+        p = doc["partial"]
+        out.append(f"partial: {p['last_step']} of {p['steps']} steps, {p['n_frames']} frames "
+                   f"(the run is '{p['status']}')")
     t = doc.get("temperature", {})
     if "mean_K" in t:
         out.append(f"T = {t['mean_K']:.1f} ± {t.get('std_K', float('nan')):.1f} K (target {temperature_K:g} K)")
@@ -59,4 +119,6 @@ def headline(doc: dict, temperature_K: float) -> list[str]:
         out.append(f"D = {m['D_cm2_per_s']:.3g} cm²/s")
     if doc["timing"].get("ms_per_step"):
         out.append(f"{doc['timing']['ms_per_step']:.1f} ms/step ({doc['engine']} engine, {doc['timing']['n_atoms']} atoms)")
+    for name, why in (doc.get("skipped") or {}).items():
+        out.append(f"skipped: {name} ({why})")
     return out

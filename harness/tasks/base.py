@@ -92,9 +92,12 @@ class Task:
         """Do the compute; returns fields for ``summary.json`` (timings, ...)."""
         raise NotImplementedError
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, **options) -> dict:
         """``results.json`` (and figures) from what :meth:`execute` wrote; returns the results."""
         raise NotImplementedError
+
+    def check_results(self, results: dict) -> None:
+        """Raise (one line) when the results lack what the user did not leave out."""
 
     def lammps(self, run_dir: Path, step: dict, ranks) -> dict:
         """One LAMMPS step on one rank, as a launcher runs it; returns the root rank's report."""
@@ -159,17 +162,18 @@ def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None,
     return set_status(run_dir, "completed", wall_s=time.perf_counter() - t0, **fields)
 
 
-def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool = True) -> dict:
-    """Post-process an executed run folder (its task's :meth:`Task.collect`)."""
+def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool = True, **options) -> dict:
+    """Post-process an executed run folder (its task's :meth:`Task.collect`, with its options)."""
     run_dir = Path(run_dir)
     task = task or load_task(run_dir)
-    results = task.collect(run_dir, progress=progress)
+    results = task.collect(run_dir, progress=progress, **options)
     update_summary(run_dir, collected=now(), results=RESULTS)
     return results
 
 
 def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resume: bool = False, launcher=None,
-             progress: bool = True, collect: bool = True, **options) -> tuple[Path, dict | None]:
+             progress: bool = True, collect: bool = True, collect_options: dict | None = None,
+             **options) -> tuple[Path, dict | None]:
     """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task."""
     run_dir = Path(runs_dir) / task.run_name
     if resume and run_dir.exists():
@@ -178,7 +182,8 @@ def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resum
         run_dir = render_run(task, runs_dir, overwrite=overwrite, **options)
         resume = False
     execute_run(run_dir, launcher, task=task, resume=resume, progress=progress)
-    return run_dir, (collect_run(run_dir, task=task, progress=progress) if collect else None)
+    results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) if collect else None
+    return run_dir, results
 
 
 def load_task(run_dir: Path | str, **kwargs) -> Task:

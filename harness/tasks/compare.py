@@ -59,13 +59,14 @@ DEFINITIONS = {
 class ModelRun:
     """A completed harness MD run: frames after equilibration, thermo rows, settings."""
 
-    def __init__(self, run_dir: Path | str):
+    def __init__(self, run_dir: Path | str, partial: bool = False):
         from ..analysis.thermo import read_thermo
         from ..io.lammps_dump import index_dump, iter_dump
+        from .analyze import require_md
 
         self.run_dir = Path(run_dir)
         try:
-            self.record = record = load_run(self.run_dir).require(md=True, what="compare")
+            self.record = record = require_md(self.run_dir, partial=partial, what="compare")
         except RunFolderError as exc:
             raise CompareError(str(exc)) from None
         md = record.md
@@ -162,7 +163,7 @@ def compare_run(settings: CompareSettings, *, figures: bool = True, reference_tr
 
     s = settings
     dimension, vdos_resolution_THz, reference_skip_ps = s.dimension, s.vdos_resolution_THz, s.reference_skip_ps
-    run = ModelRun(s.run)
+    run = ModelRun(s.run, partial=s.partial)
     reference = Path(s.reference)
     ref = reference_traj or read_trajectory(reference, s.fmt, timestep_fs=s.reference_timestep_fs,
                                             stride=s.reference_stride, elements=list(s.elements) if s.elements else None,
@@ -251,6 +252,10 @@ def compare_run(settings: CompareSettings, *, figures: bool = True, reference_tr
         "errors": {},
         "skipped": {},
     }
+    if run.record.status != "completed":
+        doc["partial"] = {"status": run.record.status, "model_frames": run.n_frames,
+                          "last_step": int(run.index.steps[-1]) if run.n_frames else None,
+                          "steps": (run.record.summary.get("resolved") or {}).get("protocol", {}).get("steps")}
     errors, skipped = doc["errors"], doc["skipped"]
 
     # ---- RDF (same bins on both sides)
@@ -346,7 +351,9 @@ def headline(doc: dict) -> list[str]:
         return f"{fmt.format(e[key])} {unit}"
 
     m = doc["matching"]
-    return [
+    partial = doc.get("partial")
+    return ([f"partial: the model run is '{partial['status']}'; its {partial['model_frames']} frames to step "
+             f"{partial['last_step']} of {partial['steps']}"] if partial else []) + [
         f"{doc['model']} vs {Path(doc['reference']['file']).name}: {m['n_frames']} frames × "
         f"{m['frame_dt_ps'] * 1e3:g} fs ({m['duration_ps']:g} ps) on both sides; velocities: "
         f"{doc['reference']['velocities']}",

@@ -108,7 +108,10 @@ class HighEnergyTask(MDTask):
     def out_dir(self) -> Path | None:
         return Path(self.settings.out_dir) if self.settings.out_dir else None
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def check_results(self, results: dict) -> None:
+        pass
+
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         run_dir = Path(run_dir)
         p = self.md.protocol
         # the preset's equilibration; a run too short for it (md_settings sets it to 0) drops its first 20 %

@@ -212,10 +212,16 @@ class MDTask(Task):
         return out
 
     # ------------------------------------------------------------------ collect
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, partial: bool = False, skip: tuple[str, ...] = (),
+                **_) -> dict:
         from .analyze import analyze_run
 
-        return analyze_run(run_dir, progress=progress)
+        return analyze_run(run_dir, progress=progress, partial=partial, skip=skip)
+
+    def check_results(self, results: dict) -> None:
+        from .analyze import check_complete
+
+        check_complete(results)
 
 
 # ---------------------------------------------------------------------- restarts

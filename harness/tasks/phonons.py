@@ -382,7 +382,7 @@ class PhononsTask(Task):
             ph.nac_params = self.calc.phonon.nac_params
         return ph
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         from ..report.phonons import plot_bands, plot_dos
         from ..runs import load_run, write_json
 

@@ -56,12 +56,14 @@ def reference_force_constants(path: Path, forces: list[Path] | None = None) -> t
 
 
 def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None = None, engine: str = "auto",
-                 equilibration_ps: float | None = None, workdir: Path | None = None) -> dict:
-    """σ(t) along the model's own MD (positions and forces from ``traj.lammpstrj``)."""
+                 equilibration_ps: float | None = None, workdir: Path | None = None, partial: bool = False) -> dict:
+    """σ(t) along the model's own MD (positions and forces from ``traj.lammpstrj``); ``partial``:
+    a run that did not complete, on the complete frames it wrote."""
     from ..io.lammps_dump import dump_cells, index_dump, iter_dump
+    from .analyze import require_md
 
     run_dir = Path(run_dir)
-    record = load_run(run_dir).require(md=True, what="compute σ of")
+    record = require_md(run_dir, partial=partial, what="compute σ of")
     md = record.md
     elements = record.elements
     if fc == "model":
@@ -94,6 +96,8 @@ def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None 
     out = analysis.conclude()
     out.update(time_ps=times, force_constants=source, temperature_K=md.temperature_K, run=record.name,
                system=record.system_name, model_name=record.model_label)
+    if record.status != "completed":
+        out["partial"] = {"status": record.status, "n_frames": len(times), "dropped": index.truncated}
     return out
 
 
@@ -139,7 +143,9 @@ class SigmaTask(Task):
         s = settings
         self.frames = None
         if s.run is not None:
-            self.record = load_run(s.run).require(md=True, what="compute σ of")
+            from .analyze import require_md
+
+            self.record = require_md(s.run, partial=s.partial, what="compute σ of")
             self._run_name = f"{self.record.name}-sigma-{s.tag or s.fc_label}"
         else:
             from ase.io import read
@@ -164,14 +170,14 @@ class SigmaTask(Task):
         s, workdir = self.settings, Path(run_dir) / "lammps"
         if s.run is not None:
             res = sigma_of_run(Path(s.run), fc=s.fc, fc_forces=[Path(f) for f in s.fc_forces], engine=s.engine,
-                               workdir=workdir)
+                               workdir=workdir, partial=s.partial)
         else:
             res = sigma_of_reference_frames(self.frames, s.model, Path(s.fc), [Path(f) for f in s.fc_forces],
                                             s.engine, workdir=workdir)
         write_json(Path(run_dir) / SERIES, res)
         return {}
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         run_dir = Path(run_dir)
         res = read_json(run_dir / SERIES)
         if "sigma_t" in res:  # σ along a run: the time series as a figure

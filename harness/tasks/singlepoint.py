@@ -86,7 +86,7 @@ class SinglePointTask(LabelledFramesTask):
                     mod[e] = fs.result.energy_eV
         return {e: float(mod[e]) for e in self.elements}
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         from ..io.frames import reference_entry
 
         run_dir = Path(run_dir)

@@ -54,7 +54,7 @@ class SofteningTask(LabelledFramesTask):
         fit = self.settings.fit_frames
         return list(range(len(self.frames))) if fit is None else list(fit)
 
-    def collect(self, run_dir: Path, *, progress: bool = True) -> dict:
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         from ..io.frames import reference_entry
 
         run_dir = Path(run_dir)
