@@ -45,9 +45,8 @@ def prepare_torch() -> None:
     """
     os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     # torch then warns at every such load that the variable is set: we set it, on purpose.
-    import warnings
+    from ._quiet import filter_warnings
 
-    warnings.filterwarnings("ignore", message="Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected",
-                            category=UserWarning)
+    filter_warnings()
     # One BLAS thread pool per process: LAMMPS and the model share the same cores.
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))

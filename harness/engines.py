@@ -114,9 +114,11 @@ class MliapEngine(Engine):
         return model
 
     def model_file(self, model: ModelSpec) -> str:
+        """The exported model as the deck reads it: beside the staged weights in ``model/``."""
         from .models import weight_files
+        from .models.staging import STAGED
 
-        return weight_files(self.base_model(model))[0].name + "-mliap_lammps.pt"
+        return f"{STAGED}/{weight_files(self.base_model(model))[0].name}-mliap_lammps.pt"
 
     def context(self, model, elements):
         return {"mliap_file": self.model_file(model), "elements": elements, "scale": model.scale}
@@ -129,8 +131,9 @@ class MliapEngine(Engine):
         from .models.mace import export_mliap
 
         exported = export_mliap(self.base_model(model))
-        target = Path(run_dir) / exported.name
+        target = Path(run_dir) / self.model_file(model)
         if not target.exists():
+            target.parent.mkdir(exist_ok=True)
             shutil.copy2(exported, target)
 
     def lammps_args(self, gpus=0):
@@ -139,8 +142,10 @@ class MliapEngine(Engine):
 
     def job_context(self, model):
         from .models import weight_files
+        from .models.staging import STAGED
 
-        return {"mliap_file": self.model_file(model), "weights_name": weight_files(self.base_model(model))[0].name}
+        name = weight_files(self.base_model(model))[0].name
+        return {"mliap_file": self.model_file(model), "weights_name": f"{STAGED}/{name}"}
 
 
 class ClassicEngine(Engine):

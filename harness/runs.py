@@ -134,6 +134,17 @@ def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Pat
     return target
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (provenance of models, references, templates)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 

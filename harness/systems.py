@@ -73,12 +73,9 @@ def species_order(atoms: Atoms) -> list[str]:
 def check_atoms(atoms: Atoms, model: ModelSpec | None = None) -> None:
     """Raise :class:`StructureError` for uncovered elements or unphysically close atoms."""
     if model is not None:
-        missing = [el for el in species_order(atoms) if not model.covers(el)]
-        if missing:
-            covered = ", ".join(model.elements or ())
-            raise StructureError(
-                f"model {model.name} does not cover element(s) {', '.join(missing)} (it covers: {covered})"
-            )
+        from .models.metadata import check_covers
+
+        check_covers(model, species_order(atoms))
     if len(atoms) < 2:
         return
     radii = covalent_radii[[atomic_numbers[s] for s in atoms.get_chemical_symbols()]]

@@ -23,7 +23,9 @@ def test_mliap_deck_pair_style_element_order_and_kokkos_line(tiny_mace, runs_dir
     s = md_settings("Pt3Co", str(tiny_mace), "dynamat", engine="mliap")
     run_dir = render_run(MDTask(s, render_only=True), runs_dir, job={"gpus_per_node": 4, "nodes": 2})
     deck = (run_dir / "in.lammps").read_text()
-    assert f"pair_style      mliap unified {tiny_mace.name}-mliap_lammps.pt 0" in deck
+    # the export sits beside the model staged into the run folder (model/), which the job script exports
+    assert f"pair_style      mliap unified model/{tiny_mace.name}-mliap_lammps.pt 0" in deck
+    assert (run_dir / "model" / tiny_mace.name).is_file() and (run_dir / "model" / "model.yaml").is_file()
     # type order of the data file = element order of pair_coeff (a mismatch silently swaps species)
     elements = re.search(r"pair_coeff\s+\* \* (.+)", deck).group(1).split()
     assert sorted(elements) == ["Co", "Pt"]
@@ -34,7 +36,7 @@ def test_mliap_deck_pair_style_element_order_and_kokkos_line(tiny_mace, runs_dir
     job = (run_dir / "job.sh").read_text()
     assert "-k on g 4 -sf kk -pk kokkos newton on neigh half -in in.lammps" in job
     assert "#SBATCH --nodes=2" in job and "#SBATCH --gpus-per-node=4" in job
-    assert f"mace_create_lammps_model {tiny_mace.name} --format=mliap" in job
+    assert f"mace_create_lammps_model model/{tiny_mace.name} --format=mliap" in job
     # 256 atoms at the Dyna-Mat protocol
     assert "timestep        0.001" in deck and "run             20000" in deck
     assert "fix             nvt all nvt temp 300 300 0.04 tchain 3" in deck

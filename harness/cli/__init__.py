@@ -8,16 +8,15 @@ stderr and a non-zero exit; ``--debug`` (or HARNESS_DEBUG=1) shows the traceback
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
 import click
 
 from ..errors import HarnessError
-from . import compare, highenergy, listing, md, phonons, runs, sigma, singlepoint, softening
+from . import compare, highenergy, init, listing, md, phonons, runs, sigma, singlepoint, softening
 
-COMMAND_MODULES = (md, runs, listing, phonons, sigma, softening, singlepoint, highenergy, compare)
+COMMAND_MODULES = (md, runs, listing, init, phonons, sigma, softening, singlepoint, highenergy, compare)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,9 +46,11 @@ def _usage_line(exc: click.UsageError) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("HARNESS_DEBUG") == "1"
-    # Libraries log warnings a user cannot act on (MDAnalysis' netCDF4 notice, MACE's dtype
-    # conversion); the harness reports what matters itself. Errors still show; --debug shows all.
-    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR, format="%(name)s: %(message)s")
+    # Libraries log lines a user cannot act on (MDAnalysis' netCDF4 notice, MACE's dtype
+    # conversion): each known one is filtered by name (harness._quiet); --debug shows all.
+    from .._quiet import install_logging
+
+    install_logging(debug)
     try:
         cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:

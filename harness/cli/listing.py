@@ -1,4 +1,4 @@
-"""``harness list``: what is registered, and what this LAMMPS build can run."""
+"""``harness list``: what is registered (and from where), and what this LAMMPS build can run."""
 
 from __future__ import annotations
 
@@ -6,23 +6,57 @@ import click
 
 from .options import Choice
 
+LISTINGS = ("systems", "models", "templates", "engines")
+
+
+def _where(found) -> str:
+    """``project`` or ``project (overrides shipped)``: where an entry comes from."""
+    return found.origin + (f" (overrides {', '.join(found.shadows)})" if found.shadows else "")
+
+
+def _lookup_header(folder: str) -> None:
+    """The search path, first place first: what the origin column of each entry refers to."""
+    from ..config.project import describe_places
+
+    search_path = describe_places()  # a bad $HARNESS_ROOT is one line, before any output
+    click.echo(f"# {folder}/ is looked up in this order; the first place that has a name wins:")
+    for label, where in search_path:
+        click.echo(f"#   {label:14s} {where}")
+
 
 @click.command("list")
-@click.argument("what", type=Choice(["systems", "models", "engines"], "listing"))
+@click.argument("what", type=Choice(LISTINGS, "listing"))
 def list_(what):
-    """What is registered: systems (inputs/), models (potentials/), engines (and this build's support)."""
+    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this build's support).
+
+    Systems, models and templates are looked up in $HARNESS_ROOT, then the project folder
+    (the current directory or the nearest one above it holding inputs/, potentials/ or
+    templates/), then the defaults shipped with the harness; each entry says which.
+    """
     from .. import config
+    from ..config.project import available, registry
 
     if what == "systems":
-        for name in config.list_systems():
+        _lookup_header("inputs")
+        for name, found in registry("inputs").items():
             spec = config.load_system(name)
-            click.echo(f"{name:10s} {spec.temperature_K:6g} K  presets: {', '.join(spec.presets)}  {spec.description[:60]}")
+            click.echo(f"{name:10s} {spec.temperature_K:6g} K  presets: {', '.join(spec.presets)}  "
+                       f"{spec.description[:60]}  [{_where(found)}]")
     elif what == "models":
-        for name in config.list_models():
+        from ..cache import cache_root
+
+        _lookup_header("potentials")
+        click.echo(f"# cache (downloaded weights, ML-IAP exports, model metadata): {cache_root()}")
+        for name, found in registry("potentials").items():
             spec = config.load_model(name)
             variants = f" variants: {', '.join(spec.variants)}" if spec.variants else ""
             offline = "offline" if spec.offline else "download"
-            click.echo(f"{name:10s} {spec.family:8s} {offline:8s} engines: {', '.join(spec.engines)}{variants}")
+            click.echo(f"{name:10s} {spec.family:8s} {offline:8s} engines: {', '.join(spec.engines)}{variants}"
+                       f"  [{_where(found)}]")
+    elif what == "templates":
+        _lookup_header("templates")
+        for name, found in available("templates").items():
+            click.echo(f"{name:18s} {_where(found):10s} {found.path}")
     else:
         from ..engines import ENGINES
         from ..lammps.probe import probe

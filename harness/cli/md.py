@@ -17,10 +17,7 @@ def md_task(kw: dict, *, render_only: bool = False):
     settings = md_settings(kw["system"], kw["model"], kw["preset"], temperature_K=kw["temperature_K"],
                            steps=kw["steps"], timestep_fs=kw["timestep_fs"], engine=kw["engine"], relax=kw["relax"],
                            seed=kw["seed"], tag=kw["tag"], thermostat=kw["thermostat"])
-    task = MDTask(settings, render_only=render_only)
-    click.echo(f"run folder: {kw['runs_dir'] / task.run_name}  (engine: {task.choice.name}; {task.choice.reason})",
-               err=True)
-    return task
+    return MDTask(settings, render_only=render_only)
 
 
 @click.command()
@@ -35,7 +32,7 @@ def run(resume, ranks, skip, no_progress, **kw):
 
     skipped = parse_skip(skip)
     run_command(md_task(kw), kw["runs_dir"], overwrite=kw["overwrite"], resume=resume, ranks=ranks,
-                progress=not no_progress, collect_options={"skip": skipped})
+                progress=not no_progress, collect_options={"skip": skipped}, stage_model=kw["stage_model"])
 
 
 @click.command()
@@ -48,7 +45,7 @@ def md(resume, ranks, no_progress, **kw):
     from ..runs import load_run
 
     run_dir = run_command(md_task(kw), kw["runs_dir"], overwrite=kw["overwrite"], resume=resume, ranks=ranks,
-                          progress=not no_progress, collect=False)
+                          progress=not no_progress, collect=False, stage_model=kw["stage_model"])
     t = load_run(run_dir).timings
     if t.get("ms_per_step"):
         click.echo(f"md done: {t['md_steps']} steps, {t['ms_per_step']:.1f} ms/step, wall {t['wall_s']:.1f} s",
@@ -63,17 +60,22 @@ def md(resume, ranks, no_progress, **kw):
 @click.option("--tasks-per-node", type=click.IntRange(min=1), default=None)
 @click.option("--walltime", default="24:00:00", show_default=True, help="HH:MM:SS")
 @click.option("--partition", default=None)
-def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, **kw):
-    """Write the MD run folder (deck, data, job script) without running it, for any engine."""
-    from ..config import validate_name
-
-    validate_name("partition", partition)
-    task = md_task(kw, render_only=True)
-    job = {"nodes": nodes, "gpus_per_node": gpus_per_node, "tasks_per_node": tasks_per_node, "walltime": walltime,
-           "partition": partition}
+@click.option("--model-path-on-cluster", default=None, metavar="PATH",
+              help="where the model's weights file is on the cluster: not copied; job.sh links model/ to it")
+def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, model_path_on_cluster, **kw):
+    """Write the MD run folder (deck, data, job script, model) without running it, for any engine."""
+    from ..config import validate_name, validate_path
     from ..tasks.base import render_run
 
-    run_dir = render_run(task, kw["runs_dir"], overwrite=kw["overwrite"], job=job)
+    validate_name("partition", partition)
+    validate_path("--model-path-on-cluster", model_path_on_cluster)
+    task = md_task(kw, render_only=True)
+    for line in task.header():
+        click.echo(line, err=True)
+    job = {"nodes": nodes, "gpus_per_node": gpus_per_node, "tasks_per_node": tasks_per_node, "walltime": walltime,
+           "partition": partition}
+    run_dir = render_run(task, kw["runs_dir"], overwrite=kw["overwrite"], job=job, stage_model=kw["stage_model"],
+                         model_path_on_cluster=model_path_on_cluster)
     click.echo(f"rendered {run_dir}/in.lammps and {run_dir}/job.sh (engine: {task.choice.name}; {task.choice.reason})")
 
 

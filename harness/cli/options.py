@@ -71,6 +71,9 @@ temperature_option = click.option("--temperature", "temperature_K", type=float, 
 steps_option = click.option("--steps", type=int, default=None, help="override the preset's number of MD steps")
 preset_option = click.option("--preset", "-p", default=None, help="preset in the system YAML [default: the system's]")
 seed_option = click.option("--seed", type=int, default=12345, show_default=True, help="velocity seed")
+stage_option = click.option("--stage-model", type=Choice(["copy", "link"], "model staging"), default="copy",
+                            show_default=True,
+                            help="the model's files in the run folder: copied (runs anywhere) or linked (saves disk)")
 partial_option = click.option("--partial", is_flag=True,
                               help="use what a run that did not complete wrote (its complete frames and rows)")
 skip_option = click.option("--skip", default=None, metavar="OBS[,OBS]",
@@ -98,6 +101,7 @@ def md_options(fn):
         tag_option,
         runs_dir_option,
         overwrite_option,
+        stage_option,
     ])
 
 
@@ -141,6 +145,9 @@ def run_command(task, runs_dir: Path, *, overwrite: bool = False, render_only: b
     from ..lammps.launch import launcher_for
     from ..tasks.base import render_run, run_task
 
+    click.echo(f"run folder: {Path(runs_dir) / task.run_name}", err=True)
+    for line in task.header():
+        click.echo(line, err=True)
     if render_only:
         run_dir = render_run(task, runs_dir, overwrite=overwrite, **render_options)
         click.echo(f"rendered {run_dir} (task {task.name}); run it with: harness execute {run_dir}")

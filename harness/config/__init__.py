@@ -10,7 +10,7 @@ with the file, the key and what is allowed, so a user sees one line that says wh
 """
 
 from .model import ModelSpec, list_models, load_model
-from .names import NAME_RULE, is_valid_name, safe_name, validate_name
+from .names import NAME_RULE, is_valid_name, safe_name, validate_name, validate_path
 from .project import inputs_dir, potentials_dir, project_root, templates_dir
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
 from .tasks import (ENERGY_REFERENCES, FRAME_FORMATS, RELAX_MODES, TRAJECTORY_FORMATS, CampaignSettings,
@@ -23,5 +23,5 @@ __all__ = [
     "RELAX_MODES", "Settings", "SigmaSettings", "SinglePointSettings", "SofteningSettings", "StructureSpec",
     "SystemSpec", "THERMOSTATS", "TRAJECTORY_FORMATS", "inputs_dir", "is_valid_name", "list_models",
     "list_systems", "load_model", "load_system", "md_settings", "potentials_dir", "project_root", "safe_name",
-    "templates_dir", "validate_name",
+    "templates_dir", "validate_name", "validate_path",
 ]

@@ -92,18 +92,35 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def resolve(kind: str, name: str, folder: Path) -> Path:
-    """A registry name (file stem in ``folder``) or a path to a YAML file."""
+def resolve(kind: str, name: str, folder: str) -> Path:
+    """A registry name (file stem in ``folder``, searched over the project's places) or a path to a YAML file.
+
+    ``folder`` is ``inputs`` or ``potentials``: the first of ``$HARNESS_ROOT``, the project
+    folder and the shipped defaults that has ``<folder>/<name>.yaml`` wins
+    (:mod:`harness.config.project`).
+    """
+    from .project import locate, registry
+
     candidate = Path(name)
     if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
         return candidate.resolve()
-    path = folder / f"{name}.yaml"
-    if path.is_file() and "/" not in name:
-        return path
-    valid = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "(none)"
+    found = locate(folder, f"{name}.yaml") if name and "/" not in name else None
+    if found is not None:
+        return found.path
+    valid = ", ".join(registry(folder)) or "(none)"
     raise UnknownNameError(f"unknown {kind} '{name}' (valid: {valid})")
 
 
-def relative_source(path: Path, root: Path) -> str:
-    """``inputs/Cu.yaml`` for registry files, the absolute path otherwise (provenance)."""
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+def relative_source(path: Path) -> str:
+    """Provenance of a YAML file: ``inputs/Cu.yaml`` when looking that name up gives this very
+    file (from whichever place), so the source round-trips to the registry name; else its
+    absolute path (a file given by path, or one shadowed by a file of the same name earlier
+    on the search path)."""
+    from .project import FOLDERS, locate
+
+    path = Path(path).resolve()
+    folder = path.parent.name
+    found = locate(folder, path.name) if folder in FOLDERS and path.suffix == ".yaml" else None
+    if found is not None and found.path.resolve() == path:
+        return f"{folder}/{path.name}"
+    return str(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import ConfigError, UnknownNameError
 from ._reader import Reader, load_yaml, relative_source, resolve
 from .names import safe_name
-from .project import potentials_dir, project_root
+from .project import registry
 
 
 def model_families() -> tuple[str, ...]:
@@ -42,7 +42,7 @@ class ModelSpec:
     weights: str | None = None  # local file (absolute) when known
     pair_style: str | None = None
     files: dict[str, str] = field(default_factory=dict)
-    dtype: str = "float64"
+    dtype: str | None = None  # the precision to run in; None: not stated (the task chooses)
     cutoff_A: float | None = None
     offline: bool = False
     license: str = ""
@@ -100,8 +100,8 @@ def load_model(name: str) -> ModelSpec:
             weights=str(candidate.resolve()),
         )
     base, _, variant = name.partition(":")
-    path = resolve("model", base, potentials_dir())
-    src = relative_source(path, project_root())
+    path = resolve("model", base, "potentials")
+    src = relative_source(path)
     r = Reader(load_yaml(path), src)
     if r.raw("family", None) == "scaled":
         if variant:
@@ -132,6 +132,14 @@ def load_model(name: str) -> ModelSpec:
     files = r.raw("files", {})
     if not isinstance(files, dict):
         raise r.fail("files", "must map element symbols to potential files")
+
+    def near(value):
+        """A file named relative to this YAML, if it is there (a run folder's staged model)."""
+        if value is None:
+            return None
+        here = path.parent / str(value)
+        return str(here.resolve()) if not Path(str(value)).is_absolute() and here.is_file() else str(value)
+
     return ModelSpec(
         name=r.name("name") if r.has("name") else safe_name(path.stem, "model"),
         source=src,
@@ -141,10 +149,10 @@ def load_model(name: str) -> ModelSpec:
         engines=tuple(engines),
         variant=chosen,
         variants={str(k): dict(v) for k, v in variants.items()},
-        weights=r.str("weights", None),
+        weights=near(r.str("weights", None)),
         pair_style=r.str("pair_style", None),
-        files={str(k): str(v) for k, v in files.items()},
-        dtype=r.str("dtype", "float64", allowed=("float32", "float64")),
+        files={str(k): near(v) for k, v in files.items()},
+        dtype=r.str("dtype", None, allowed=("float32", "float64")),
         cutoff_A=r.positive("cutoff_A") if r.has("cutoff_A") else None,
         offline=bool(r.raw("offline", False)),
         license=r.str("license", ""),
@@ -190,4 +198,4 @@ def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:
 
 
 def list_models() -> list[str]:
-    return sorted(p.stem for p in potentials_dir().glob("*.yaml"))
+    return sorted(registry("potentials"))

@@ -36,3 +36,17 @@ def safe_name(text: str, fallback: str = "run") -> str:
     """A valid name made from free text (a file stem): other characters become '-'."""
     out = re.sub(r"[^A-Za-z0-9._+-]+", "-", str(text)).strip("-.")[:MAX_LENGTH]
     return out or fallback
+
+
+_PATH = re.compile(r"[A-Za-z0-9._+\-/~@%:=,]+")
+PATH_RULE = "letters, digits, / and . _ - + ~ @ % : = , (no spaces, quotes, $, ; or other shell characters)"
+
+
+def validate_path(kind: str, text: str | None) -> str | None:
+    """A path that reaches a job script as written (a declared cluster path): one line if it
+    holds anything a shell would act on."""
+    if text is None:
+        return None
+    if not (isinstance(text, str) and _PATH.fullmatch(text)):
+        raise ConfigError(f"{kind} {text!r} is not a plain path: use {PATH_RULE}")
+    return text

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UnknownNameError
 from ._reader import Reader, load_yaml, relative_source, resolve
 from .names import safe_name
-from .project import inputs_dir, project_root
+from .project import registry
 
 PROTOTYPES = ("fcc", "bcc", "hcp", "diamond", "rocksalt", "L1_2", "B2")
 # nose-hoover: LAMMPS fix nvt (chain); csvr: Bussi's stochastic velocity rescaling (fix nve +
@@ -102,8 +102,8 @@ def _parse_preset(r: Reader) -> MDProtocol:
 
 def load_system(name: str) -> SystemSpec:
     """Load ``inputs/<name>.yaml`` (or a YAML path) into a validated :class:`SystemSpec`."""
-    path = resolve("system", name, inputs_dir())
-    src = relative_source(path, project_root())
+    path = resolve("system", name, "inputs")
+    src = relative_source(path)
     r = Reader(load_yaml(path), src)
     r.unknown({"name", "description", "structure", "temperature_K", "presets", "default_preset"})
     s = r.sub("structure")
@@ -150,4 +150,4 @@ def load_system(name: str) -> SystemSpec:
 
 
 def list_systems() -> list[str]:
-    return sorted(p.stem for p in inputs_dir().glob("*.yaml"))
+    return sorted(registry("inputs"))

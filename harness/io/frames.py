@@ -14,13 +14,13 @@ Formats: ``extxyz`` (ASE's extended XYZ; forces as the ``forces`` property or on
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FramesError
+from ..runs import file_sha256  # noqa: F401  (re-exported: io.frames.file_sha256)
 from ..units import matrix_to_voigt, voigt_to_matrix
 from . import format_of
 
@@ -31,14 +31,6 @@ _ENERGY_KEYS = ("energy", "REF_energy", "DFT_energy", "dft_energy", "ref_energy"
 
 def guess_format(path: Path) -> str:
     return format_of(path, FORMATS, "the format of reference frames", FramesError)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def reference_entry(path: Path, frames: list, fmt: str | None = None) -> dict:

@@ -112,6 +112,33 @@ def restrict_eam(spec: ModelSpec, elements: list[str]) -> ModelSpec:
     return replace(spec, files={el: spec.files[el] for el in elements if el in spec.files})
 
 
+def with_precision(spec: ModelSpec, purpose: str) -> tuple[ModelSpec, dict]:
+    """The model set to run in a stated precision, and what was chosen and why.
+
+    A YAML's ``dtype`` is the user's choice; otherwise MD runs in the precision the model was
+    trained in and everything that differentiates energies (phonons, NEB, relaxation, single
+    points) in float64.
+    """
+    from dataclasses import replace
+
+    from .metadata import model_info
+
+    trained = model_info(spec).dtype
+    if spec.dtype is not None:
+        used, why = spec.dtype, f"stated in {spec.source}"
+    elif trained is None:
+        return spec, {"trained": None, "used": "float64", "why": f"{spec.family}: computed in float64"}
+    elif purpose == "md":
+        used, why = trained, "MD runs in the precision the model was trained in"
+    else:
+        used, why = "float64", f"{purpose} uses float64 by default"
+    if spec.family == "scaled":
+        spec = replace(spec, base=replace(spec.base, dtype=used), dtype=used)
+    else:
+        spec = replace(spec, dtype=used)
+    return spec, {"trained": trained, "used": used, "why": why}
+
+
 def for_elements(spec: ModelSpec, elements: list[str]) -> ModelSpec:
     """The model as used on a structure of these elements: a family whose files are per
     element (EAM funcfl) keeps those of the structure; any other model is returned as is."""
@@ -142,6 +169,8 @@ def _package_dir(module: str, pin: str, model: str) -> Path:
 
 
 def _chgnet_weights(spec: ModelSpec) -> list[Path]:
+    if spec.weights:  # a checkpoint file (a staged copy, or the user's own)
+        return [_existing(spec.weights, "CHGNet checkpoint")]
     version = spec.variant or "0.3.0"
     folder = _package_dir("chgnet", CHGNET_PIN, "CHGNet") / "pretrained" / version
     files = sorted(folder.glob("*.pth.tar"))
@@ -152,26 +181,30 @@ def _chgnet_weights(spec: ModelSpec) -> list[Path]:
 
 @register("chgnet", weights=_chgnet_weights)
 def _chgnet_calculator(spec: ModelSpec):
-    import contextlib
-    import io
-    import warnings
-
     prepare_torch()
+    from .._quiet import quiet_prints
+
     try:
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
     except ImportError as exc:
         raise ModelUnavailableError(f"CHGNet needs the chgnet package ({exc}): pip install {CHGNET_PIN}") from None
     _chgnet_weights(spec)
-    # CHGNet prints its parameter count and device on construction, and warns at every call about
-    # a tensor it converts to a scalar itself: neither is the user's business.
-    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
-                            category=UserWarning, module=r"chgnet\.")
-    with contextlib.redirect_stdout(io.StringIO()):
-        return CHGNetCalculator(CHGNet.load(model_name=spec.variant or "0.3.0"), use_device="cpu")
+    with quiet_prints():  # its parameter count and device (named in harness._quiet.KNOWN)
+        model = CHGNet.from_file(spec.weights) if spec.weights else CHGNet.load(model_name=spec.variant or "0.3.0")
+        return CHGNetCalculator(model, use_device="cpu")
+
+
+def _existing(path: str, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ModelUnavailableError(f"{what} not found: {p}")
+    return p
 
 
 def _sevennet_weights(spec: ModelSpec) -> list[Path]:
+    if spec.weights:
+        return [_existing(spec.weights, "SevenNet checkpoint")]
     entry = spec.variants.get(spec.variant or "", {})
     if "file" not in entry:
         raise ConfigError(f"{spec.source}: variant '{spec.variant}' names no checkpoint file")

@@ -1,7 +1,8 @@
-"""MACE: foundation weights (downloaded once, cached in ``potentials/.cache``) or a local file."""
+"""MACE: foundation weights (downloaded once into the harness cache, :mod:`harness.cache`) or a local file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,7 +20,10 @@ DOWNLOAD_TIMEOUT_S = 30
 
 
 def cache_dir() -> Path:
-    return potentials_dir() / ".cache"
+    """Where downloaded MACE weights go (see :mod:`harness.cache`)."""
+    from ..cache import cache_dir as harness_cache
+
+    return harness_cache()
 
 
 def _offline_hint() -> str:
@@ -82,11 +86,19 @@ def mace_calculator(spec: ModelSpec):
     """mace-torch's ASE calculator on the CPU, in the model's dtype."""
     (path,) = mace_weights(spec)
     prepare_torch()
+    from .._quiet import quiet_prints
+
     try:
-        from mace.calculators import MACECalculator
+        with quiet_prints():
+            from mace.calculators import MACECalculator
     except ImportError as exc:
         raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
-    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=spec.dtype)
+    dtype = spec.dtype
+    if dtype is None:  # not chosen: the precision the model was trained in
+        from .metadata import model_info
+
+        dtype = model_info(spec).dtype or "float64"
+    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=dtype)
 
 
 def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
@@ -96,11 +108,24 @@ def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
     cuequivariance-torch installed.
     """
     (path,) = mace_weights(spec)
-    out = Path(str(path) + "-mliap_lammps.pt")
-    if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+    # The exporter writes <input>-mliap_lammps.pt beside its input: give it a link named like
+    # the weights in a cache folder of their own (keyed by file, size, mtime and dtype), so the
+    # export never lands beside a user's file nor in an installed package, and a replaced
+    # weights file is exported again.
+    from ..cache import cache_dir as harness_cache
+
+    stat = path.stat()
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{dtype or spec.dtype}"
+    link = harness_cache("mliap", hashlib.sha256(key.encode()).hexdigest()[:16]) / path.name
+    out = Path(str(link) + "-mliap_lammps.pt")
+    if out.is_file():
         return out
+    try:
+        link.symlink_to(path.resolve())
+    except FileExistsError:  # linked by an earlier (or a concurrent) export
+        pass
     exe = Path(sys.executable).with_name("mace_create_lammps_model")
-    cmd = [str(exe), str(path), "--format=mliap", f"--dtype={dtype or spec.dtype}"]
+    cmd = [str(exe), str(link), "--format=mliap", f"--dtype={dtype or spec.dtype}"]
     env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0 or not out.is_file():
@@ -123,7 +148,11 @@ def build_small_mace(path: Path | str, elements: list[str], *, channels: int = 8
     import torch
     from ase.data import atomic_numbers
     from e3nn import o3
-    from mace import modules
+
+    from .._quiet import quiet_prints
+
+    with quiet_prints():
+        from mace import modules
 
     torch.manual_seed(seed)
     zs = sorted(atomic_numbers[e] for e in elements)

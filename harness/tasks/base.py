@@ -75,6 +75,24 @@ class Task:
     def run_name(self) -> str:
         return self.settings.run_name
 
+    @property
+    def model_spec(self):
+        """The model this task runs (staged into its run folder), or ``None``."""
+        return None
+
+    def header(self) -> list[str]:
+        """What is chosen for the user (engine, precision), said once before a run."""
+        lines = []
+        choice = getattr(self, "choice", None)
+        if choice is not None:
+            lines.append(f"engine: {choice.name} ({choice.reason})")
+        precision, model = getattr(self, "precision", None), self.model_spec
+        if precision and model is not None:
+            trained = f"trained in {precision['trained']}; " if precision.get("trained") else ""
+            lines.append(f"model: {model.label} ({model.family}), runs in {precision['used']} "
+                         f"({trained}{precision['why']})")
+        return lines
+
     def request(self) -> dict:
         """What :meth:`from_request` needs to rebuild this task (``summary.json``'s ``request``)."""
         return self.settings.request()
@@ -118,15 +136,28 @@ class Task:
 
 
 # ---------------------------------------------------------------------- the lifecycle
-def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, **options) -> Path:
-    """A new run folder with the task's inputs and a ``summary.json`` in status ``rendered``."""
+def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, stage_model: str = "copy",
+               model_path_on_cluster: str | None = None, **options) -> Path:
+    """A new run folder with the task's inputs, its model staged into ``model/`` (see
+    :mod:`harness.models.staging`) and a ``summary.json`` in status ``rendered``."""
+    from ..models.staging import stage_model as stage
+    from ..config.sources import source_files
+
     run_dir = create_run_dir(Path(runs_dir), task.run_name, overwrite=overwrite)
     try:
         summary = {"run_name": task.run_name, "task": task.name, "status": "rendered", "created": now(),
                    "request": task.request()}
-        summary.update(task.render(run_dir, **options))
+        staged = None
+        if task.model_spec is not None:
+            mode = "declared" if model_path_on_cluster else stage_model
+            staged = stage(task.model_spec, run_dir, mode, model_path_on_cluster)
+        summary.update(task.render(run_dir, staged=staged, **options))
+        if staged is not None:
+            summary.setdefault("model", {})["staged"] = staged
         if task.templates:
             summary.setdefault("templates_sha256", task.templates_sha256())
+        # which template, system and model files (path, sha256, which place they came from)
+        summary.setdefault("source_files", source_files(getattr(task, "settings", None), task.templates))
         summary.update(versions=package_versions(), host=host_info())
         write_json(run_dir / SUMMARY, summary)
     except BaseException:
@@ -140,7 +171,11 @@ def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None,
     """Execute a rendered run folder; the status moves to running, then completed or failed."""
     from ..lammps.launch import InProcess
 
+    from ..models.staging import verify_staged
+
     run_dir = Path(run_dir)
+    if task is not None:  # (load_task checks it itself)
+        verify_staged(run_dir, load_run(run_dir).model.get("staged"))  # the model it was rendered with
     task = task or load_task(run_dir)
     launcher = launcher or InProcess()
     if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
@@ -188,5 +223,10 @@ def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resum
 
 def load_task(run_dir: Path | str, **kwargs) -> Task:
     """Rebuild the task of a run folder from its ``summary.json`` (any registered task)."""
+    from ..models.staging import verify_staged, with_staged_model
+
     record = load_run(run_dir)
-    return task_class(record.task).from_request(record.request, **kwargs)
+    staged = record.model.get("staged")
+    verify_staged(record.path, staged)  # every staged file is the one the folder was rendered with
+    request = with_staged_model(record.request, record.path) if staged else record.request
+    return task_class(record.task).from_request(request, **kwargs)

@@ -24,7 +24,7 @@ from ..config import CompareSettings
 from ..errors import CompareError, RunFolderError
 from ..io.trajectory import ReferenceTrajectory, read_trajectory
 from ..progress import frame_progress
-from ..runs import host_info, jsonable, load_run, now, package_versions, write_json
+from ..runs import host_info, jsonable, now, package_versions, write_json
 from ..units import EV_A3_TO_GPA
 
 MIN_FRAMES = 4  # time correlations (VDOS) need a few frames

@@ -26,11 +26,9 @@ MODEL_FRAMES = "model_frames.npz"
 
 def check_species(model: ModelSpec, frames, source: str = "reference frames") -> None:
     """One line naming the elements of the frames that the model does not cover (before any compute)."""
-    present = dict.fromkeys(s for a in frames for s in a.get_chemical_symbols())
-    missing = [el for el in present if not model.covers(el)]
-    if missing:
-        raise StructureError(f"model {model.name} does not cover element(s) {', '.join(missing)} of the {source} "
-                             f"(it covers: {', '.join(model.elements or ())})")
+    from ..models.metadata import check_covers
+
+    check_covers(model, [s for a in frames for s in a.get_chemical_symbols()], source)
     if any(not all(a.pbc) for a in frames):
         raise StructureError(f"{source}: every frame must be periodic in x, y and z (LAMMPS runs them as p p p)")
 
@@ -71,17 +69,23 @@ class LabelledFramesTask(Task):
     def __init__(self, settings, **_):
         from ..io.frames import read_frames
 
+        from ..models import with_precision
+
         super().__init__(settings)
-        self.model = settings.model
         self.reference = Path(settings.reference)
         self.frames = read_frames(self.reference, settings.fmt)
-        check_species(self.model, self.frames, f"reference frames {self.reference}")
+        check_species(settings.model, self.frames, f"reference frames {self.reference}")
+        self.model, self.precision = with_precision(settings.model, self.name)
+
+    @property
+    def model_spec(self):
+        return self.model
 
     def render(self, run_dir: Path, **_) -> dict:
         from ..io.frames import reference_entry
 
-        return {"model": model_entry(self.model), "reference": reference_entry(self.reference, self.frames,
-                                                                                self.settings.fmt)}
+        return {"model": {**model_entry(self.model), "precision": self.precision},
+                "reference": reference_entry(self.reference, self.frames, self.settings.fmt)}
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
         t0 = time.perf_counter()

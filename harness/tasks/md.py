@@ -16,7 +16,7 @@ from ..lammps.launch import Srun
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Guard, Progress, Session, restart_step
-from ..models import for_elements, sha256, weight_files
+from ..models import for_elements, sha256, weight_files, with_precision
 from ..runs import update_summary, write_text
 from ..systems import build_atoms, check_atoms, species_order
 from .base import Task, register
@@ -59,8 +59,9 @@ class MDTask(Task):
         md = self.md
         self.atoms = build_atoms(md.system.structure, md.protocol.supercell)
         self.elements = species_order(self.atoms)
-        self.model = for_elements(md.model, self.elements)
         check_atoms(self.atoms, md.model)
+        model, self.precision = with_precision(md.model, "md" if md.relax == "none" else "relaxation")
+        self.model = for_elements(model, self.elements)
         self.caps = caps or probe()
         self.choice = choose(md.engine, self.model, self.caps, render_only=render_only)
         self.engine = ENGINES[self.choice.name]
@@ -70,6 +71,10 @@ class MDTask(Task):
     def md(self) -> MDSettings:
         """The MD settings (tasks that run MD as one of their parts override this)."""
         return self.settings
+
+    @property
+    def model_spec(self):
+        return self.model
 
     def request(self) -> dict:
         return {**self.md.request(), "engine": self.choice.name}
@@ -105,7 +110,8 @@ class MDTask(Task):
         }
 
     def job_context(self, deck_ctx: dict, *, nodes: int = 1, tasks_per_node: int | None = None,
-                    gpus_per_node: int = 0, walltime: str = "24:00:00", partition: str | None = None) -> dict:
+                    gpus_per_node: int = 0, walltime: str = "24:00:00", partition: str | None = None,
+                    staged: dict | None = None) -> dict:
         """Variables of ``slurm.sh.j2``: resources, and the launch line from the launch seam."""
         engine = self.engine
         if engine.python_driver:  # the model runs in the harness's Python, one rank per replica
@@ -115,9 +121,10 @@ class MDTask(Task):
         return {**deck_ctx, "nodes": nodes, "gpus_per_node": gpus_per_node, "walltime": walltime,
                 "partition": partition, "lmp_executable": "lmp", "python_driver": engine.python_driver,
                 "tasks_per_node": tasks_per_node or (1 if engine.max_ranks_per_replica == 1 else max(gpus_per_node, 1)),
-                "launch_line": launch_line, **engine.job_context(self.model)}
+                "launch_line": launch_line, "model_links": ((staged or {}).get("declared") or {}).get("links", []),
+                **engine.job_context(self.model)}
 
-    def render(self, run_dir: Path, *, job: dict | None = None) -> dict:
+    def render(self, run_dir: Path, *, job: dict | None = None, staged: dict | None = None) -> dict:
         """The structure, the deck, the job script and the files the deck reads."""
         from ase.io import write
 
@@ -126,7 +133,7 @@ class MDTask(Task):
         self.engine.stage(self.model, self.elements, run_dir)
         ctx = self.context()
         write_text(run_dir / DECK, render("md.in.j2", **ctx))
-        write_text(run_dir / JOB, render("slurm.sh.j2", **self.job_context(ctx, **(job or {}))))
+        write_text(run_dir / JOB, render("slurm.sh.j2", **self.job_context(ctx, staged=staged, **(job or {}))))
         (run_dir / JOB).chmod(0o755)
         return self.provenance()
 
@@ -139,6 +146,7 @@ class MDTask(Task):
             "structure": {"n_atoms": len(self.atoms), "elements_type_order": self.elements,
                           "formula": self.atoms.get_chemical_formula(), "cell_A": self.atoms.cell.tolist()},
             "model": {"name": m.name, "label": m.label, "family": m.family, "variant": m.variant, "source": m.source,
+                      "argument": self.md.model.argument, "precision": self.precision,
                       "files": [str(f) for f in files], "sha256": sha256(files),
                       "license": m.license, "citation": m.citation,
                       **({"correction": {"scale": m.scale, "base": m.base.label, "base_source": m.base.source,

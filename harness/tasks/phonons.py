@@ -333,8 +333,13 @@ class PhononsTask(Task):
             if "frequency_THz" not in record.results().get("vdos", {}):
                 raise ConfigError(f"{s.md_run}: its results have no VDOS "
                                   f"({record.results().get('vdos', {}).get('skipped', 'missing')})")
+        from ..models import with_precision
+        from ..models.metadata import check_covers
+
+        check_covers(s.model, cell.get_chemical_symbols())
+        self.model, self.precision = with_precision(s.model, "phonons")
         self.matrix = matrix
-        self.calc = FiniteDisplacements(s.model, cell, DisplacementSettings(
+        self.calc = FiniteDisplacements(self.model, cell, DisplacementSettings(
             supercell_matrix=matrix, displacement_A=s.displacement_A, mesh=tuple(s.mesh), engine=s.engine),
             nac_params=nac)
 
@@ -348,13 +353,17 @@ class PhononsTask(Task):
     def n_displacements(self) -> int:
         return self.calc.n_displacements
 
+    @property
+    def model_spec(self):
+        return self.model
+
     def render(self, run_dir: Path, **_) -> dict:
         from .frames import model_entry
 
         self.calc.phonon.save(Path(run_dir) / "phonopy_disp.yaml")
         s = self.settings
         return {
-            "model": model_entry(s.model),
+            "model": {**model_entry(self.model), "precision": self.precision},
             "reference": {"file": s.reference, "forces": list(s.reference_forces), "born": s.born}
             if s.reference else None,
             "settings": {"supercell_matrix": self.matrix, "displacement_A": s.displacement_A, "mesh": list(s.mesh)},
@@ -403,9 +412,9 @@ class PhononsTask(Task):
             overlay = {"distances": results.band["distances"], "frequencies_THz": np.split(fr, sizes)}
         if self.settings.md_run is not None:
             summary["vdos_vs_dos"] = vdos_check(Path(self.settings.md_run), figures / "vdos_vs_dos.png", phonon)
-        plot_bands(summary, figures / "band.png", reference=overlay, label=self.settings.model.label)
+        plot_bands(summary, figures / "band.png", reference=overlay, label=self.model.label)
         plot_dos(summary, figures / "dos.png")
-        doc = {"system": self.system_name, "model": self.settings.model.label, "task": "phonons", **summary}
+        doc = {"system": self.system_name, "model": self.model.label, "task": "phonons", **summary}
         doc["headline"] = self.headline(doc)
         write_json(run_dir / "results.json", doc)
         return doc

@@ -67,7 +67,11 @@ def sigma_of_run(run_dir: Path, fc: str = "model", fc_forces: list[Path] | None 
     md = record.md
     elements = record.elements
     if fc == "model":
-        model = load_model(record.model.get("argument") or record.request["model"])
+        from ..models import with_precision
+        from ..models.staging import staged_model_argument
+
+        model = load_model(staged_model_argument(run_dir) or record.model.get("argument") or record.request["model"])
+        model, _ = with_precision(model, "force constants")
         force_constants, ref = model_force_constants(model, run_structure(run_dir), engine=engine, workdir=workdir)
         source = f"model {model.label}"
     else:
@@ -156,10 +160,19 @@ class SigmaTask(Task):
                 raise ConfigError(f"--reference {s.reference}: cannot read frames ({exc})") from None
             formula = str(self.frames[0].symbols.formula.reduce()[0]) if self.frames else "frames"
             self._run_name = f"{formula}-{s.model.label}-sigma-{s.tag or safe_name(Path(s.reference).stem)}"
+            from ..models import with_precision
+            from ..models.metadata import check_covers
+
+            check_covers(s.model, [e for a in self.frames for e in a.get_chemical_symbols()], "reference frames")
+            self.model, self.precision = with_precision(s.model, "single points")
 
     @property
     def run_name(self) -> str:
         return self._run_name
+
+    @property
+    def model_spec(self):
+        return getattr(self, "model", None)  # σ along a run uses the run's own (staged) model
 
     def render(self, run_dir: Path, **_) -> dict:
         s = self.settings
@@ -172,7 +185,7 @@ class SigmaTask(Task):
             res = sigma_of_run(Path(s.run), fc=s.fc, fc_forces=[Path(f) for f in s.fc_forces], engine=s.engine,
                                workdir=workdir, partial=s.partial)
         else:
-            res = sigma_of_reference_frames(self.frames, s.model, Path(s.fc), [Path(f) for f in s.fc_forces],
+            res = sigma_of_reference_frames(self.frames, self.model, Path(s.fc), [Path(f) for f in s.fc_forces],
                                             s.engine, workdir=workdir)
         write_json(Path(run_dir) / SERIES, res)
         return {}
