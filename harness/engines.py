@@ -64,7 +64,7 @@ class Engine:
 
     def job_context(self, model: ModelSpec) -> dict:
         """Variables of the job script template for this engine."""
-        return {"mliap_file": "", "weights_name": ""}
+        return {"mliap_file": "", "weights_name": "", "export_dtype": ""}
 
 
 class BridgeEngine(Engine):
@@ -123,18 +123,37 @@ class MliapEngine(Engine):
     def context(self, model, elements):
         return {"mliap_file": self.model_file(model), "elements": elements, "scale": model.scale}
 
+    def _export_into(self, model: ModelSpec, run_dir: Path) -> list[Path]:
+        """The checked export (:func:`harness.models.mace.export_mliap`, cached by hash) and its
+        record, copied beside the staged weights as the deck reads them."""
+        from .models.mace import export_mliap, export_record_path
+
+        base = self.base_model(model)
+        exported = export_mliap(base, dtype=model.dtype or base.dtype)
+        target = Path(run_dir) / self.model_file(model)
+        target.parent.mkdir(exist_ok=True)
+        out = []
+        for src, dst in ((exported, target), (export_record_path(exported), export_record_path(target))):
+            if not dst.exists():
+                shutil.copy2(src, dst)
+            out.append(dst)
+        return out
+
+    def stage(self, model, elements, run_dir):
+        """Export the model here when this environment can (cuequivariance-torch installed): the
+        folder is then ready with a checked export; otherwise ``job.sh`` exports it on the cluster."""
+        from .models.mace import can_export_mliap
+
+        if not can_export_mliap()[0]:
+            return []
+        return self._export_into(model, run_dir)
+
     def attach(self, session, model, symbols, run_dir, caps, calc=None):
-        """Export the model for ML-IAP (mace_create_lammps_model) and copy it into the run folder."""
+        """The checked export in the run folder (exported here if the folder has none)."""
         ok, why = self.available(caps)
         if not ok:
             raise EngineUnavailableError(f"engine mliap: {why}")
-        from .models.mace import export_mliap
-
-        exported = export_mliap(self.base_model(model))
-        target = Path(run_dir) / self.model_file(model)
-        if not target.exists():
-            target.parent.mkdir(exist_ok=True)
-            shutil.copy2(exported, target)
+        self._export_into(model, run_dir)
 
     def lammps_args(self, gpus=0):
         return ["-k", "on", "g", str(gpus), "-sf", "kk", "-pk", "kokkos", "newton", "on", "neigh", "half"] \
@@ -144,8 +163,11 @@ class MliapEngine(Engine):
         from .models import weight_files
         from .models.staging import STAGED
 
-        name = weight_files(self.base_model(model))[0].name
-        return {"mliap_file": self.model_file(model), "weights_name": f"{STAGED}/{name}"}
+        base = self.base_model(model)
+        name = weight_files(base)[0].name
+        # the precision the run was rendered in (an export made on the cluster must match it)
+        return {"mliap_file": self.model_file(model), "weights_name": f"{STAGED}/{name}",
+                "export_dtype": model.dtype or base.dtype or "float64"}
 
 
 class ClassicEngine(Engine):

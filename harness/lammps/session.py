@@ -24,20 +24,28 @@ from ..units import BAR_TO_GPA
 from .probe import new_lammps
 
 
-def deck_commands(text: str) -> Iterator[str]:
-    """LAMMPS commands of a deck: comments stripped, ``&`` continuations joined."""
-    pending = ""
-    for raw in text.splitlines():
+def deck_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, command) of a deck: comments stripped, ``&`` continuations joined."""
+    pending, first = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = _strip_comment(raw).rstrip()
+        if not pending:
+            first = number
         if line.endswith("&"):
             pending += line[:-1] + " "
             continue
         line = (pending + line).strip()
         pending = ""
         if line:
-            yield line
+            yield first, line
     if pending.strip():
-        yield pending.strip()
+        yield first, pending.strip()
+
+
+def deck_commands(text: str) -> Iterator[str]:
+    """LAMMPS commands of a deck: comments stripped, ``&`` continuations joined."""
+    for _, command in deck_lines(text):
+        yield command
 
 
 def _strip_comment(line: str) -> str:

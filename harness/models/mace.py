@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -101,36 +102,139 @@ def mace_calculator(spec: ModelSpec):
     return MACECalculator(model_paths=str(path), device="cpu", default_dtype=dtype)
 
 
-def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
-    """``<model>-mliap_lammps.pt`` for ``pair_style mliap unified``, exported once and cached.
+MLIAP_SUFFIX = "-mliap_lammps.pt"
+EXPORT_RECORD_VERSION = 1
 
-    Uses mace-torch's own exporter (``mace_create_lammps_model --format=mliap``), which needs
-    cuequivariance-torch installed.
+
+def export_record_path(exported: Path) -> Path:
+    """The export's record beside it: ``<model>-mliap_lammps.json`` (what was checked, by whom)."""
+    return Path(str(exported)[: -len(".pt")] + ".json")
+
+
+def _export_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("mace-torch", "cuequivariance-torch", "cuequivariance", "torch"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def can_export_mliap() -> tuple[bool, str]:
+    """Whether ``mace_create_lammps_model --format=mliap`` can run in this environment, and why not."""
+    import importlib.util
+
+    for module, dist in (("cuequivariance_torch", "cuequivariance-torch"), ("cuequivariance", "cuequivariance")):
+        if importlib.util.find_spec(module) is None:
+            return False, f"{dist} is not installed (pip install -c constraints.txt {dist})"
+    if not Path(sys.executable).with_name("mace_create_lammps_model").is_file():
+        return False, "mace-torch's mace_create_lammps_model is not installed beside this Python"
+    return True, "cuequivariance-torch and mace_create_lammps_model are installed"
+
+
+def load_mliap(path: Path | str):
+    """The exported ML-IAP object, loaded as LAMMPS' ``mliap_unified_connect`` loads a ``.pt`` file
+    (``torch.load``, a pickled module: mace-torch and cuequivariance-torch must import)."""
+    prepare_torch()
+    import torch
+
+    from .._quiet import quiet_prints
+
+    try:
+        with quiet_prints():
+            return torch.load(str(path), map_location="cpu", weights_only=False)
+    except ImportError as exc:
+        raise ModelUnavailableError(f"{Path(path).name} needs {exc.name or exc} to load "
+                                    "(pip install cuequivariance-torch, as for the export)") from None
+
+
+def check_export(exported: Path, spec: ModelSpec, dtype: str | None = None) -> dict:
+    """Load ``exported`` back and check it is ``spec``'s model as LAMMPS will see it.
+
+    The checks are what ``pair_style mliap unified`` relies on: ``element_types`` (what
+    ``pair_coeff * *`` names) equal to the model's elements in the model's order, the pair cutoff
+    2 ``rcutfac`` equal to the model's ``r_max``, the precision the export was asked for, and the
+    attributes ``mliap_unified_connect`` reads. Raises :class:`ModelUnavailableError` naming the
+    first mismatch; returns the record (elements, cutoff, dtype, sha256).
+    """
+    from ..runs import file_sha256
+    from .metadata import model_info
+
+    info = model_info(spec)
+    unified = load_mliap(exported)
+    name = Path(exported).name
+    for attr in ("element_types", "rcutfac", "ndescriptors", "nparams", "compute_forces"):
+        if getattr(unified, attr, None) is None:
+            raise ModelUnavailableError(f"{name}: no '{attr}', which LAMMPS' ML-IAP unified reads")
+    elements = [str(e) for e in unified.element_types]
+    cutoff = 2.0 * float(unified.rcutfac)  # ML-IAP's dummy descriptor: element radii 1, cut = 2 rcutfac
+    got = {"torch.float64": "float64", "torch.float32": "float32"}.get(str(getattr(unified, "dtype", None)),
+                                                                         str(getattr(unified, "dtype", None)))
+    want = dtype or spec.dtype or info.dtype or "float64"
+    if info.elements is not None and tuple(elements) != tuple(info.elements):
+        raise ModelUnavailableError(f"{name}: elements {' '.join(elements)}, the model has {' '.join(info.elements)}")
+    if info.cutoff_A is not None and abs(cutoff - info.cutoff_A) > 1e-9:
+        raise ModelUnavailableError(f"{name}: ML-IAP cutoff 2·rcutfac = {cutoff:g} Å, the model's r_max is "
+                                    f"{info.cutoff_A:g} Å")
+    if got != want:
+        raise ModelUnavailableError(f"{name}: exported in {got}, {want} was asked for")
+    return {"version": EXPORT_RECORD_VERSION, "file": name, "sha256": file_sha256(Path(exported)),
+            "elements": elements, "cutoff_A": cutoff, "dtype": got}
+
+
+def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
+    """``<model>-mliap_lammps.pt`` for ``pair_style mliap unified``: exported once, cached by the
+    model's sha256, loaded back and checked (:func:`check_export`) before it is returned.
+
+    The export is mace-torch's own (``mace_create_lammps_model <model> --format=mliap``), run as
+    a subprocess: it converts the model to cuequivariance (needs cuequivariance-torch; on the CPU
+    its naive fallback). The cache key is the weights' sha256, the precision and the versions of
+    the packages that write the file, so another file, precision or exporter exports again. The
+    record of the check (``<model>-mliap_lammps.json``) sits beside the export.
     """
     (path,) = mace_weights(spec)
-    # The exporter writes <input>-mliap_lammps.pt beside its input: give it a link named like
-    # the weights in a cache folder of their own (keyed by file, size, mtime and dtype), so the
-    # export never lands beside a user's file nor in an installed package, and a replaced
-    # weights file is exported again.
     from ..cache import cache_dir as harness_cache
+    from ..runs import file_sha256, read_json, write_json
+    from .metadata import model_info
 
-    stat = path.stat()
-    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{dtype or spec.dtype}"
-    link = harness_cache("mliap", hashlib.sha256(key.encode()).hexdigest()[:16]) / path.name
-    out = Path(str(link) + "-mliap_lammps.pt")
-    if out.is_file():
-        return out
-    try:
+    dtype = dtype or spec.dtype or model_info(spec).dtype or "float64"
+    versions = _export_versions()
+    weights_sha = file_sha256(path)
+    key = hashlib.sha256(f"{weights_sha}:{dtype}:{sorted(versions.items())}".encode()).hexdigest()[:16]
+    folder = harness_cache("mliap", key)
+    out = folder / (path.name + MLIAP_SUFFIX)
+    record = export_record_path(out)
+    if out.is_file() and record.is_file():
+        rec = read_json(record)
+        if rec.get("version") == EXPORT_RECORD_VERSION and rec.get("sha256") == file_sha256(out):
+            return out
+    ok, why = can_export_mliap()
+    if not ok:
+        raise ModelUnavailableError(f"ML-IAP export of {path.name}: {why}")
+    # The exporter writes <input>-mliap_lammps.pt beside its input: give it a link named like the
+    # weights in a scratch folder of the cache, so the export never lands beside a user's file, and
+    # a concurrent export never sees a half-written file (moved into place when checked).
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmp:
+        link = Path(tmp) / path.name
         link.symlink_to(path.resolve())
-    except FileExistsError:  # linked by an earlier (or a concurrent) export
-        pass
-    exe = Path(sys.executable).with_name("mace_create_lammps_model")
-    cmd = [str(exe), str(link), "--format=mliap", f"--dtype={dtype or spec.dtype}"]
-    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0 or not out.is_file():
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ModelUnavailableError(f"ML-IAP export of {path.name} failed: {last} (needs: pip install cuequivariance-torch)")
+        exe = Path(sys.executable).with_name("mace_create_lammps_model")
+        cmd = [str(exe), str(link), "--format=mliap", f"--dtype={dtype}"]
+        env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+        t0 = time.perf_counter()
+        # stdin closed: the exporter asks which head to export when a model has several
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False)
+        seconds = time.perf_counter() - t0
+        made = Path(str(link) + MLIAP_SUFFIX)
+        if proc.returncode != 0 or not made.is_file():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ModelUnavailableError(f"ML-IAP export of {path.name} failed: {last}")
+        checked = check_export(made, spec, dtype)
+        os.replace(made, out)
+    write_json(record, {**checked, "weights": path.name, "weights_sha256": weights_sha, "export_s": round(seconds, 2),
+                        "exporter": " ".join(["mace_create_lammps_model", path.name, *cmd[2:]]), "versions": versions})
     return out
 
 
