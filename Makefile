@@ -13,7 +13,10 @@ RELAX  ?= none
 TAG    ?=
 RUN_ARGS = --system '$(SYSTEM)' --model '$(MODEL)' --preset '$(PRESET)' --engine '$(ENGINE)' --relax '$(RELAX)' $(if $(TAG),--tag '$(TAG)')
 
-.PHONY: venv run render test bench list clean-runs
+HOP    ?= vacancy
+IMAGES ?= 7
+
+.PHONY: venv run render neb test bench list clean-runs
 
 venv: $(STAMP)
 
@@ -32,6 +35,10 @@ run: venv
 render: venv
 	$(BIN)/harness render $(RUN_ARGS)
 
+# climbing-image NEB of a hop in SYSTEM with MODEL, one LAMMPS partition per image (mpiexec)
+neb: venv
+	$(BIN)/harness neb --system '$(SYSTEM)' --model '$(MODEL)' --hop '$(HOP)' --images '$(IMAGES)' --engine '$(ENGINE)' $(if $(TAG),--tag '$(TAG)')
+
 list: venv
 	$(BIN)/harness list systems && $(BIN)/harness list models && $(BIN)/harness list engines
 
@@ -42,6 +49,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md
 	$(BIN)/python benchmarks/bench_phonons.py --out benchmarks/results-phonons.md
 	$(BIN)/python benchmarks/bench_analysis.py --out benchmarks/results-analysis.md
+	$(BIN)/python benchmarks/bench_neb.py --out benchmarks/results-neb.md
 
 clean-runs:
 	rm -rf runs

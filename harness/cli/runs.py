@@ -19,12 +19,11 @@ RUN_DIR = click.argument("run_dir", type=click.Path(exists=True, file_okay=False
 @no_progress_option
 def execute(run_dir, resume, ranks, collect, no_progress):
     """Execute a rendered run folder here, whatever its task (e.g. inside a job script)."""
-    from ..lammps.launch import launcher_for
     from ..tasks.base import collect_run, execute_run, load_task
 
     task = load_task(run_dir)
     resume = resume and task.can_resume(run_dir)
-    execute_run(run_dir, launcher_for(ranks), task=task, resume=resume, progress=not no_progress)
+    execute_run(run_dir, task.launcher_for(ranks), task=task, resume=resume, progress=not no_progress)
     click.echo(f"{run_dir}: completed ({task.name})", err=True)
     if collect:
         results = collect_run(run_dir, task=task, progress=not no_progress)

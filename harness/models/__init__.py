@@ -145,6 +145,13 @@ def for_elements(spec: ModelSpec, elements: list[str]) -> ModelSpec:
     return restrict_eam(spec, elements) if spec.family == "eam" else spec
 
 
+@register("lammps", weights=_eam_weights)
+def _lammps_calculator(spec: ModelSpec):
+    """A LAMMPS pair style with its files (SW, Tersoff, MEAM, ...): LAMMPS computes it, there
+    is no ASE calculator of it here."""
+    raise ConfigError(f"{spec.source}: family 'lammps' runs through the classic engine only (engines: [classic])")
+
+
 @register("emt", weights=lambda spec: [])
 def _emt_calculator(spec: ModelSpec):
     """ASE's EMT: cheap, analytic, for tests and examples (Al, Cu, Ag, Au, Ni, Pd, Pt, H, C, N, O)."""

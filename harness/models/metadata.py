@@ -84,6 +84,21 @@ def _chgnet(files: list[Path]) -> ModelInfo:
     return ModelInfo(elements=tuple(chemical_symbols[1:n + 1]), dtype="float32")
 
 
+@reader("eam")
+def _eam(files: list[Path]) -> ModelInfo:
+    """The cutoff of EAM files: funcfl line 3 and setfl line 5 end with it (Å)."""
+    cutoffs = []
+    for f in files:
+        lines = Path(f).read_text(errors="replace").splitlines()
+        try:
+            words = lines[2].split()
+            funcfl = len(words) == 5 and words[0].replace(".", "").isdigit()
+            cutoffs.append(float((words if funcfl else lines[4].split())[4]))
+        except (IndexError, ValueError):
+            continue
+    return ModelInfo(cutoff_A=max(cutoffs) if cutoffs else None, dtype=None)
+
+
 def _cache_file(digest: str) -> Path:
     from ..cache import cache_dir
 
@@ -110,13 +125,14 @@ def model_info(spec: ModelSpec) -> ModelInfo:
     if spec.family == "scaled":
         return model_info(spec.base)
     declared = ModelInfo(elements=spec.elements, cutoff_A=spec.cutoff_A)
-    if spec.family not in _READERS or spec.elements is not None:
-        return declared
+    if spec.family not in _READERS or (spec.elements is not None and spec.cutoff_A is not None):
+        return declared  # the YAML says all (or the family has nothing to read)
     from . import sha256, weight_files
 
     files = weight_files(spec)
     read = _info_of_files(spec.family, tuple(str(f) for f in files), sha256(files))
-    return ModelInfo(elements=read.elements, cutoff_A=spec.cutoff_A or read.cutoff_A, dtype=read.dtype)
+    return ModelInfo(elements=spec.elements if spec.elements is not None else read.elements,
+                     cutoff_A=spec.cutoff_A or read.cutoff_A, dtype=read.dtype)
 
 
 def check_covers(spec: ModelSpec, elements, source: str = "") -> None:

@@ -98,7 +98,8 @@ class Task:
         return self.settings.request()
 
     @classmethod
-    def from_request(cls, request: dict, **kwargs) -> "Task":
+    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> "Task":
+        """The task of a rendered folder (``run_dir``: tasks that read inputs the folder holds)."""
         return cls(cls.settings_class.from_request(request), **kwargs)
 
     # ------------------------------------------------------------------ the protocol
@@ -120,6 +121,13 @@ class Task:
     def lammps(self, run_dir: Path, step: dict, ranks) -> dict:
         """One LAMMPS step on one rank, as a launcher runs it; returns the root rank's report."""
         raise NotImplementedError(f"task {self.name} has no LAMMPS step for a launcher")
+
+    def launcher_for(self, ranks: int = 1):
+        """How this task's LAMMPS work is launched when the user asks for ``ranks`` ranks (per
+        replica, for multi-replica tasks): in-process for one, mpiexec for more."""
+        from ..lammps.launch import launcher_for
+
+        return launcher_for(ranks)
 
     def can_resume(self, run_dir: Path) -> bool:
         """Whether :meth:`execute` can continue from what an interrupted run left."""
@@ -169,15 +177,13 @@ def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, sta
 def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Execute a rendered run folder; the status moves to running, then completed or failed."""
-    from ..lammps.launch import InProcess
-
     from ..models.staging import verify_staged
 
     run_dir = Path(run_dir)
     if task is not None:  # (load_task checks it itself)
         verify_staged(run_dir, load_run(run_dir).model.get("staged"))  # the model it was rendered with
     task = task or load_task(run_dir)
-    launcher = launcher or InProcess()
+    launcher = launcher or task.launcher_for(1)
     if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
         raise LaunchError(f"task {task.name} runs on {task.max_ranks} rank(s) per replica; "
                           f"{launcher.ranks} were asked for")
@@ -229,4 +235,4 @@ def load_task(run_dir: Path | str, **kwargs) -> Task:
     staged = record.model.get("staged")
     verify_staged(record.path, staged)  # every staged file is the one the folder was rendered with
     request = with_staged_model(record.request, record.path) if staged else record.request
-    return task_class(record.task).from_request(request, **kwargs)
+    return task_class(record.task).from_request(request, run_dir=record.path, **kwargs)

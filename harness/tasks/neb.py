@@ -1,0 +1,480 @@
+"""Migration barriers: climbing-image NEB in LAMMPS, one partition per image, any engine.
+
+render writes the endpoints (built for a hop, or the user's), the relaxation decks and the NEB
+deck (``templates/relax.in.j2``, ``templates/neb.in.j2``); execute relaxes both endpoints with
+the model (positions, cell fixed, on the force tolerance), interpolates the band (linear or
+IDPP) and runs the NEB through the launch seam: ``mpiexec -n R`` with ``-partition Rx1``, each
+rank one image (the bridge engine: each rank holds its own copy of the model); collect parses
+the universe log (replica energies, reaction coordinate, forces per iteration), writes the
+final images and the report card (:func:`harness.analysis.neb.report_card`).
+
+An NEB cut short (walltime, kill) continues with ``--resume`` from the band dumped every
+``band_every`` iterations, not from the interpolation.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from .. import __version__
+from ..config import NEBSettings
+from ..engines import ENGINES, choose
+from ..errors import ConfigError, IncompleteResultsError, SimulationError, StructureError
+from ..lammps.probe import Capabilities, probe
+from ..lammps.render import render
+from ..lammps.session import Session
+from ..runs import load_run, write_json, write_text
+from .base import Task, register
+
+DECK = "neb.in.lammps"
+LOG = "log.neb.lammps"
+RELAXED = {"initial": "relaxed_initial.data", "final": "relaxed_final.data"}
+BAND_EVERY = 10
+# the push after an endpoint's relaxation (Å, per component) and the energy it must not lower
+PUSH_A, PUSH_SEED, PUSH_TOL_EV, MAX_PUSHES = 0.02, 2027, 1e-4, 4
+# endpoints that relax to within this (largest atom displacement, Å) are the same state
+SAME_STATE_A = 0.1
+
+
+# ---------------------------------------------------------------------- the universe log
+def parse_neb_log(path: Path) -> dict:
+    """The NEB table of a LAMMPS universe log: every row of both stages, the climbing image.
+
+    Returns ``{"stages": [[row, ...], [row, ...]], "climbing_image": k or None}`` where a row
+    maps the log's columns (``Step``, ``MaxReplicaForce``, ``MaxAtomForce``, ``EBF``, ``EBR``,
+    ``RD1`` … ``PEN``) to numbers; image numbers are 1-based as in the log.
+    """
+    stages: list[list[dict]] = []
+    header: list[str] | None = None
+    climbing = None
+    if not Path(path).is_file():
+        return {"stages": [], "climbing_image": None}
+    for line in Path(path).read_text(errors="replace").splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "Step" and "MaxReplicaForce" in words:
+            header = words
+            stages.append([])
+            continue
+        m = re.match(r"Climbing replica = (\d+)", line.strip())
+        if m:
+            climbing = int(m.group(1))
+            continue
+        if header is not None and len(words) == len(header):
+            try:
+                stages[-1].append(dict(zip(header, (float(w) for w in words))))
+            except ValueError:
+                header = None
+        elif header is not None:
+            header = None
+    return {"stages": stages, "climbing_image": climbing}
+
+
+def profile_of(row: dict, n_images: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reaction coordinate, potential energy eV) of every image in one log row."""
+    rc = np.array([row[f"RD{k}"] for k in range(1, n_images + 1)])
+    pe = np.array([row[f"PE{k}"] for k in range(1, n_images + 1)])
+    return rc, pe
+
+
+def write_coords(path: Path, positions: np.ndarray) -> None:
+    """An NEB ``each`` file: the atom count, then ``id x y z`` (Å) per atom."""
+    lines = [str(len(positions))] + [f"{i + 1} {x:.12g} {y:.12g} {z:.12g}" for i, (x, y, z) in enumerate(positions)]
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def interpolate(initial: Atoms, final: Atoms, n_images: int, method: str) -> list[np.ndarray]:
+    """Positions of the whole band (endpoints included): linear (minimum image) or IDPP (ASE)."""
+    from ase.mep import NEB
+
+    band = [initial.copy() for _ in range(n_images - 1)] + [final.copy()]
+    neb = NEB(band, method="improvedtangent")  # the method only matters for ASE's own NEB forces
+    neb.interpolate(method=method, mic=True) if method == "idpp" else neb.interpolate(mic=True)
+    return [np.array(a.positions) for a in band]
+
+
+@register
+class NEBTask(Task):
+    """``harness neb``: the climbing-image NEB barrier of one hop with one model."""
+
+    name = "neb"
+    settings_class = NEBSettings
+    templates = ("neb.in.j2", "relax.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2")
+
+    def __init__(self, settings: NEBSettings, *, render_only: bool = False, caps: Capabilities | None = None,
+                 endpoints_from: Path | None = None):
+        from ..models import for_elements, with_precision
+        from ..models.metadata import model_info
+        from ..systems import check_atoms, species_order, unit_cell
+
+        super().__init__(settings)
+        s = settings
+        self.hop = None
+        if endpoints_from is not None:  # a rendered folder: its own endpoints, as rendered
+            initial, final = self._read_endpoints(Path(endpoints_from) / "initial.extxyz",
+                                                  Path(endpoints_from) / "final.extxyz")
+        elif s.hop is not None:
+            from ..defects import build_hop, parse_hop
+
+            unit = unit_cell(s.system.structure)
+            elements = list(dict.fromkeys(unit.get_chemical_symbols() + [parse_hop(s.hop)[1] or unit[0].symbol]))
+            cutoff = model_info(for_elements(s.model, elements)).cutoff_A
+            if cutoff is None and s.supercell is None:
+                raise ConfigError(f"model {s.model.name} states no cutoff: give the supercell (--supercell)")
+            self.hop = build_hop(unit, s.hop, cutoff or 0.0, s.supercell)
+            initial, final = self.hop.initial, self.hop.final
+        else:
+            initial, final = self._read_endpoints(Path(s.initial), Path(s.final))
+        for atoms in (initial, final):
+            check_atoms(atoms, s.model)
+        self.initial, self.final = initial, final
+        self.elements = species_order(initial)
+        model, self.precision = with_precision(s.model, "NEB")
+        self.model = for_elements(model, self.elements)
+        self.caps = caps or probe()
+        self.choice = choose(s.engine, self.model, self.caps, render_only=render_only)
+        self.engine = ENGINES[self.choice.name]
+        self.max_ranks = self.engine.max_ranks_per_replica
+
+    @staticmethod
+    def _read_endpoints(a: Path, b: Path) -> tuple[Atoms, Atoms]:
+        from ase.io import read
+
+        try:
+            initial, final = read(a), read(b)
+        except Exception as exc:  # ASE raises many types for unreadable files
+            raise ConfigError(f"cannot read the endpoints ({exc})") from None
+        if len(initial) != len(final):
+            raise StructureError(f"the endpoints differ in atom count: {a.name} has {len(initial)}, {b.name} "
+                                 f"{len(final)}")
+        if initial.get_chemical_symbols() != final.get_chemical_symbols():
+            raise StructureError(f"the endpoints differ in species order ({a.name}, {b.name}): atom k must be the "
+                                 f"same element in both")
+        if not np.allclose(initial.cell, final.cell, atol=1e-6):
+            raise StructureError(f"the endpoints have different cells ({a.name}, {b.name}); NEB keeps one cell")
+        for atoms in (initial, final):
+            atoms.pbc = True
+        return initial, final
+
+    @classmethod
+    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> "NEBTask":
+        return cls(cls.settings_class.from_request(request), endpoints_from=run_dir, **kwargs)
+
+    @property
+    def model_spec(self):
+        return self.model
+
+    @property
+    def n_images(self) -> int:
+        return self.settings.images
+
+    def launcher_for(self, ranks: int = 1):
+        """One partition per image, ``ranks`` ranks each (1 for the bridge engine)."""
+        from ..lammps.launch import Mpiexec
+
+        return Mpiexec(self.n_images * ranks, partitions=self.n_images)
+
+    # ------------------------------------------------------------------ render
+    def context(self) -> dict:
+        s = self.settings
+        what = (f"a {self.hop.kind} hop of {self.hop.element} in {s.system.name}" if self.hop
+                else f"{Path(s.initial).name} -> {Path(s.final).name}")
+        return {"run_name": self.run_name, "harness_version": __version__, "what": what, "model": self.model.label,
+                "engine": self.choice.name, "elements": self.elements, "neighbor_skin_A": 1.0,
+                **self.engine.context(self.model, self.elements)}
+
+    def render(self, run_dir: Path, *, staged: dict | None = None, **_) -> dict:
+        from ase.io import write
+
+        s, run_dir = self.settings, Path(run_dir)
+        for which, atoms in (("initial", self.initial), ("final", self.final)):
+            write(run_dir / f"{which}.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
+                  units="metal", atom_style="atomic")
+            write(run_dir / f"{which}.extxyz", atoms, format="extxyz")
+        self.engine.stage(self.model, self.elements, run_dir)
+        ctx = self.context()
+        for which in ("initial", "final"):
+            relax = {**ctx, "what": f"the {which} state of {ctx['what']}", "data_file": f"{which}.data",
+                     "out_file": RELAXED[which], "ftol_eV_A": s.relax_ftol_eV_A, "relax_style": "cg",
+                     "maxiter": 10000, "maxeval": 100000, "thermo_every": 100, "push_A": PUSH_A}
+            write_text(run_dir / f"relax_{which}.in.lammps", render("relax.in.j2", **relax, again=False))
+            write_text(run_dir / f"relax_{which}.again.in.lammps", render("relax.in.j2", **relax, again=True))
+        write_text(run_dir / DECK, render(
+            "neb.in.j2", **ctx, images=self.n_images, image_numbers=list(range(1, self.n_images + 1)),
+            data_file=RELAXED["initial"], spring_eV_A2=s.spring_eV_A2, min_style=s.min_style,
+            timestep_ps=s.timestep_fs / 1000.0, ftol_eV_A=s.ftol_eV_A, n1=s.max_iterations,
+            n2=s.climbing_iterations, nevery=BAND_EVERY, band_every=BAND_EVERY))
+        from .frames import model_entry
+
+        return {
+            "engine": {"name": self.choice.name, "reason": self.choice.reason},
+            "model": {**model_entry(self.model), "precision": self.precision},
+            "hop": self.hop.describe() if self.hop else {"initial": s.initial, "final": s.final},
+            "structure": {"n_atoms": len(self.initial), "elements_type_order": self.elements,
+                          "cell_A": np.asarray(self.initial.cell).tolist()},
+            "neb": {"images": self.n_images, "partitions": self.n_images, "interpolation": s.interpolation,
+                    "spring_eV_A2": s.spring_eV_A2, "ftol_eV_A": s.ftol_eV_A, "min_style": s.min_style,
+                    "timestep_fs": s.timestep_fs, "max_iterations": s.max_iterations,
+                    "climbing_iterations": s.climbing_iterations, "relax_ftol_eV_A": s.relax_ftol_eV_A},
+            "units": {"energy": "eV", "length": "Å", "force": "eV/Å"},
+            "lammps": {"version": self.caps.version},
+        }
+
+    # ------------------------------------------------------------------ execute
+    def can_resume(self, run_dir: Path) -> bool:
+        return all((Path(run_dir) / f"band.{i}.lammpstrj").is_file() for i in range(1, self.n_images + 1)) \
+            and all((Path(run_dir) / f).is_file() for f in RELAXED.values())
+
+    def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
+        from ..lammps.launch import InProcess
+
+        run_dir = Path(run_dir)
+        t0 = time.perf_counter()
+        out: dict = {"engine": {"name": self.choice.name, "reason": self.choice.reason}}
+        if resume and self.can_resume(run_dir):
+            band, step = self._last_band(run_dir)
+            print(f"[neb] resuming {run_dir.name} from the band of iteration {step}", file=sys.stderr)
+            out["resumed_from_iteration"] = step
+        else:
+            relaxed = {}
+            for which in ("initial", "final"):
+                relaxed[which] = InProcess().run(self, run_dir, {"kind": "relax", "which": which})
+                if progress:
+                    r = relaxed[which]
+                    saddle = sum(p for p in r["push_lowered_eV"] if p > PUSH_TOL_EV)
+                    note = f"; a push lowered it by {saddle:.4f} eV (it was a saddle)" if saddle else ""
+                    print(f"[neb] {which} state relaxed: E = {r['energy_eV']:.6f} eV, max force "
+                          f"{r['max_force_eV_A']:.2e} eV/Å ({r['iterations']} iterations){note}", file=sys.stderr)
+            out["endpoints"] = relaxed
+            initial, final = self._relaxed_atoms(run_dir)
+            from ase.geometry import find_mic
+
+            d, lengths = find_mic(final.positions - initial.positions, initial.cell, pbc=True)
+            if lengths.max() < SAME_STATE_A:
+                raise StructureError(f"the endpoints relaxed into the same state (largest atom displacement "
+                                     f"{lengths.max():.3f} Å < {SAME_STATE_A} Å): there is no hop between them")
+            band = interpolate(initial, final, self.n_images, self.settings.interpolation)
+        for i, positions in enumerate(band, start=1):
+            write_coords(run_dir / f"image.{i}.coords", positions)
+        t1 = time.perf_counter()
+        monitor = self._monitor(run_dir) if progress else None
+        launcher.run(self, run_dir, {"kind": "neb"}, monitor=monitor)
+        out["timings"] = {"endpoints_s": t1 - t0, "neb_s": time.perf_counter() - t1,
+                          "wall_s": time.perf_counter() - t0, "ranks": launcher.ranks,
+                          "partitions": launcher.partitions}
+        return out
+
+    def _relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
+        from ase.data import atomic_numbers
+        from ase.io import read
+
+        z = {i + 1: atomic_numbers[e] for i, e in enumerate(self.elements)}
+        out = []
+        for which in ("initial", "final"):
+            atoms = read(run_dir / RELAXED[which], format="lammps-data", atom_style="atomic", Z_of_type=z)
+            atoms.pbc = True
+            out.append(atoms)
+        return out[0], out[1]
+
+    def _last_band(self, run_dir: Path) -> tuple[list[np.ndarray], int]:
+        """Positions of every image at the last iteration all band dumps have."""
+        from ..io.lammps_dump import index_dump, iter_dump
+
+        indices = [index_dump(run_dir / f"band.{i}.lammpstrj") for i in range(1, self.n_images + 1)]
+        common = set(indices[0].steps.tolist())
+        for ix in indices[1:]:
+            common &= set(ix.steps.tolist())
+        if not common:
+            raise SimulationError(f"{run_dir}: the band dumps share no iteration to resume from")
+        step = max(common)
+        band = []
+        for ix in indices:
+            frames, _ = next(iter_dump(ix.select(ix.steps == step), self.elements))
+            band.append(np.asarray(frames.positions_A[0], dtype=float))  # shifted to the box origin
+        return band, int(step)
+
+    def _monitor(self, run_dir: Path):
+        """A progress line from the universe log: iteration, largest NEB force, current barrier."""
+        state = {"last": None}
+        n = self.n_images
+
+        def report():
+            log = parse_neb_log(run_dir / LOG)
+            if not log["stages"] or not log["stages"][-1]:
+                return
+            row = log["stages"][-1][-1]
+            if row["Step"] == state["last"]:
+                return
+            state["last"] = row["Step"]
+            _, pe = profile_of(row, n)
+            stage = "climbing" if len(log["stages"]) > 1 else "band"
+            print(f"[neb] {stage} iteration {int(row['Step'])} | max force {row['MaxReplicaForce']:.4f} eV/Å | "
+                  f"barrier {pe.max() - pe[0]:.4f} eV", file=sys.stderr, flush=True)
+
+        return report
+
+    def lammps(self, run_dir: Path, step: dict, ranks) -> dict:
+        run_dir = Path(run_dir)
+        if step["kind"] == "relax":
+            which = step["which"]
+            session = Session(run_dir, log=f"log.relax_{which}.lammps")
+            try:
+                self.engine.attach(session, self.model, self.initial.get_chemical_symbols(), run_dir, self.caps)
+                session.execute((run_dir / f"relax_{which}.in.lammps").read_text())
+                out = self._relaxed_state(session)
+                # a push and the same minimisation again: a lower energy means the first one
+                # stopped on a saddle point (forces vanish there by symmetry); repeat until not
+                rng = np.random.default_rng(PUSH_SEED)
+                pushes = []
+                for _ in range(MAX_PUSHES):
+                    x = np.ctypeslib.as_array(session.lmp.gather_atoms("x", 1, 3)).reshape(-1, 3)
+                    x = x + rng.normal(scale=PUSH_A, size=x.shape)
+                    session.lmp.scatter_atoms("x", 1, 3, (ctypes.c_double * x.size)(*x.ravel()))
+                    session.execute((run_dir / f"relax_{which}.again.in.lammps").read_text())
+                    again = self._relaxed_state(session)
+                    pushes.append(out["energy_eV"] - again["energy_eV"])
+                    lowered = again["energy_eV"] < out["energy_eV"] - PUSH_TOL_EV
+                    out = {**again, "iterations": out["iterations"] + again["iterations"]}
+                    if not lowered:
+                        break
+                out["push_lowered_eV"] = pushes
+            finally:
+                session.close()
+            if out["max_force_eV_A"] > self.settings.relax_ftol_eV_A * (1 + 1e-6):
+                raise SimulationError(f"the {which} state did not relax to a max force ≤ "
+                                      f"{self.settings.relax_ftol_eV_A:g} eV/Å (stopped at {out['max_force_eV_A']:.3g} "
+                                      f"eV/Å after {out['iterations']} iterations): not a minimum to start an NEB from")
+            return out
+        session = Session(run_dir, log=LOG, extra_args=tuple(ranks.lammps_args(run_dir)))
+        try:
+            self.engine.attach(session, self.model, self.initial.get_chemical_symbols(), run_dir, self.caps)
+            session.execute((run_dir / DECK).read_text())
+        finally:
+            session.close()
+        return {"partition": ranks.partition}
+
+    # ------------------------------------------------------------------ collect
+    @staticmethod
+    def _relaxed_state(session) -> dict:
+        lmp = session.lmp
+        f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
+        return {"energy_eV": float(lmp.get_thermo("pe")), "max_force_eV_A": float(np.linalg.norm(f, axis=1).max()),
+                "iterations": int(lmp.get_thermo("step"))}
+
+    def final_images(self, run_dir: Path, energies_eV: np.ndarray) -> list[Atoms]:
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        from ..io.lammps_dump import dump_cells, index_dump, iter_dump
+
+        out = []
+        for i in range(1, self.n_images + 1):
+            frames, symbols = next(iter_dump(index_dump(run_dir / f"final.{i}.lammpstrj"), self.elements))
+            atoms = Atoms(symbols, positions=frames.positions_A[0].astype(float), cell=dump_cells(frames)[0],
+                          pbc=True)
+            atoms.calc = SinglePointCalculator(atoms, energy=float(energies_eV[i - 1]))
+            atoms.info["image"] = i
+            out.append(atoms)
+        return out
+
+    def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
+        from ase.io import read, write
+
+        from ..analysis.neb import compare_profile, reaction_coordinate, report_card
+        from ..report.neb import plot_profile
+
+        s, run_dir, n = self.settings, Path(run_dir), self.n_images
+        log = parse_neb_log(run_dir / LOG)
+        if not log["stages"] or not log["stages"][-1]:
+            raise SimulationError(f"{run_dir / LOG}: no NEB table (did the NEB run?)")
+        last = log["stages"][-1][-1]
+        rc_log, pe = profile_of(last, n)
+        climbing = len(log["stages"]) > 1 and log["climbing_image"] is not None
+        converged = last["MaxReplicaForce"] <= s.ftol_eV_A * (1 + 1e-9)
+        images = self.final_images(run_dir, pe)
+        positions = np.array([a.positions for a in images])
+        card = report_card(pe, positions, np.asarray(images[0].cell), converged=converged and climbing,
+                           climbing=climbing, max_force_eV_A=last["MaxReplicaForce"], ftol_eV_A=s.ftol_eV_A,
+                           iterations=int(last["Step"]))
+        card["reaction_coordinate_lammps"] = rc_log
+        card["climbing_image"] = log["climbing_image"]
+        history = [{"stage": k + 1, "iteration": int(r["Step"]), "max_force_eV_A": r["MaxReplicaForce"],
+                    "max_atom_force_eV_A": r["MaxAtomForce"], "forward_barrier_eV": r["EBF"]}
+                   for k, stage in enumerate(log["stages"]) for r in stage]
+        doc = {"task": "neb", "run_name": self.run_name, "model": self.model.label, "engine": self.choice.name,
+               "hop": load_run(run_dir).summary.get("hop"), "images": n,
+               "absolute_energies_eV": pe, "band": card, "convergence": history,
+               "units": {"energy": "eV", "force": "eV/Å", "distance": "Å"},
+               "definitions": {"forward_barrier_eV": "E_max − E_initial", "backward_barrier_eV": "E_max − E_final",
+                               "kra_barrier_eV": "E_saddle − (E_initial + E_final)/2",
+                               "reaction_coordinate": "cumulative image distance (minimum image), normalised"}}
+        reference = None
+        if s.reference is not None:
+            ref = read(s.reference, index=":")
+            e_ref = np.array([a.get_potential_energy() for a in ref])
+            rc_ref = reaction_coordinate(np.array([a.positions for a in ref]), np.asarray(ref[0].cell))
+            reference = compare_profile(card["reaction_coordinate"], pe, rc_ref, e_ref)
+            reference["file"] = s.reference
+            doc["reference"] = reference
+        if s.reference_barrier_eV is not None:
+            doc.setdefault("reference", {})["reference_forward_barrier_eV"] = s.reference_barrier_eV
+            doc["reference"]["forward_barrier_error_eV"] = (card["barrier_eV"] - s.reference_barrier_eV
+                                                            if card["barrier_eV"] is not None else None)
+        write(run_dir / "images.extxyz", images, format="extxyz")
+        write(run_dir / "saddle.extxyz", images[card["saddle_image"]], format="extxyz")
+        (run_dir / "figures").mkdir(exist_ok=True)
+        plot_profile(card, run_dir / "figures" / "neb.png", title=f"{self.run_name}",
+                     reference=doc.get("reference"))
+        doc["files"] = {"images": "images.extxyz", "saddle": "saddle.extxyz", "figure": "figures/neb.png"}
+        doc["headline"] = self.headline(doc)
+        write_json(run_dir / "results.json", doc)
+        return doc
+
+    def headline(self, doc: dict) -> list[str]:
+        c = doc["band"]
+        lines = [f"NEB {doc['run_name']}: {doc['images']} images, {c['status']}"]
+        if c["barrier_eV"] is not None:
+            lines.append(f"barrier {c['barrier_eV']:.4f} eV (forward; backward {c['backward_barrier_eV']:.4f} eV, "
+                         f"KRA {c['kra_barrier_eV']:.4f} eV; spline {c['spline_forward_barrier_eV']:.4f} eV), "
+                         f"saddle at image {c['saddle_image'] + 1}")
+        lines.append(f"max force {c['max_force_eV_A']:.2e} eV/Å (ftol {c['ftol_eV_A']:g}) after {c['iterations']} "
+                     f"iterations; image spacing ratio {c['spacing_ratio']:.2f}, largest kink {c['max_kink_deg']:.1f}°")
+        lines += [f"warning: {w}" for w in c.get("warnings", [])]
+        ref = doc.get("reference")
+        if ref and ref.get("forward_barrier_error_eV") is not None:
+            lines.append(f"vs reference: barrier error {ref['forward_barrier_error_eV']:+.4f} eV"
+                         + (f", per-image RMSE {ref['rmse_eV']:.4f} eV" if "rmse_eV" in ref else ""))
+        return lines
+
+    def check_results(self, results: dict) -> None:
+        if results["band"]["barrier_eV"] is None:
+            raise IncompleteResultsError(f"no barrier: {results['band']['status']} (results.json has the band)")
+
+
+def compare_models(results: dict[str, dict], out: Path) -> Path:
+    """One table of barriers across models for the same hop: ``<out>.md`` and ``<out>.csv``."""
+    import csv
+
+    rows = []
+    for model, doc in results.items():
+        c = doc["band"]
+        rows.append({"model": model, "engine": doc["engine"], "barrier_eV": c["barrier_eV"],
+                     "backward_barrier_eV": c["backward_barrier_eV"], "kra_barrier_eV": c["kra_barrier_eV"],
+                     "spline_barrier_eV": c["spline_forward_barrier_eV"], "status": c["status"],
+                     "reference_error_eV": (doc.get("reference") or {}).get("forward_barrier_error_eV")})
+    with open(out.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    fmt = lambda v: "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))  # noqa: E731
+    md = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    md += ["| " + " | ".join(fmt(r[k]) for k in rows[0]) + " |" for r in rows]
+    write_text(out.with_suffix(".md"), "\n".join(md) + "\n")
+    return out.with_suffix(".md")
