@@ -49,6 +49,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md
 	$(BIN)/python benchmarks/bench_phonons.py --out benchmarks/results-phonons.md
 	$(BIN)/python benchmarks/bench_analysis.py --out benchmarks/results-analysis.md
+	$(BIN)/python benchmarks/bench_screen.py --out benchmarks/results-screen.md
 	$(BIN)/python benchmarks/bench_neb.py --out benchmarks/results-neb.md
 
 clean-runs:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from harness.cli import main
@@ -187,7 +186,7 @@ def test_the_terminal_shows_only_the_harness_lines(float32_mace, tmp_path):
                                str(tmp_path / "runs")], capture_output=True, text=True, env=env, timeout=600)
         assert proc.returncode == 0, proc.stderr
         lines += (proc.stdout + proc.stderr).splitlines()
-    own = re.compile(r"^(\[[^\]]+\] |run folder: |engine: |model: |T = |P = |RDF |D = |[\d.]+ ms/step |results: |"
-                     r"\d+ displaced supercells |max frequency |md done|warning: |skipped: )")
+    own = re.compile(r"^(\[[^\]]+\] |run folder: |engine: |model: |T = |P = |RDF |D = |D: |[\d.]+ ms/step |results: |"
+                     r"\d+ displaced supercells |max frequency |harmonic thermodynamics |md done|warning: |skipped: )")
     strangers = [ln for ln in lines if ln.strip() and not own.match(ln)]
     assert not strangers, strangers

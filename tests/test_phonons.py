@@ -12,7 +12,7 @@ from ase.build import bulk
 from harness.analysis.sigma import SigmaAnalysis, classify, confusion_matrix, harmonic_forces
 from harness.config import load_model
 from harness.errors import ConfigError, StructureError
-from harness.tasks.phonons import (DisplacementSettings, FiniteDisplacements, PhononResults, compare_with_reference,
+from harness.tasks.phonons import (DisplacementSettings, FiniteDisplacements, compare_with_reference,
                                    load_reference, to_ase)
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "phonopy-dft"
@@ -113,6 +113,34 @@ def test_comparison_metrics_softened_force_constants():
     f = ref.get_mesh_dict()["frequencies"]
     assert cmp_["rmse_omega2_THz2"] == pytest.approx(0.19 * np.sqrt(np.mean(f**4)), rel=1e-6)
     assert cmp_["rmse_group_velocity_THz_A"] > 0
+
+
+def test_imaginary_branches_leave_the_group_velocity_rmse():
+    """v_g of a branch that is imaginary anywhere (model or reference) is left out of RMSE(v_g) and
+    named; RMSE(ω²) is also given over the reference's real modes only."""
+    from harness.analysis.phonons import compare_frequencies, stability, stability_agreement
+
+    fr = np.array([[-1.0, 2.0, 5.0], [0.5, 2.5, 6.0]])  # band 0 of the reference is imaginary at q0
+    fm = np.array([[0.4, 2.2, 5.5], [0.6, 2.4, 6.3]])
+    gr = np.zeros((2, 3, 3))
+    gm = np.zeros((2, 3, 3))
+    gm[:, 0, 0] = 50.0  # a diverging velocity next to the zero crossing: it must not enter
+    gm[:, 1, 0], gm[:, 2, 0] = 1.0, 2.0
+    c = compare_frequencies(fm, fr, None, gm, gr)
+    assert c["group_velocity_bands_dropped"] == [0] and c["group_velocity_n_bands"] == 2
+    assert c["rmse_group_velocity_THz_A"] == pytest.approx(np.sqrt((1 + 4) / 2))
+    assert "band 0 (of 3, ascending order) is imaginary" in c["group_velocity_note"]
+    d2 = (np.sign(fm) * fm**2 - np.sign(fr) * fr**2) ** 2
+    assert c["rmse_omega2_THz2"] == pytest.approx(np.sqrt(d2.mean()))
+    assert c["rmse_omega2_reference_stable_THz2"] == pytest.approx(np.sqrt(d2.ravel()[1:].mean()))
+    assert c["n_reference_stable_modes"] == 5 and c["n_modes"] == 6
+    st = stability(np.array([[0, 0, 0], [0.5, 0, 0]]), fr)
+    assert not st["dynamically_stable"] and st["lowest_mode_q"] == [0, 0, 0] and st["min_frequency_THz"] == -1.0
+    assert st["imaginary_modes"] == [{"q": [0.0, 0.0, 0.0], "min_frequency_THz": -1.0}]
+    assert stability_agreement(False, True) == "missed instability (model stable)"
+    assert stability_agreement(True, False) == "false instability (model unstable)"
+    every = compare_frequencies(-fm, fr, None, gm, gr)
+    assert every["rmse_group_velocity_THz_A"] is None and "no real band is left" in every["group_velocity_note"]
 
 
 def test_reference_supercell_mismatch_and_non_periodic():

@@ -28,8 +28,40 @@ def imaginary_modes(qpoints: np.ndarray, freq_THz: np.ndarray, tol_THz: float = 
     return out
 
 
+def stability(qpoints: np.ndarray, freq_THz: np.ndarray, tol_THz: float = IMAGINARY_TOL_THZ,
+              limit: int = 50) -> dict:
+    """Dynamical stability on a set of q-points: stable when no mode lies below ``-tol_THz``.
+
+    Returns ``dynamically_stable``, ``imaginary_tolerance_THz``, ``n_imaginary_qpoints``,
+    ``min_frequency_THz`` (lowest mode, negative = imaginary), ``lowest_mode_q`` (its q-point,
+    reduced) and ``imaginary_modes`` (the first ``limit`` q-points with their lowest frequency).
+    """
+    q, f = np.asarray(qpoints, dtype=float), np.asarray(freq_THz, dtype=float)
+    imag = imaginary_modes(q, f, tol_THz)
+    k = int(np.argmin(f.min(axis=1)))
+    return {"dynamically_stable": not imag, "imaginary_tolerance_THz": tol_THz, "n_imaginary_qpoints": len(imag),
+            "min_frequency_THz": float(f.min()), "lowest_mode_q": [float(x) for x in q[k]],
+            "imaginary_modes": imag[:limit]}
+
+
+def stability_agreement(reference_stable: bool, model_stable: bool) -> str:
+    """The four cases of model vs reference dynamical stability, named."""
+    if reference_stable and model_stable:
+        return "both stable"
+    if not reference_stable and not model_stable:
+        return "both unstable"
+    return "false instability (model unstable)" if reference_stable else "missed instability (model stable)"
+
+
+def _weighted_rmse(d2: np.ndarray, w: np.ndarray, mask: np.ndarray) -> float | None:
+    """sqrt(Σ_q w_q Σ_b m_qb d²_qb / Σ_q w_q Σ_b m_qb): an RMSE over the selected modes."""
+    norm = float(np.sum(w[:, None] * mask))
+    return float(np.sqrt(np.sum(w[:, None] * mask * d2) / norm)) if norm > 0 else None
+
+
 def compare_frequencies(freq_model_THz: np.ndarray, freq_ref_THz: np.ndarray, weights: np.ndarray | None = None,
-                        gv_model: np.ndarray | None = None, gv_ref: np.ndarray | None = None) -> dict:
+                        gv_model: np.ndarray | None = None, gv_ref: np.ndarray | None = None,
+                        tol_THz: float = IMAGINARY_TOL_THZ) -> dict:
     """RMSE of ω² and of group velocities over the same q-points and bands; max-frequency ratio.
 
     Parameters
@@ -40,13 +72,21 @@ def compare_frequencies(freq_model_THz: np.ndarray, freq_ref_THz: np.ndarray, we
         q-point weights (irreducible mesh multiplicities); uniform otherwise.
     gv_model, gv_ref : (n_q, n_bands, 3), optional
         Group velocities (THz·Å).
+    tol_THz : float
+        A mode below ``-tol_THz`` is imaginary.
 
     Returns
     -------
     dict
-        ``rmse_omega2_THz2``, ``mae_frequency_THz``, ``max_frequency_model_THz``,
-        ``max_frequency_reference_THz``, ``max_frequency_ratio`` (model/reference: < 1 is the
-        softening signature), and ``rmse_group_velocity_THz_A`` when velocities are given.
+        ``rmse_omega2_THz2`` (all modes), ``rmse_omega2_reference_stable_THz2`` (the modes real in the
+        reference, ν_ref ≥ -tol), ``n_modes``, ``n_reference_stable_modes``, ``mae_frequency_THz``,
+        ``max_frequency_model_THz``, ``max_frequency_reference_THz``, ``max_frequency_ratio``
+        (model/reference: < 1 is the softening signature), and with velocities
+        ``rmse_group_velocity_THz_A`` over the real branches only: a band (branch index) imaginary
+        anywhere on the q-points, in the model or the reference, is dropped, because the group
+        velocity of an imaginary branch (and next to where it crosses zero, where dν/dq diverges)
+        is not a physical quantity; ``group_velocity_bands_dropped`` lists them (``None`` when
+        every band is dropped, with ``group_velocity_note`` saying so).
     """
     fm, fr = np.asarray(freq_model_THz, dtype=float), np.asarray(freq_ref_THz, dtype=float)
     if fm.shape != fr.shape:
@@ -54,16 +94,71 @@ def compare_frequencies(freq_model_THz: np.ndarray, freq_ref_THz: np.ndarray, we
     w = np.ones(len(fm)) if weights is None else np.asarray(weights, dtype=float)
     w = w / w.sum()
     d2 = (signed_square(fm) - signed_square(fr)) ** 2
+    ref_real = fr >= -tol_THz
     out = {
         "rmse_omega2_THz2": float(np.sqrt(np.sum(w[:, None] * d2) / fm.shape[1])),
+        "rmse_omega2_reference_stable_THz2": _weighted_rmse(d2, w, ref_real),
+        "n_modes": int(fm.size),
+        "n_reference_stable_modes": int(ref_real.sum()),
         "mae_frequency_THz": float(np.sum(w[:, None] * np.abs(fm - fr)) / fm.shape[1]),
         "max_frequency_model_THz": float(fm.max()),
         "max_frequency_reference_THz": float(fr.max()),
         "max_frequency_ratio": float(fm.max() / fr.max()) if fr.max() > 0 else None,
+        "imaginary_tolerance_THz": tol_THz,
     }
     if gv_model is not None and gv_ref is not None:
         dv = np.sum((np.asarray(gv_model) - np.asarray(gv_ref)) ** 2, axis=-1)
-        out["rmse_group_velocity_THz_A"] = float(np.sqrt(np.sum(w[:, None] * dv) / fm.shape[1]))
+        imaginary = (fm < -tol_THz).any(axis=0) | (fr < -tol_THz).any(axis=0)
+        real = np.broadcast_to(~imaginary, fm.shape)
+        out["rmse_group_velocity_THz_A"] = _weighted_rmse(dv, w, real)
+        out["group_velocity_bands_dropped"] = [int(b) for b in np.flatnonzero(imaginary)]
+        out["group_velocity_n_bands"] = int((~imaginary).sum())
+        if imaginary.any():
+            dropped = np.flatnonzero(imaginary)
+            out["group_velocity_note"] = (
+                f"band{'s' if len(dropped) > 1 else ''} {', '.join(str(b) for b in dropped)} (of {fm.shape[1]}, "
+                f"ascending order) {'are' if len(dropped) > 1 else 'is'} imaginary (< -{tol_THz} THz) somewhere in the model or the reference and are left out of "
+                "RMSE(v_g)" + ("; no real band is left" if imaginary.all() else ""))
+    return out
+
+
+# ---------------------------------------------------------------------- thermodynamics
+def per_atom_thermodynamics(temperatures_K, free_energy_kJ_per_mol, entropy_J_per_K_per_mol,
+                            heat_capacity_J_per_K_per_mol, n_atoms: int) -> dict:
+    """phonopy's harmonic thermal properties (per mole of primitive cells: kJ/mol, J/K/mol) per atom.
+
+    Returns ``temperatures_K``, ``helmholtz_free_energy_eV_per_atom`` (zero-point energy
+    included), ``entropy_J_per_K_per_mol_atoms`` and ``heat_capacity_J_per_K_per_mol_atoms``
+    (C_v; → 3R = 24.94 at high T), lists in the order of the temperatures.
+    """
+    from ase import units
+
+    kj_per_mol_in_eV = units.kJ / units.mol
+    n = float(n_atoms)
+    return {
+        "temperatures_K": [float(t) for t in temperatures_K],
+        "helmholtz_free_energy_eV_per_atom": [float(x) * kj_per_mol_in_eV / n for x in free_energy_kJ_per_mol],
+        "entropy_J_per_K_per_mol_atoms": [float(x) / n for x in entropy_J_per_K_per_mol],
+        "heat_capacity_J_per_K_per_mol_atoms": [float(x) / n for x in heat_capacity_J_per_K_per_mol],
+    }
+
+
+THERMO_ERRORS = {  # model − reference, per atom: the value's key -> the error's key
+    "helmholtz_free_energy_eV_per_atom": "helmholtz_free_energy_error_meV_per_atom",
+    "entropy_J_per_K_per_mol_atoms": "entropy_error_J_per_K_per_mol_atoms",
+    "heat_capacity_J_per_K_per_mol_atoms": "heat_capacity_error_J_per_K_per_mol_atoms",
+}
+
+
+def thermodynamics_errors(model: dict, reference: dict) -> dict:
+    """Model − reference of :func:`per_atom_thermodynamics` at the same temperatures
+    (free energy in meV/atom, entropy and heat capacity in J/K/mol of atoms)."""
+    if model["temperatures_K"] != reference["temperatures_K"]:
+        raise ValueError("model and reference thermodynamics at different temperatures")
+    out = {"temperatures_K": list(model["temperatures_K"])}
+    for key, err in THERMO_ERRORS.items():
+        scale = 1000.0 if key.endswith("_eV_per_atom") else 1.0
+        out[err] = [scale * (m - r) for m, r in zip(model[key], reference[key])]
     return out
 
 

@@ -36,6 +36,15 @@ def resolved(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
 
+def check_temperatures(temperatures) -> tuple[float, ...]:
+    """Temperatures (K) as a tuple of floats: at least one, each finite and ≥ 0."""
+    temps = tuple(temperatures or ())
+    if not temps or not all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t >= 0
+                            for t in temps):
+        raise ConfigError(f"--temperatures must be one or more non-negative numbers of kelvin, got {temperatures!r}")
+    return tuple(float(t) for t in temps)
+
+
 def existing_file(what: str, path) -> str | None:
     if path is None:
         return None
@@ -212,7 +221,9 @@ class PhononsSettings(Settings):
     """Harmonic phonons of one model (phonopy finite displacements, forces from LAMMPS).
 
     The structure is the system's unit cell, or the reference's when ``reference`` is given
-    (then ``system``, if given, must have the reference's composition).
+    (then ``system``, if given, must have the reference's composition). ``name`` replaces the
+    system's (or the reference's formula) in the run folder's name (a screen's material);
+    ``temperatures_K`` are where the harmonic thermodynamics is evaluated.
     """
 
     model: ModelSpec
@@ -228,6 +239,8 @@ class PhononsSettings(Settings):
     dim: tuple[int, int, int] | None = None
     md_run: str | None = None
     tag: str | None = None
+    name: str | None = None
+    temperatures_K: tuple[float, ...] = (100.0, 300.0, 600.0)
 
     def __post_init__(self):
         if self.system is None and self.reference is None:
@@ -243,6 +256,8 @@ class PhononsSettings(Settings):
                 raise ConfigError(f"--{key} must be three positive integers, got {v!r}")
         check_engine(self.engine)
         validate_name("tag", self.tag)
+        validate_name("name", self.name)
+        object.__setattr__(self, "temperatures_K", check_temperatures(self.temperatures_K))
         object.__setattr__(self, "reference", existing_file("reference", self.reference))
         object.__setattr__(self, "reference_forces",
                            tuple(existing_file("reference file", f) for f in self.reference_forces))
@@ -251,6 +266,70 @@ class PhononsSettings(Settings):
             if not Path(self.md_run).is_dir():
                 raise ConfigError(f"--md-run {self.md_run}: no such run folder")
             object.__setattr__(self, "md_run", resolved(self.md_run))
+
+
+@dataclass(frozen=True)
+class ScreenSettings(Settings):
+    """Phonons (and σ^(2) from model MD) of one model over many materials (``harness screen``).
+
+    ``references``: a folder with one folder per material holding a phonopy yaml and its forces
+    (``phonopy_params.yaml`` | ``phonopy_disp.yaml`` | ``phonopy.yaml``; ``FORCE_SETS`` or
+    ``vasprun.xml*``; ``BORN`` optional). ``structures``: a folder of structure files (anything
+    ASE reads), the model alone. ``sigma_md_K``: σ^(2) along model MD at this temperature.
+    """
+
+    model: ModelSpec
+    references: str | None = None
+    structures: str | None = None
+    engine: str = "auto"
+    mesh: tuple[int, int, int] = (20, 20, 20)
+    temperatures_K: tuple[float, ...] = (100.0, 300.0, 600.0)
+    displacement_A: float = 0.01
+    supercell: tuple[int, int, int] | None = None
+    sigma_md_K: float | None = None
+    sigma_steps: int = 2000
+    sigma_timestep_fs: float = 2.0
+    tag: str | None = None
+
+    def __post_init__(self):
+        if (self.references is None) == (self.structures is None):
+            raise ConfigError("give --references DIR (one folder per material) or --structures DIR (structure files)")
+        for key in ("references", "structures"):
+            v = getattr(self, key)
+            if v is not None:
+                if not Path(v).is_dir():
+                    raise ConfigError(f"--{key} {v}: no such folder")
+                object.__setattr__(self, key, resolved(v))
+        for key in ("mesh", "supercell"):
+            v = getattr(self, key)
+            if v is not None and (len(v) != 3 or not all(isinstance(n, int) and n > 0 for n in v)):
+                raise ConfigError(f"--{key} must be three positive integers, got {v!r}")
+        if self.supercell is not None and self.references is not None:
+            raise ConfigError("--supercell is for --structures (a reference brings its own supercell)")
+        if not (isinstance(self.displacement_A, (int, float)) and self.displacement_A > 0):
+            raise ConfigError(f"displacement must be positive, got {self.displacement_A} Å")
+        object.__setattr__(self, "temperatures_K", check_temperatures(self.temperatures_K))
+        if self.sigma_md_K is not None and not (math.isfinite(self.sigma_md_K) and self.sigma_md_K > 0):
+            raise ConfigError(f"--sigma-md must be a positive number of kelvin, got {self.sigma_md_K!r}")
+        if not (isinstance(self.sigma_steps, int) and self.sigma_steps >= 20):
+            raise ConfigError(f"--sigma-steps must be an integer ≥ 20, got {self.sigma_steps!r}")
+        if not (math.isfinite(self.sigma_timestep_fs) and self.sigma_timestep_fs > 0):
+            raise ConfigError(f"--sigma-timestep must be a positive number of fs, got {self.sigma_timestep_fs!r}")
+        check_engine(self.engine)
+        validate_name("tag", self.tag)
+
+    @property
+    def source(self) -> Path:
+        return Path(self.references or self.structures)
+
+    @property
+    def member_tag(self) -> str:
+        """The tag of every member run folder (``<material>-<model>-phonons-<tag>``)."""
+        return self.tag or safe_name(self.source.name, "screen")
+
+    @property
+    def folder_name(self) -> str:
+        return f"screen-{self.model.label}-{self.member_tag}"
 
 
 # ============================================================================ labelled frames

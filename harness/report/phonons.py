@@ -96,8 +96,10 @@ def plot_sigma(time_ps: np.ndarray, sigma_t: np.ndarray, path: Path, mean: float
     return save_figure(fig, path)
 
 
-def plot_confusion(confusion: dict, path: Path) -> Path:
-    """Counts of (reference class, model class) as a heat map, rows = reference."""
+def plot_confusion(confusion: dict, path: Path, *, title: str | None = None, xlabel: str = "model",
+                   ylabel: str = "reference") -> Path:
+    """Counts of (reference class, model class) as a heat map, rows = reference; the title states
+    the agreement (default: σ^(2) classes)."""
     counts = np.asarray(confusion["counts"])
     names = [c.replace(" ", "\n") for c in confusion["classes"]]
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
@@ -106,8 +108,10 @@ def plot_confusion(confusion: dict, path: Path) -> Path:
         ax.text(j, i, str(v), ha="center", va="center", color="white" if v > counts.max() / 2 else "black")
     ax.set_xticks(range(len(names)), names, fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.set_xlabel("model")
-    ax.set_ylabel("reference")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     agreement = confusion.get("agreement")
-    ax.set_title(f"σ$^{{(2)}}$ classes: agreement {100 * agreement:.0f} %" if agreement is not None else "σ classes")
+    if title is None:
+        title = (f"σ$^{{(2)}}$ classes: agreement {100 * agreement:.0f} %" if agreement is not None else "σ classes")
+    ax.set_title(title, fontsize=10)
     return save_figure(fig, path)

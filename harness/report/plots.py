@@ -96,10 +96,14 @@ def _msd(sec: dict, path: Path, written: list) -> None:
         t = np.asarray(sec["time_ps"])
         ax.plot(t, sec["msd_A2"], color="k", lw=1.2, label="MSD")
         lo, hi = sec["fit_window_ps"]
-        tf = np.linspace(lo, hi, 2)
-        slope = 2 * sec["dimension"] * sec["D_A2_per_ps"]
-        ax.plot(tf, slope * tf + sec["intercept_A2"], "r--",
-                label=f"fit: D = {sec['D_cm2_per_s']:.3g} cm²/s")
+        if sec.get("D_A2_per_ps") is not None:
+            tf = np.linspace(lo, hi, 2)
+            slope = 2 * sec["dimension"] * sec["D_A2_per_ps"]
+            ax.plot(tf, slope * tf + sec["intercept_A2"], "r--",
+                    label=f"fit: D = {sec['D_cm2_per_s']:.3g} cm²/s")
+        else:  # no diffusive regime: the window looked at, and why there is no D
+            ax.axvspan(lo, hi, color="0.9", label="window examined")
+            ax.set_title(f"D: {sec.get('D_verdict')}", fontsize=10)
         ax.set_xlabel("Lag time (ps)")
         ax.set_ylabel("MSD (Å²)")
         ax.legend(loc="best")

@@ -115,8 +115,13 @@ def headline(doc: dict, temperature_K: float) -> list[str]:
     if "first_peak_A" in r:
         out.append(f"RDF first peak at {r['first_peak_A']:.3f} Å")
     m = doc.get("msd", {})
-    if "D_cm2_per_s" in m:
-        out.append(f"D = {m['D_cm2_per_s']:.3g} cm²/s")
+    if m.get("D_cm2_per_s") is not None:
+        lo, hi = m["fit_window_ps"]
+        out.append(f"D = {m['D_cm2_per_s']:.3g} ± {m['D_uncertainty_cm2_per_s']:.2g} cm²/s "
+                   f"(MSD fit {lo:.2f}–{hi:.2f} ps)")
+    elif m.get("D_verdict"):  # a crystal's plateau or a run too short: a verdict, not a number
+        bound = m.get("D_upper_bound_cm2_per_s")
+        out.append(f"D: {m['D_verdict']} ({m['D_reason']}" + (f"; D < {bound:.2g} cm²/s)" if bound else ")"))
     if doc["timing"].get("ms_per_step"):
         out.append(f"{doc['timing']['ms_per_step']:.1f} ms/step ({doc['engine']} engine, {doc['timing']['n_atoms']} atoms)")
     for name, why in (doc.get("skipped") or {}).items():

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..analysis.phonons import IMAGINARY_TOL_THZ, compare_frequencies, imaginary_modes
+from ..analysis.phonons import (IMAGINARY_TOL_THZ, compare_frequencies, per_atom_thermodynamics, stability,
+                                stability_agreement, thermodynamics_errors)
 from ..config import ModelSpec, PhononsSettings
 from ..errors import ConfigError, StructureError
 from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
@@ -76,10 +77,14 @@ class FiniteDisplacements:
     settings : DisplacementSettings
     nac_params : dict, optional
         Born charges and dielectric tensor (phonopy ``nac_params``), e.g. from a reference BORN.
+    calc : ase calculator, optional
+        The model's calculator, already built (bridge engine): many structures in one process
+        (``harness screen``) then load the weights once (see
+        :func:`harness.lammps.forces.shared_calculator`).
     """
 
     def __init__(self, model: ModelSpec, unitcell: Atoms, settings: DisplacementSettings,
-                 nac_params: dict | None = None):
+                 nac_params: dict | None = None, calc=None):
         check_periodic_3d(unitcell)
         sm = np.asarray(settings.supercell_matrix)
         if sm.shape != (3, 3) or round(abs(np.linalg.det(sm))) < 1:
@@ -89,7 +94,7 @@ class FiniteDisplacements:
         from phonopy import Phonopy
         from phonopy.structure.cells import get_primitive_matrix_with_auto
 
-        self.model, self.settings = model, settings
+        self.model, self.settings, self.shared_calc = model, settings, calc
         cell = to_phonopy(unitcell)
         primitive = settings.primitive_matrix
         if primitive is None or (isinstance(primitive, str) and primitive == "auto"):
@@ -114,7 +119,8 @@ class FiniteDisplacements:
         """
         supercell = to_ase(self.phonon.supercell)
         t0 = time.perf_counter()
-        with ForceSession(self.model, supercell, engine=self.settings.engine, workdir=workdir) as fs:
+        with ForceSession(self.model, supercell, engine=self.settings.engine, workdir=workdir,
+                          calc=self.shared_calc) as fs:
             t_setup = time.perf_counter() - t0
             residual = fs.result.forces_eV_A
             forces = []
@@ -163,7 +169,7 @@ class PhononResults:
         freqs = self.mesh["frequencies"]
         band_q = np.concatenate(self.band["qpoints"])
         band_f = np.concatenate(self.band["frequencies"])
-        imag = imaginary_modes(self.mesh["qpoints"], freqs) + imaginary_modes(band_q, band_f)
+        stable = stability(np.concatenate([self.mesh["qpoints"], band_q]), np.concatenate([freqs, band_f]))
         gv = np.linalg.norm(self.mesh["group_velocities"], axis=-1)
         symbols = self.phonon.primitive.symbols
         pdos = {}
@@ -177,11 +183,7 @@ class PhononResults:
             "displacement_A": self.settings.displacement_A,
             "mesh": list(self.settings.mesh),
             "max_frequency_THz": float(freqs.max()),
-            "min_frequency_THz": float(min(freqs.min(), band_f.min())),
-            "dynamically_stable": not imag,
-            "imaginary_tolerance_THz": IMAGINARY_TOL_THZ,
-            "imaginary_modes": imag[:50],
-            "n_imaginary_qpoints": len(imag),
+            **stable,  # dynamically_stable, min_frequency_THz, imaginary modes and their q-points (mesh + band path)
             "mean_group_velocity_THz_A": float(gv.mean()),
             "band": {"labels": self.band_labels(), "path_connections": self.path_connections(), "distances": [list(map(float, d)) for d in self.band["distances"]],
                      "frequencies_THz": [np.asarray(f).tolist() for f in self.band["frequencies"]]},
@@ -280,6 +282,45 @@ def compare_with_reference(model_ph, ref_ph, mesh=(12, 12, 12)) -> dict:
     return out
 
 
+STABILITY_KEYS = ("dynamically_stable", "imaginary_tolerance_THz", "n_imaginary_qpoints", "min_frequency_THz",
+                  "lowest_mode_q", "imaginary_modes")
+
+
+def phonon_stability(ph, mesh, band_qpoints: np.ndarray) -> dict:
+    """:func:`~harness.analysis.phonons.stability` of a phonopy object with force constants on the
+    full ``mesh`` and the band-path q-points (the q-points a model's own check uses)."""
+    ph.run_mesh(list(mesh), is_mesh_symmetry=False)
+    m = ph.get_mesh_dict()
+    ph.run_qpoints(np.asarray(band_qpoints))
+    fb = ph.get_qpoints_dict()["frequencies"]
+    return stability(np.concatenate([m["qpoints"], band_qpoints]), np.concatenate([m["frequencies"], fb]))
+
+
+def harmonic_thermodynamics(ph, mesh, temperatures_K) -> dict:
+    """Helmholtz free energy, entropy and heat capacity per atom from phonopy's own
+    ``run_mesh(mesh, is_gamma_center=True)`` + ``run_thermal_properties(temperatures=...,
+    exclude_gamma_acoustic=True)``.
+
+    The three acoustic modes at Γ are excluded: they are translations, ν = 0 up to noise, and a
+    noise of +1e-7 THz would add −kT ln(kT/hν) ≈ −6 meV per cell at 600 K (and one of −1e-7 THz
+    nothing), so model and reference would differ by noise. Imaginary modes are left out of
+    phonopy's sums (ν ≤ 0): with any, the result is flagged ``reliable: false`` (the harmonic
+    free energy of an unstable structure is undefined).
+    """
+    ph.run_mesh(list(mesh), is_gamma_center=True)
+    freqs = ph.mesh.frequencies
+    ph.run_thermal_properties(temperatures=[float(t) for t in temperatures_K], exclude_gamma_acoustic=True)
+    tp = ph.thermal_properties
+    out = per_atom_thermodynamics(tp.temperatures, tp.free_energy, tp.entropy, tp.heat_capacity, len(ph.primitive))
+    n_imag = int((freqs < -IMAGINARY_TOL_THZ).sum())
+    out.update(mesh=list(mesh), gamma_centered=True, exclude_gamma_acoustic=True,
+               source="phonopy run_thermal_properties (harmonic)", reliable=n_imag == 0)
+    if n_imag:
+        out["note"] = (f"{n_imag} imaginary modes on the mesh are left out of the sums: the harmonic "
+                       "thermodynamics of a dynamically unstable structure is not defined")
+    return out
+
+
 # ---------------------------------------------------------------------- the task
 def reduced_formula(atoms) -> str:
     """Composition with the counts divided by their gcd (Na4Cl4 -> NaCl, Pt24Co8 -> Pt3Co)."""
@@ -293,15 +334,17 @@ class PhononsTask(Task):
     render writes ``phonopy_disp.yaml`` (the displacements); execute computes the forces of
     every displaced supercell (``lammps/``) and writes ``phonopy_params.yaml`` (forces and force
     constants); collect computes the band along the seekpath path, DOS, group velocities,
-    imaginary modes, the comparison with the reference and the low-temperature VDOS check,
-    into ``results.json``, ``band.yaml`` and ``figures/``.
+    imaginary modes, the harmonic thermodynamics, the comparison with the reference (its own
+    stability on the same q-points, the agreement, both thermodynamics) and the low-temperature
+    VDOS check, into ``results.json``, ``band.yaml`` and ``figures/``. ``calc``: an already-built
+    calculator of the model (``harness screen`` builds it once for all its materials).
     """
 
     name = "phonons"
     settings_class = PhononsSettings
     templates = FORCE_TEMPLATES
 
-    def __init__(self, settings: PhononsSettings, **_):
+    def __init__(self, settings: PhononsSettings, *, calc=None, **_):
         from ..systems import build_atoms, unit_cell
 
         super().__init__(settings)
@@ -326,6 +369,7 @@ class PhononsTask(Task):
             cell = unit_cell(s.system.structure)
             matrix = np.diag(s.supercell).tolist() if s.supercell else default_supercell(cell)
             self.system_name = s.system.name
+        self.system_name = s.name or self.system_name  # a material's own name (harness screen)
         if s.md_run is not None:  # refused now, not after the forces: it must be an analysed MD run
             from ..runs import load_run
 
@@ -341,7 +385,7 @@ class PhononsTask(Task):
         self.matrix = matrix
         self.calc = FiniteDisplacements(self.model, cell, DisplacementSettings(
             supercell_matrix=matrix, displacement_A=s.displacement_A, mesh=tuple(s.mesh), engine=s.engine),
-            nac_params=nac)
+            nac_params=nac, calc=calc)
 
     @property
     def run_name(self) -> str:
@@ -366,7 +410,8 @@ class PhononsTask(Task):
             "model": {**model_entry(self.model), "precision": self.precision},
             "reference": {"file": s.reference, "forces": list(s.reference_forces), "born": s.born}
             if s.reference else None,
-            "settings": {"supercell_matrix": self.matrix, "displacement_A": s.displacement_A, "mesh": list(s.mesh)},
+            "settings": {"supercell_matrix": self.matrix, "displacement_A": s.displacement_A, "mesh": list(s.mesh),
+                         "temperatures_K": list(s.temperatures_K)},
             "structure": {"formula": to_ase(self.calc.phonon.unitcell).get_chemical_formula(),
                           "n_atoms_supercell": len(self.calc.phonon.supercell),
                           "n_displacements": self.n_displacements},
@@ -403,9 +448,20 @@ class PhononsTask(Task):
         figures = run_dir / "figures"
         figures.mkdir(exist_ok=True)
         overlay = None
+        mesh, temperatures = self.calc.settings.mesh, self.settings.temperatures_K
+        summary["thermodynamics"] = harmonic_thermodynamics(phonon, mesh, temperatures)
         if self.reference is not None:
-            summary["comparison"] = compare_with_reference(phonon, self.reference)
+            cmp = summary["comparison"] = compare_with_reference(phonon, self.reference)
             q = np.concatenate(results.band["qpoints"])
+            # the reference judged on the q-points the model was: the full mesh and the band path
+            ref_stable = cmp["reference_stability"] = phonon_stability(self.reference, mesh, q)
+            cmp["model_stability"] = {k: summary[k] for k in STABILITY_KEYS}
+            cmp["stability_agree"] = ref_stable["dynamically_stable"] == summary["dynamically_stable"]
+            cmp["stability_agreement"] = stability_agreement(ref_stable["dynamically_stable"],
+                                                             summary["dynamically_stable"])
+            ref_thermo = harmonic_thermodynamics(self.reference, mesh, temperatures)
+            cmp["thermodynamics"] = {"reference": ref_thermo,
+                                     "error": thermodynamics_errors(summary["thermodynamics"], ref_thermo)}
             self.reference.run_qpoints(q)
             fr = self.reference.get_qpoints_dict()["frequencies"]
             sizes = np.cumsum([len(d) for d in results.band["distances"]])[:-1]
@@ -424,15 +480,55 @@ class PhononsTask(Task):
         if "vdos_vs_dos" in doc:
             v = doc["vdos_vs_dos"]
             out.append(f"VDOS of {v['run']} vs phonon DOS: E_VDOS = {v['E_VDOS_percent']:.1f} %")
-        stable = ("dynamically stable" if doc["dynamically_stable"]
-                  else f"IMAGINARY MODES at {doc['n_imaginary_qpoints']} q-points")
-        out.append(f"max frequency {doc['max_frequency_THz']:.3f} THz; {stable}")
+        out.append(f"max frequency {doc['max_frequency_THz']:.3f} THz; {stability_text(doc)}")
         c = doc.get("comparison")
+        th = doc.get("thermodynamics")
+        if th and not c:
+            k = _headline_temperature(th["temperatures_K"])
+            out.append(f"harmonic thermodynamics at {th['temperatures_K'][k]:g} K: "
+                       f"F {th['helmholtz_free_energy_eV_per_atom'][k]:.4f} eV/atom, "
+                       f"S {th['entropy_J_per_K_per_mol_atoms'][k]:.3f} J/K/mol, "
+                       f"C_v {th['heat_capacity_J_per_K_per_mol_atoms'][k]:.3f} J/K/mol (per mole of atoms)"
+                       + ("" if th.get("reliable", True) else "; imaginary modes left out"))
         if c:
-            out.append(f"vs reference: RMSE(ω²) {c['rmse_omega2_THz2']:.3f} THz², "
-                       f"RMSE(v_g) {c['rmse_group_velocity_THz_A']:.3f} THz·Å, "
+            vg = c.get("rmse_group_velocity_THz_A")
+            vg_text = "n/a (every band imaginary)" if vg is None else f"{vg:.3f} THz·Å"
+            dropped = c.get("group_velocity_bands_dropped") or []
+            if dropped and vg is not None:
+                vg_text += f" over {c['group_velocity_n_bands']} real bands (imaginary bands {dropped} left out)"
+            out.append(f"vs reference: RMSE(ω²) {c['rmse_omega2_THz2']:.3f} THz², RMSE(v_g) {vg_text}, "
                        f"max-frequency ratio {c['max_frequency_ratio']:.3f}")
+            if "reference_stability" in c:
+                rs = c["reference_stability"]
+                stable_rmse = c.get("rmse_omega2_reference_stable_THz2")
+                out.append(f"reference: {stability_text(rs)} -> "
+                           f"{'agree' if c['stability_agree'] else 'DISAGREE'} ({c['stability_agreement']})"
+                           + ("" if rs["dynamically_stable"] or stable_rmse is None else
+                              f"; RMSE(ω²) over the reference's real modes {stable_rmse:.3f} THz²"))
+            err = (c.get("thermodynamics") or {}).get("error")
+            if err:
+                k = _headline_temperature(err["temperatures_K"])
+                out.append(f"thermodynamics at {err['temperatures_K'][k]:g} K, model − reference: "
+                           f"F {err['helmholtz_free_energy_error_meV_per_atom'][k]:+.2f} meV/atom, "
+                           f"S {err['entropy_error_J_per_K_per_mol_atoms'][k]:+.3f} J/K/mol, "
+                           f"C_v {err['heat_capacity_error_J_per_K_per_mol_atoms'][k]:+.3f} J/K/mol (per mole of atoms)")
         return out
+
+
+def _headline_temperature(temperatures) -> int:
+    """Index of the temperature the headline quotes: 300 K if present, else the highest."""
+    temps = list(temperatures)
+    return temps.index(300.0) if 300.0 in temps else int(np.argmax(temps))
+
+
+def stability_text(st: dict) -> str:
+    """'dynamically stable' or the imaginary modes: how many q-points, the lowest and where."""
+    if st["dynamically_stable"]:
+        return "dynamically stable"
+    q = st.get("lowest_mode_q")
+    where = f" at q = ({', '.join(f'{x:.3g}' for x in q)})" if q else ""
+    return (f"IMAGINARY MODES at {st['n_imaginary_qpoints']} q-points (lowest {st['min_frequency_THz']:.3f} THz"
+            f"{where}; tolerance {st['imaginary_tolerance_THz']} THz)")
 
 
 def vdos_check(md_run: Path, figure: Path, phonon) -> dict:

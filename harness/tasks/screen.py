@@ -1,0 +1,486 @@
+"""Screen: phonons (and σ^(2) from model MD) of one model over many materials; one table.
+
+Orchestration over run folders, like :mod:`.campaign`: every material is a phonons run folder
+of its own (``<runs>/<material>-<model>-phonons-<tag>``, the task protocol: `harness execute`
+runs it anywhere, a job array can run them all), with ``--sigma-md T`` also an MD folder and
+one σ folder per force-constant protocol. The screen folder ``<runs>/screen-<model>-<tag>/``
+holds the table and the figures:
+
+``screen.json``   request, one row per material, the statistics (:mod:`harness.analysis.screen`)
+``screen.csv``    every column; ``screen.md``: headline, confusion matrices, distributions, table
+``figures/``      max_frequency_ratio, rmse_omega2, sigma_error (histograms), stability_confusion,
+                  sigma_confusion
+``members.txt``   the member run folders, one a line (``harness execute $(sed -n Np members.txt)``)
+``systems/``, ``force-constants/``  what the σ members read: the MD cell, Φ of both sides
+
+Resuming: a member folder that completed with the same request is reused, any other (failed,
+interrupted, rendered, other settings) is rendered again and run; a material that fails
+becomes a row with its one-line reason and the screen goes on. The model's calculator is
+built once per process (per precision) and handed to every force session and MD run.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.screen import is_softened, summarize
+from ..analysis.sigma import classify
+from ..config import PhononsSettings, SigmaSettings, load_system, md_settings, safe_name
+from ..config.tasks import ScreenSettings
+from ..errors import HarnessError, IncompleteResultsError
+from ..runs import RESULTS, jsonable, load_run, now, read_json, write_json, write_text
+
+YAMLS = ("phonopy_params.yaml", "phonopy_disp.yaml", "phonopy.yaml")  # first found is the reference
+STRUCTURE_SKIP = {".md", ".txt", ".json", ".csv", ".png", ".pdf", ".py", ".yaml", ".yml"}
+
+
+@dataclass
+class Material:
+    """One material of a screen: a reference folder or a structure file."""
+
+    name: str
+    source: Path
+    reference: Path | None = None
+    forces: list[Path] = field(default_factory=list)
+    born: Path | None = None
+    problem: str | None = None  # why it cannot be screened (becomes the row's reason)
+
+
+def _natural(path: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def reference_material(folder: Path) -> Material:
+    """A reference folder: the first of ``YAMLS``, ``FORCE_SETS`` or else every ``vasprun.xml*``
+    (in natural order: vasprun.xml-001, -002, ...), and ``BORN`` when present."""
+    m = Material(safe_name(folder.name, "material"), folder)
+    m.reference = next((folder / y for y in YAMLS if (folder / y).is_file()), None)
+    if m.reference is None:
+        m.problem = f"{folder.name}/: no phonopy yaml ({', '.join(YAMLS)})"
+        return m
+    if (folder / "FORCE_SETS").is_file():
+        m.forces = [folder / "FORCE_SETS"]
+    else:
+        m.forces = sorted((p for p in folder.glob("vasprun.xml*") if p.is_file()), key=_natural)
+    m.born = folder / "BORN" if (folder / "BORN").is_file() else None
+    return m
+
+
+def find_materials(settings: ScreenSettings) -> list[Material]:
+    """The materials of a screen, sorted by name (hidden entries skipped)."""
+    src = settings.source
+    if settings.references:
+        found = [reference_material(p) for p in sorted(src.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    else:
+        found = [Material(safe_name(p.stem, "material"), p) for p in sorted(src.iterdir())
+                 if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in STRUCTURE_SKIP]
+    seen: dict[str, Path] = {}
+    for m in found:
+        if m.name in seen and m.problem is None:
+            m.problem = f"its name {m.name!r} is also {seen[m.name].name}'s (names come from folder or file names)"
+        seen.setdefault(m.name, m.source)
+    if not found:
+        what = "material folders" if settings.references else "structure files"
+        raise HarnessError(f"{src}: no {what} to screen")
+    return found
+
+
+# ---------------------------------------------------------------------- shared model
+class SharedModels:
+    """The model's calculator, built once per process for each precision it runs in."""
+
+    def __init__(self, engine: str, caps=None):
+        from ..lammps.probe import probe
+
+        self.engine, self.caps = engine, caps or probe()
+        self._built: list[tuple[object, object]] = []
+
+    def get(self, spec):
+        from ..lammps.forces import shared_calculator
+
+        for s, calc in self._built:
+            if s == spec:
+                return calc
+        calc = shared_calculator(spec, self.engine, self.caps)
+        self._built.append((spec, calc))
+        return calc
+
+
+class _EngineWithCalculator:
+    """An engine whose sessions are handed an already-built calculator (the screen's shared
+    model) instead of building their own; everything else is the engine's."""
+
+    def __init__(self, engine, calc):
+        self._engine, self._calc = engine, calc
+
+    def attach(self, session, model, symbols, run_dir, caps, calc=None):
+        return self._engine.attach(session, model, symbols, run_dir, caps, calc=calc or self._calc)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+# ---------------------------------------------------------------------- members
+def run_member(task, runs_dir: Path, label: str, *, stream, progress: bool = False,
+               render_only: bool = False, stale: bool = False) -> tuple[Path, dict | None]:
+    """Reuse a completed member folder with the same request (unless ``stale``: an input it read
+    changed); otherwise render it (again) and run it. ``render_only``: render what is missing
+    and return no results."""
+    from .base import collect_run, execute_run, render_run
+
+    run_dir = Path(runs_dir) / task.run_name
+    record = None
+    if run_dir.exists():
+        try:
+            record = load_run(run_dir)
+        except HarnessError:
+            record = None
+    same = record is not None and record.request == jsonable(task.request()) and not stale
+    if same and record.status == "completed":
+        if (run_dir / RESULTS).is_file():
+            print(f"[screen] {label}: reusing {run_dir.name}", file=stream)
+            return run_dir, read_json(run_dir / RESULTS)
+        return run_dir, None if render_only else collect_run(run_dir, task=task, progress=progress)
+    if render_only and same and record.status == "rendered":
+        return run_dir, None
+    why = ("new" if record is None else "its inputs changed" if stale else "settings changed" if not same else
+           f"retrying ({record.status}" + (f": {record.error}" if record.error else "") + ")")
+    print(f"[screen] {label}: {'rendering' if render_only else 'running'} {run_dir.name} ({why})", file=stream)
+    render_run(task, runs_dir, overwrite=run_dir.exists())
+    if render_only:
+        return run_dir, None
+    execute_run(run_dir, task=task, progress=progress)
+    return run_dir, collect_run(run_dir, task=task, progress=progress)
+
+
+def phonon_row(doc: dict) -> dict:
+    """The table's phonon columns from a phonons results.json."""
+    from ase.formula import Formula
+
+    c = doc.get("comparison") or {}
+    symbols = doc["primitive_cell"]["symbols"]
+    row = {"formula": str(Formula("".join(symbols)).reduce()[0]), "n_atoms_primitive": len(symbols),
+           "model_stable": doc["dynamically_stable"], "model_min_frequency_THz": doc["min_frequency_THz"],
+           "model_n_imaginary_qpoints": doc["n_imaginary_qpoints"], "max_frequency_model_THz": doc["max_frequency_THz"]}
+    thermo = doc.get("thermodynamics") or {}
+    for k, t in enumerate(thermo.get("temperatures_K", [])):
+        row[f"F_model_{t:g}K_eV_per_atom"] = thermo["helmholtz_free_energy_eV_per_atom"][k]
+    if c:
+        rs = c["reference_stability"]
+        row.update(reference_stable=rs["dynamically_stable"], reference_min_frequency_THz=rs["min_frequency_THz"],
+                   reference_n_imaginary_qpoints=rs["n_imaginary_qpoints"],
+                   stability_agreement=c["stability_agreement"],
+                   max_frequency_model_THz=c["max_frequency_model_THz"],
+                   max_frequency_reference_THz=c["max_frequency_reference_THz"],
+                   max_frequency_ratio=c["max_frequency_ratio"], softened=is_softened(c["max_frequency_ratio"]),
+                   rmse_omega2_THz2=c["rmse_omega2_THz2"],
+                   rmse_omega2_reference_stable_THz2=c["rmse_omega2_reference_stable_THz2"],
+                   rmse_group_velocity_THz_A=c.get("rmse_group_velocity_THz_A"),
+                   group_velocity_bands_dropped=c.get("group_velocity_bands_dropped"),
+                   mae_frequency_THz=c["mae_frequency_THz"])
+        err = c["thermodynamics"]["error"]
+        # imaginary modes are left out of the harmonic sums: an error involving them is not physics
+        row["thermodynamics_reliable"] = bool(thermo.get("reliable") and c["thermodynamics"]["reference"]["reliable"])
+        for k, t in enumerate(err["temperatures_K"]):
+            row[f"dF_{t:g}K_meV_per_atom"] = err["helmholtz_free_energy_error_meV_per_atom"][k]
+            row[f"dS_{t:g}K_J_per_K_per_mol_atoms"] = err["entropy_error_J_per_K_per_mol_atoms"][k]
+            row[f"dCv_{t:g}K_J_per_K_per_mol_atoms"] = err["heat_capacity_error_J_per_K_per_mol_atoms"][k]
+    return row
+
+
+# ---------------------------------------------------------------------- σ^(2) pieces
+def lammps_frame(atoms):
+    """``atoms`` rotated as LAMMPS holds a cell (a along x, b in the xy plane: a lower-triangular
+    cell with a positive diagonal) and the rotation ``R`` (row vectors: r' = r @ R).
+
+    The MD of a σ member starts from the rotated cell, so its dump's cell and positions are
+    those of the force constants rotated with the same R (Φ'_ij = Rᵀ Φ_ij R)."""
+    from ase import Atoms
+
+    cell = np.array(atoms.cell)
+    q, r = np.linalg.qr(cell.T)
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
+    rot = q * signs  # cell.T = (q D)(D r): cell @ rot = (D r)ᵀ, lower triangular, positive diagonal
+    new_cell = cell @ rot
+    new_cell[np.abs(new_cell) < 1e-12] = 0.0
+    out = Atoms(symbols=atoms.get_chemical_symbols(), positions=atoms.positions @ rot, cell=new_cell, pbc=True,
+                masses=atoms.get_masses())
+    return out, rot
+
+
+def full_force_constants(ph) -> np.ndarray:
+    """(N, N, 3, 3) force constants of a phonopy object's supercell (from compact ones too)."""
+    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
+
+    fc = np.asarray(ph.force_constants)
+    if fc.shape[0] != fc.shape[1]:
+        fc = compact_fc_to_full_fc(ph.primitive, fc)
+    return fc
+
+
+def write_fc_file(path: Path, atoms_rot, fc_full: np.ndarray, rot: np.ndarray) -> bool:
+    """Φ of the MD cell as a phonopy yaml (unit cell = the rotated supercell, supercell matrix =
+    identity, full FC rotated by ``rot``); what a sigma member reads with ``--fc``. Returns
+    whether the file changed (a σ member that read the old one is then stale)."""
+    import phonopy
+    from phonopy import Phonopy
+
+    from .phonons import to_phonopy
+
+    fc = np.einsum("ai,xyab,bj->xyij", rot, fc_full, rot)
+    if path.is_file():
+        try:
+            old = phonopy.load(str(path), produce_fc=False, is_compact_fc=False, log_level=0)
+            if old.force_constants is not None and np.allclose(old.force_constants, fc, atol=1e-10, rtol=0):
+                return False
+        except Exception:  # an unreadable old file is replaced
+            pass
+    # primitive = the cell itself ('P'): phonopy then keeps the full FC, which σ reads as is
+    ph = Phonopy(to_phonopy(atoms_rot), supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P")
+    ph.force_constants = fc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ph.save(str(path), settings={"force_constants": True})
+    return True
+
+
+def md_system(out_dir: Path, name: str, atoms, temperature_K: float, steps: int, timestep_fs: float) -> Path:
+    """A system YAML for the σ MD of one material: its phonon supercell (rotated, one cell), the
+    CSVR thermostat (stochastic and canonical: the Yang et al. protocol used Andersen, which
+    LAMMPS lacks), frames every 10 steps, the first 20 % as equilibration."""
+    import yaml
+    from ase.io import write
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    struct = out_dir / f"{name}-md.extxyz"
+    write(struct, atoms, format="extxyz")
+    preset = {"supercell": [1, 1, 1], "timestep_fs": float(timestep_fs), "steps": int(steps), "thermostat": "csvr",
+              "thermostat_damping_fs": 100.0, "dump_every": 10, "thermo_every": 10, "restart_every": 1000,
+              "equilibration_ps": round(0.2 * steps * timestep_fs / 1000.0, 6)}
+    doc = {"name": name, "description": f"{name}: its phonon supercell ({len(atoms)} atoms, LAMMPS orientation) for "
+                                        f"σ^(2) along model MD (harness screen)",
+           "structure": {"file": struct.name}, "temperature_K": float(temperature_K), "default_preset": "screen",
+           "presets": {"screen": preset}}
+    path = out_dir / f"{name}-md.yaml"
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if not path.is_file() or path.read_text() != text:
+        write_text(path, text)
+    return path
+
+
+def structure_system(out_dir: Path, name: str, file: Path) -> Path:
+    """A system YAML naming a structure file (--structures): what PhononsSettings takes."""
+    import yaml
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = {"name": name, "description": f"{file.name} (harness screen)", "structure": {"file": str(file)},
+           "temperature_K": 300.0, "default_preset": "none",
+           "presets": {"none": {"supercell": [1, 1, 1], "timestep_fs": 1.0, "steps": 1}}}
+    path = out_dir / f"{name}.yaml"
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if not path.is_file() or path.read_text() != text:
+        write_text(path, text)
+    return path
+
+
+# ---------------------------------------------------------------------- one material
+class Screen:
+    """One screen: its settings, where it writes, the shared model; :meth:`run` does it all."""
+
+    def __init__(self, settings: ScreenSettings, runs_dir="runs", *, stream=None, progress: bool = False,
+                 render_only: bool = False):
+        from ..models import with_precision
+
+        self.settings, self.runs_dir = settings, Path(runs_dir)
+        self.out = self.runs_dir / settings.folder_name
+        self.stream = stream or sys.stderr
+        self.progress, self.render_only = progress, render_only
+        self.models = SharedModels(settings.engine)
+        self.model_phonons, _ = with_precision(settings.model, "phonons")
+        self.model_md, _ = with_precision(settings.model, "md")
+        self.members: list[Path] = []
+
+    def _member(self, task, label, stale: bool = False):
+        run_dir, res = run_member(task, self.runs_dir, label, stream=self.stream, progress=self.progress,
+                                  render_only=self.render_only, stale=stale)
+        self.members.append(run_dir)
+        return run_dir, res
+
+    def phonons_task(self, m: Material):
+        from .phonons import PhononsTask
+
+        s = self.settings
+        system = None
+        if m.reference is None:
+            system = load_system(str(structure_system(self.out / "systems", m.name, m.source)))
+        ps = PhononsSettings(model=s.model, system=system, engine=s.engine, supercell=s.supercell,
+                             displacement_A=s.displacement_A, mesh=s.mesh,
+                             reference=str(m.reference) if m.reference else None,
+                             reference_forces=tuple(str(f) for f in m.forces), born=str(m.born) if m.born else None,
+                             temperatures_K=s.temperatures_K, tag=s.member_tag, name=m.name)
+        return PhononsTask(ps, calc=self.models.get(self.model_phonons))
+
+    def material(self, m: Material) -> dict:
+        """One row: the phonons member, then (``sigma_md_K``) the MD and σ members."""
+        row = {"material": m.name, "status": "failed", "source": str(m.source)}
+        stage = "phonons"
+        try:
+            if m.problem:
+                raise HarnessError(m.problem)
+            task = self.phonons_task(m)
+            ph_dir, doc = self._member(task, f"{m.name} phonons")
+            row["phonons_run"] = ph_dir.name
+            if doc is None:  # rendered only
+                row.update(status="rendered", reason="rendered; run the member folders, then this screen again")
+                if self.settings.sigma_md_K is not None:
+                    stage = "md"
+                    self._md(m, task)
+                return row
+            if "thermodynamics" not in doc:  # results of an older harness: collected again from the folder
+                from .base import collect_run
+
+                doc = collect_run(ph_dir, task=task, progress=self.progress)
+            row.update(phonon_row(doc))
+            if self.settings.sigma_md_K is not None:
+                stage = "σ"
+                row.update(self._sigma(m, task, ph_dir, row))
+            row["status"], row["reason"] = "done", None
+        except KeyboardInterrupt:
+            raise
+        except HarnessError as exc:
+            row["reason"] = f"{stage}: {_one_line(str(exc))}"
+        except Exception as exc:  # a broken input file: phonopy, yaml, ASE raise many types
+            row["reason"] = f"{stage}: {type(exc).__name__}: {_one_line(str(exc))}"
+        if row["status"] == "failed":
+            print(f"[screen] {m.name}: FAILED ({row['reason']})", file=self.stream)
+        return row
+
+    def _md(self, m: Material, task):
+        """The MD member in the phonon supercell, rotated as LAMMPS holds it; returns (dir, R, atoms)."""
+        from .md import MDTask
+        from .phonons import to_ase
+
+        s = self.settings
+        atoms, rot = lammps_frame(to_ase(task.calc.phonon.supercell))
+        system = md_system(self.out / "systems", m.name, atoms, s.sigma_md_K, s.sigma_steps, s.sigma_timestep_fs)
+        md = MDTask(md_settings(str(system), s.model.argument, "screen", engine=s.engine,
+                                tag=f"{s.member_tag}-T{s.sigma_md_K:g}"), caps=self.models.caps)
+        calc = self.models.get(md.model)
+        if calc is not None:
+            md.engine = _EngineWithCalculator(md.engine, calc)
+        md_dir, _ = self._member(md, f"{m.name} MD {s.sigma_md_K:g} K")
+        return md_dir, rot, atoms
+
+    def _sigma(self, m: Material, task, ph_dir: Path, row: dict) -> dict:
+        """⟨σ⟩ along the model's MD with Φ from the model (the phonons member's) and, with a
+        reference, Φ from the reference; both Φ rotated into the MD cell."""
+        import phonopy
+
+        from .sigma import SigmaTask
+
+        md_dir, rot, atoms = self._md(m, task)
+        row["md_run"] = md_dir.name
+        out = {"sigma_md_K": self.settings.sigma_md_K, "md_run": md_dir.name}
+        fc_dir = self.out / "force-constants"
+        sides = {"model": full_force_constants(phonopy.load(str(ph_dir / "phonopy_params.yaml"), log_level=0))}
+        if task.reference is not None:
+            sides["reference"] = full_force_constants(task.reference)
+        runs = []
+        for side, fc in sides.items():
+            path = fc_dir / f"{m.name}-{side}.yaml"
+            changed = write_fc_file(path, atoms, fc, rot)
+            sig = SigmaTask(SigmaSettings(run=str(md_dir), fc=str(path), engine=self.settings.engine,
+                                          tag=f"fc-{side}"))
+            # a σ member computed with other force constants (its phonons member was redone) is redone
+            sig_dir, res = self._member(sig, f"{m.name} σ (Φ {side})", stale=changed)
+            runs.append(sig_dir.name)
+            out[f"sigma_fc_{side}"] = res["sigma_mean"]
+            out[f"class_fc_{side}"] = classify(res["sigma_mean"])
+        if "sigma_fc_reference" in out:
+            out["sigma_error"] = out["sigma_fc_model"] - out["sigma_fc_reference"]
+        out["sigma_runs"] = runs
+        return out
+
+    # ------------------------------------------------------------------ all of it
+    def run(self) -> dict:
+        s = self.settings
+        materials = find_materials(s)
+        self.out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for k, m in enumerate(materials, 1):
+            print(f"[screen] {k}/{len(materials)} {m.name}", file=self.stream)
+            rows.append(self.material(m))
+        write_text(self.out / "members.txt", "".join(f"{p}\n" for p in dict.fromkeys(self.members)))
+        return self.write(rows)
+
+    def write(self, rows: list[dict]) -> dict:
+        from ..analysis.phonons import IMAGINARY_TOL_THZ
+        from ..report.screen import columns, plot_screen, write_csv, write_markdown
+
+        s = self.settings
+        summary = summarize(rows)
+        cols = columns(rows, s.temperatures_K, with_reference=s.references is not None,
+                       with_sigma=s.sigma_md_K is not None)
+        doc = {"task": "screen", "created": now(), "model": s.model.label, "request": s.request(),
+               "source": str(s.source), "sigma_md_K": s.sigma_md_K, "imaginary_tolerance_THz": IMAGINARY_TOL_THZ,
+               "units": {"frequency": "THz", "group_velocity": "THz·Å", "free_energy": "eV/atom (F), meV/atom (dF)",
+                         "entropy, heat capacity": "J/K per mole of atoms"},
+               "rows": rows, "summary": summary, "columns": cols,
+               "tables": [str(self.out / "screen.csv"), str(self.out / "screen.md")],
+               "members": [str(p) for p in dict.fromkeys(self.members)]}
+        doc["headline"] = headline(doc)
+        if self.render_only:
+            doc["figures"] = []
+        else:
+            doc["figures"] = [str(p) for p in plot_screen(doc, self.out / "figures")]
+        write_csv(self.out / "screen.csv", rows, cols)
+        write_markdown(self.out / "screen.md", doc, cols)
+        write_json(self.out / "screen.json", doc)
+        return doc
+
+
+def _one_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def headline(doc: dict) -> list[str]:
+    """A few lines for the terminal: counts, softening, stability and σ agreement, failures."""
+    s = doc["summary"]
+    out = [f"{s['n_done']} of {s['n_materials']} materials screened with {doc['model']}"
+           + (f", {s['n_failed']} failed" if s["n_failed"] else "")
+           + (f", {s['n_rendered']} rendered (run their folders: members.txt)" if s["n_rendered"] else "")]
+    soft, st, sg = s["softening"], s["stability"], s["sigma_classes"]
+    if soft["n_materials"]:
+        out.append(f"softened max frequency (ratio < 1): {soft['n_softened']} of {soft['n_materials']} "
+                   f"({100 * soft['fraction_softened']:.0f} %), median ratio {soft['median_ratio']:.3f}")
+    if st["n"]:
+        out.append(f"dynamical stability, reference vs model: agree {st['n_agree']} of {st['n']} "
+                   f"(false instabilities {st['false_instabilities']}, missed {st['missed_instabilities']})")
+    elif s["n_done"]:
+        out.append(f"dynamically unstable with the model: {s['model_unstable']} of {s['n_done']}")
+    if sg["n"]:
+        out.append(f"σ^(2) classes, Φ reference vs Φ model: agree {sg['n_agree']} of {sg['n']}")
+    for name, why in s["failed"].items():
+        out.append(f"failed: {name} ({why})")
+    return out
+
+
+def screen(settings: ScreenSettings, runs_dir="runs", *, progress: bool = False, stream=None,
+           render_only: bool = False) -> tuple[Path, dict]:
+    """Run (or resume) a screen; returns (screen folder, screen.json)."""
+    sc = Screen(settings, runs_dir, stream=stream, progress=progress, render_only=render_only)
+    return sc.out, sc.run()
+
+
+def check_screen(doc: dict) -> None:
+    """One line (exit 4) when materials failed: the table is written, the reasons are in it."""
+    s = doc["summary"]
+    if s["failed"]:
+        raise IncompleteResultsError(f"{s['n_failed']} of {s['n_materials']} materials failed "
+                                     f"({', '.join(s['failed'])}); see {doc['tables'][1]}; "
+                                     "run the screen again to retry them")
