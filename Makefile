@@ -15,8 +15,10 @@ RUN_ARGS = --system '$(SYSTEM)' --model '$(MODEL)' --preset '$(PRESET)' --engine
 
 HOP    ?= vacancy
 IMAGES ?= 7
+CLUSTER ?= local
+SEEDS  ?= 1
 
-.PHONY: venv run render neb test bench list clean-runs
+.PHONY: venv run render neb jobs slurm test bench list clean-runs
 
 venv: $(STAMP)
 
@@ -39,10 +41,25 @@ render: venv
 neb: venv
 	$(BIN)/harness neb --system '$(SYSTEM)' --model '$(MODEL)' --hop '$(HOP)' --images '$(IMAGES)' --engine '$(ENGINE)' $(if $(TAG),--tag '$(TAG)')
 
+# SYSTEM x MODEL x SEEDS as a job array on cluster profile CLUSTER (clusters/<CLUSTER>.yaml)
+jobs: venv
+	$(BIN)/harness jobs submit --cluster '$(CLUSTER)' --systems '$(SYSTEM)' --models '$(MODEL)' --seeds '$(SEEDS)' --preset '$(PRESET)' --engine '$(ENGINE)' $(if $(TAG),--tag '$(TAG)')
+
 list: venv
 	$(BIN)/harness list systems && $(BIN)/harness list models && $(BIN)/harness list engines
 
-test: venv
+# Slurm for tests/test_jobs.py (the tests start a private one-node cluster): Debian's packages,
+# installed when missing and this is root with apt-get; otherwise those tests say why they skip
+# (under CI=true they fail).
+APT_SLURM = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge
+slurm:
+	@if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Slurm (slurmctld slurmd slurm-client munge) for tests/test_jobs.py"; \
+	  $(APT_SLURM) >/dev/null || { apt-get update -qq && $(APT_SLURM) >/dev/null; }; \
+	else echo "Slurm is not installed and cannot be installed here (not root or no apt-get): tests/test_jobs.py skips"; fi
+
+test: venv slurm
 	$(BIN)/python -m pytest -q -ra tests
 
 bench: venv

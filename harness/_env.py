@@ -16,6 +16,27 @@ _MPI_LOADED = False
 USER_OMP_THREADS = os.environ.get("OMP_NUM_THREADS")
 
 
+def default_threads(ranks: int = 1) -> str:
+    """OpenMP threads per process when the user set none: the CPUs Slurm gave each task inside
+    a job (``SLURM_CPUS_PER_TASK``), else this machine's cores shared between ``ranks``."""
+    if USER_OMP_THREADS:
+        return USER_OMP_THREADS
+    if os.environ.get("SLURM_JOB_ID") and os.environ.get("SLURM_CPUS_PER_TASK", "").isdigit():
+        return os.environ["SLURM_CPUS_PER_TASK"]
+    return str(max(1, (os.cpu_count() or 1) // max(1, ranks)))
+
+
+def user_environment() -> dict[str, str]:
+    """This process's environment as the user set it (without the defaults set here): what a
+    job submitted from here inherits (``sbatch`` exports the submitter's environment)."""
+    env = dict(os.environ)
+    if USER_OMP_THREADS is None:
+        env.pop("OMP_NUM_THREADS", None)
+    else:
+        env["OMP_NUM_THREADS"] = USER_OMP_THREADS
+    return env
+
+
 def preload_mpi() -> None:
     """Load ``libmpi.so.12`` from the venv before ``liblammps.so`` needs it.
 
@@ -49,4 +70,4 @@ def prepare_torch() -> None:
 
     filter_warnings()
     # One BLAS thread pool per process: LAMMPS and the model share the same cores.
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("OMP_NUM_THREADS", default_threads())

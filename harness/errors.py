@@ -69,3 +69,10 @@ class IncompleteResultsError(HarnessError):
     """Results were written, but observables the user did not leave out are missing (says which)."""
 
     exit_code = 4
+
+
+class WalltimeReached(HarnessError):
+    """A run stopped cleanly before its job's walltime (``--stop-after``): it continues from its
+    last restart with ``--resume`` (the job script requeues itself on this exit code)."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again

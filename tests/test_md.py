@@ -13,15 +13,7 @@ from harness.errors import RunExistsError, SimulationError
 from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
 
-
-def thermo_rows(run_dir):
-    rows = [ln.split() for ln in (run_dir / "thermo.dat").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    return np.array(rows, dtype=float)
-
-
-def dump_steps(run_dir):
-    lines = (run_dir / "traj.lammpstrj").read_text().splitlines()
-    return [int(lines[i + 1]) for i, ln in enumerate(lines) if ln.startswith("ITEM: TIMESTEP")]
+from runfiles import dump_steps, thermo_rows
 
 
 def block_sem(x, n_blocks=10):

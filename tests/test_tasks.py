@@ -15,17 +15,13 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from harness.cli import main
 
 from clihelp import fails
+from runfiles import thermo_rows
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
 
 def summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
-
-
-def thermo_rows(run_dir: Path) -> np.ndarray:
-    rows = [ln.split() for ln in (run_dir / "thermo.dat").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    return np.array(rows, dtype=float)
 
 
 def labelled_cu(path: Path) -> Path:

@@ -14,11 +14,11 @@ import sys
 import click
 
 from ..errors import HarnessError
-from . import (compare, highenergy, init, listing, md, neb, phonons, preflight, runs, screen, sigma, singlepoint,
-               softening)
+from . import (compare, highenergy, init, jobs, listing, md, neb, phonons, preflight, runs, screen, sigma,
+               singlepoint, softening)
 
 COMMAND_MODULES = (md, runs, listing, init, phonons, sigma, softening, singlepoint, highenergy, compare, neb,
-                   preflight, screen)
+                   preflight, screen, jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

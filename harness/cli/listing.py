@@ -6,7 +6,7 @@ import click
 
 from .options import Choice
 
-LISTINGS = ("systems", "models", "templates", "engines")
+LISTINGS = ("systems", "models", "templates", "engines", "clusters")
 
 
 def _where(found) -> str:
@@ -27,7 +27,7 @@ def _lookup_header(folder: str) -> None:
 @click.command("list")
 @click.argument("what", type=Choice(LISTINGS, "listing"))
 def list_(what):
-    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this build's support).
+    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this build's support), clusters.
 
     Systems, models and templates are looked up in $HARNESS_ROOT, then the project folder
     (the current directory or the nearest one above it holding inputs/, potentials/ or
@@ -53,6 +53,15 @@ def list_(what):
             offline = "offline" if spec.offline else "download"
             click.echo(f"{name:10s} {spec.family:8s} {offline:8s} engines: {', '.join(spec.engines)}{variants}"
                        f"  [{_where(found)}]")
+    elif what == "clusters":
+        from ..jobs.profiles import load_profile
+
+        _lookup_header("clusters")
+        for name, found in registry("clusters").items():
+            p = load_profile(name)
+            gpus = f"{p.gpus_per_node} GPU/node" if p.gpus_per_node else "CPU"
+            click.echo(f"{name:12s} {p.scheduler:6s} {p.partition or '-':10s} {p.nodes}x{p.tasks_per_node} tasks "
+                       f"{gpus:10s} walltime {p.walltime}  {p.description[:50]}  [{_where(found)}]")
     elif what == "templates":
         _lookup_header("templates")
         for name, found in available("templates").items():

@@ -15,16 +15,24 @@ RUN_DIR = click.argument("run_dir", type=click.Path(exists=True, file_okay=False
 @RUN_DIR
 @click.option("--resume", is_flag=True, help="continue from what an interrupted run left, if it left something")
 @ranks_option
+@click.option("--stop-after", "stop_after_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="stop cleanly (exit code 75) after this long, to be resumed: a job's walltime")
 @click.option("--collect", is_flag=True, help="post-process afterwards (results.json, figures)")
 @no_progress_option
-def execute(run_dir, resume, ranks, collect, no_progress):
+def execute(run_dir, resume, ranks, stop_after_s, collect, no_progress):
     """Execute a rendered run folder here, whatever its task (e.g. inside a job script)."""
+    from ..runs import load_run
     from ..tasks.base import collect_run, execute_run, load_task
 
+    name = run_dir.resolve().name
+    if resume and load_run(run_dir).status == "completed":
+        click.echo(f"{name}: completed already ({load_run(run_dir).task})", err=True)
+        return
     task = load_task(run_dir)
     resume = resume and task.can_resume(run_dir)
-    execute_run(run_dir, task.launcher_for(ranks), task=task, resume=resume, progress=not no_progress)
-    click.echo(f"{run_dir}: completed ({task.name})", err=True)
+    execute_run(run_dir, task.launcher_for(ranks), task=task, resume=resume, progress=not no_progress,
+                stop_after_s=stop_after_s)
+    click.echo(f"{name}: completed ({task.name})", err=True)
     if collect:
         results = collect_run(run_dir, task=task, progress=not no_progress)
         for line in task.headline(results):

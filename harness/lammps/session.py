@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..errors import SimulationError
+from ..errors import SimulationError, WalltimeReached
 from ..progress import hms
 from ..units import BAR_TO_GPA
 from .probe import new_lammps
@@ -135,6 +135,13 @@ class Session:
         self.progress: Progress | None = None
         self.guard = Guard()
         self.chunk_steps: int | None = None
+        # a job's walltime: LAMMPS' own `timer timeout` (rank 0's clock, broadcast, so every rank
+        # stops on the same step); the run then continues to the next restart step, writes
+        # `stop_restart` there and raises WalltimeReached
+        self.stop_after_s: float | None = None
+        self.restart_every: int | None = None
+        self.stop_restart = "restart.stop"
+        self._timeout_armed = False
         self.md_seconds = 0.0
         self.md_steps = 0
 
@@ -187,24 +194,57 @@ class Session:
         chunk = self.chunk_steps or max(1, (last - first) // 20)
         if self.bridge is not None:
             self.bridge.expect_setup = True
+        self._arm_timeout(chunk)
         t0 = time.perf_counter()
         step = first
-        while step < last:
-            stop = min(step + chunk, last)
-            pre = "yes" if step == first else "no"
-            post = "yes" if stop == last else "no"
-            try:
-                self.command(f"run {stop - step} start {first} stop {last} pre {pre} post {post}")
-            except SimulationError as exc:
-                raise SimulationError(f"MD stopped between steps {step} and {stop}: {exc}") from None
-            step = stop
-            thermo = self.thermo()
-            elapsed = time.perf_counter() - t0
-            self.guard.check(step, thermo["temp"], thermo["pe"])
-            if self.progress is not None:
-                self.progress(step, first, last, elapsed, thermo)
-        self.md_seconds += time.perf_counter() - t0
-        self.md_steps += last - first
+        try:
+            while step < last:
+                stop = min(step + chunk, last)
+                self._run_chunk(step, stop, first, last)
+                reached = int(self.lmp.get_thermo("step"))
+                timed_out = reached < stop
+                step = reached
+                thermo = self.thermo()
+                self.guard.check(step, thermo["temp"], thermo["pe"])
+                if self.progress is not None:
+                    self.progress(step, first, last, time.perf_counter() - t0, thermo)
+                if timed_out:
+                    step = self._stop_for_walltime(step, first, last)
+        finally:
+            self.md_seconds += time.perf_counter() - t0
+            self.md_steps += int(self.lmp.get_thermo("step")) - first if self.lmp is not None else 0
+
+    def _run_chunk(self, step: int, stop: int, first: int, last: int) -> None:
+        pre = "yes" if step == first else "no"
+        post = "yes" if stop == last else "no"
+        try:
+            self.command(f"run {stop - step} start {first} stop {last} pre {pre} post {post}")
+        except SimulationError as exc:
+            raise SimulationError(f"MD stopped between steps {step} and {stop}: {exc}") from None
+
+    def _arm_timeout(self, chunk: int) -> None:
+        """``timer timeout`` once per session: the same number of seconds on every rank, checked
+        every ``chunk`` steps at most (one broadcast of rank 0's clock per check)."""
+        if self.stop_after_s is None or self._timeout_armed:
+            return
+        every = max(1, min(chunk, self.restart_every or chunk))
+        self.command(f"timer timeout {max(1, int(self.stop_after_s))} every {every}")
+        self._timeout_armed = True
+
+    def _stop_for_walltime(self, step: int, first: int, last: int) -> int:
+        """The timeout stopped the run at ``step``: on to the next restart step (outputs there
+        splice cleanly), a restart there, then :class:`WalltimeReached`. Within one restart
+        interval of the end, the run just finishes."""
+        self.command("timer timeout off")
+        every = self.restart_every or 1
+        target = min(last, -(-step // every) * every)
+        if target >= last:
+            return step  # the loop runs the rest (timeout off)
+        if target > step:
+            self._run_chunk(step, target, first, last)
+        self.command(f"write_restart {self.stop_restart}")
+        raise WalltimeReached(f"stopped at step {target} of {last} for the walltime; {self.stop_restart} written, "
+                              f"it continues from there with --resume")
 
     def _check_bridge(self) -> None:
         if self.bridge is not None and self.bridge.error is not None:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import HarnessError, LaunchError, RunFolderError
+from ..errors import HarnessError, LaunchError, RunFolderError, WalltimeReached
 from ..runs import (RESULTS, SUMMARY, create_run_dir, host_info, load_run, now, package_versions, set_status,
                     update_summary, write_json)
 
@@ -175,8 +175,9 @@ def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, sta
 
 
 def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None, resume: bool = False,
-                progress: bool = True) -> dict:
-    """Execute a rendered run folder; the status moves to running, then completed or failed."""
+                progress: bool = True, stop_after_s: float | None = None) -> dict:
+    """Execute a rendered run folder; the status moves to running, then completed or failed
+    (interrupted: a kill, or ``stop_after_s`` seconds reached by a task that can stop cleanly)."""
     from ..models.staging import verify_staged
 
     run_dir = Path(run_dir)
@@ -189,8 +190,12 @@ def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None,
                           f"{launcher.ranks} were asked for")
     set_status(run_dir, "running", launch=launcher.describe())
     t0 = time.perf_counter()
+    task.deadline = time.time() + stop_after_s if stop_after_s else None
     try:
         fields = task.execute(run_dir, launcher, resume=resume, progress=progress) or {}
+    except WalltimeReached as exc:
+        set_status(run_dir, "interrupted", error=str(exc), wall_s=time.perf_counter() - t0)
+        raise
     except KeyboardInterrupt:
         set_status(run_dir, "interrupted", error="interrupted (KeyboardInterrupt)", wall_s=time.perf_counter() - t0)
         raise

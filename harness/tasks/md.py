@@ -180,7 +180,12 @@ class MDTask(Task):
             write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart)))
             print(f"[md] resuming {run_dir.name} from {restart} at step {step}", file=stream)
         update_summary(run_dir, deck=deck_name, log=log_name)
-        timings = launcher.run(self, run_dir, {"deck": deck_name, "log": log_name, "progress": progress})
+        deadline = getattr(self, "deadline", None)  # (execute_run's stop_after_s, as a time.time())
+        # every rank gets the same number of seconds (LAMMPS' timer timeout compares rank 0's
+        # clock with it, so all stop on the same step)
+        stop_after = None if deadline is None else max(1.0, deadline - time.time())
+        step = {"deck": deck_name, "log": log_name, "progress": progress, "stop_after_s": stop_after}
+        timings = launcher.run(self, run_dir, step)
         return {"timings": timings}
 
     def lammps(self, run_dir: Path, step: dict, ranks) -> dict:
@@ -194,6 +199,9 @@ class MDTask(Task):
             session.progress = Progress(timestep_fs=p.timestep_fs, label=self.run_name, stream=sys.stderr,
                                         enabled=step.get("progress", True) and ranks.root)
             session.chunk_steps = max(1, round(p.steps / 20 / p.thermo_every)) * p.thermo_every
+            session.stop_after_s = step.get("stop_after_s")
+            session.restart_every = _lcm(p.restart_every, p.dump_every, p.thermo_every)
+            session.stop_restart = STOP_RESTART
             session.execute((run_dir / step["deck"]).read_text())
         except (HarnessError, KeyboardInterrupt):
             if ranks.root:
@@ -233,8 +241,11 @@ class MDTask(Task):
 
 
 # ---------------------------------------------------------------------- restarts
+STOP_RESTART = "restart.stop"  # written where a run stopped for its job's walltime
+
+
 def latest_restart(run_dir: Path) -> str | None:
-    candidates = [p for p in (run_dir / "restart.a", run_dir / "restart.b") if p.is_file()]
+    candidates = [p for p in (run_dir / "restart.a", run_dir / "restart.b", run_dir / STOP_RESTART) if p.is_file()]
     if not candidates:
         return None
     return max(candidates, key=lambda p: p.stat().st_mtime).name

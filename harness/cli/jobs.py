@@ -1,0 +1,223 @@
+"""``harness jobs``: production on a cluster. Render run folders with job scripts for a cluster
+profile (``clusters/<name>.yaml``), submit them as job arrays over systems × models × seeds,
+follow them, collect them, resubmit what failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from .options import (Choice, apply, engine_option, md_options, overwrite_option, preset_option, runs_dir_option,
+                      split_list, stage_option, steps_option, temperature_option, timestep_option)
+
+TASKS = ("md", "neb")
+cluster_option = click.option("--cluster", "-c", required=True,
+                              help="clusters/<CLUSTER>.yaml or a YAML path (`harness list clusters`)")
+CAMPAIGN = click.argument("campaign", required=False, type=click.Path(file_okay=False, path_type=Path))
+
+
+def _campaign(campaign: Path | None, runs_dir: Path) -> Path:
+    from ..jobs.campaign import latest_campaign, load_campaign
+
+    return load_campaign(campaign) if campaign is not None else latest_campaign(runs_dir)
+
+
+def _model_path_option(fn):
+    return click.option("--model-path-on-cluster", default=None, metavar="PATH",
+                        help="where the model's weights are on the cluster: not copied; the job links model/ to it")(fn)
+
+
+@click.group()
+def jobs():
+    """Run folders as cluster jobs: render, submit (arrays), status, collect, resubmit, cancel."""
+
+
+@jobs.command()
+@cluster_option
+@md_options
+@_model_path_option
+def render(cluster, model_path_on_cluster, **kw):
+    """One MD run folder with the job script for a cluster profile; submits nothing."""
+    from ..config import validate_path
+    from ..jobs.campaign import render_job
+    from ..jobs.profiles import load_profile
+    from ..tasks.base import render_run
+    from .md import md_task
+
+    profile = load_profile(cluster)
+    validate_path("--model-path-on-cluster", model_path_on_cluster)
+    task = md_task(kw, render_only=True)
+    for line in task.header():
+        click.echo(line, err=True)
+    run_dir = render_run(task, kw["runs_dir"], overwrite=kw["overwrite"], stage_model=kw["stage_model"],
+                         model_path_on_cluster=model_path_on_cluster)
+    job = render_job(task, run_dir, profile)
+    click.echo(f"rendered {run_dir} and {job.name} for cluster {profile.name}: submit with "
+               f"(cd {run_dir} && sbatch {job.name}), or `harness jobs submit`")
+
+
+def _member_options(fn):
+    return apply(fn, [
+        cluster_option,
+        click.option("--task", type=Choice(TASKS, "task"), default="md", show_default=True),
+        click.option("--systems", "--system", "systems", required=True, help="comma-separated systems (inputs/)"),
+        click.option("--models", "--model", "models", required=True, help="comma-separated models (potentials/)"),
+        click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="replicas per system × model (velocity seeds --seed, --seed+1, ...): every metric "
+                          "is reported as mean ± spread over them"),
+        click.option("--seed", "seed0", type=int, default=12345, show_default=True, help="the first seed"),
+        preset_option, temperature_option, steps_option, timestep_option, engine_option,
+        click.option("--hop", default="vacancy", show_default=True, help="NEB (--task neb): the hop"),
+        click.option("--images", type=click.IntRange(min=3), default=7, show_default=True,
+                     help="NEB (--task neb): images (one rank, or GPU, each)"),
+        click.option("--reference-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                     help="reference trajectories <DIR>/<system>.*: collect compares each member with its own"),
+        click.option("--tag", default=None, help="campaign folder jobs-<TAG> [default: from systems and models]"),
+        runs_dir_option, overwrite_option, stage_option, _model_path_option,
+    ])
+
+
+def _tasks(kw: dict) -> list:
+    """Every member: system × model × seed (MD), or system × model (NEB)."""
+    from ..config import NEBSettings, load_model, load_system, md_settings
+    from ..tasks.md import MDTask
+    from ..tasks.neb import NEBTask
+
+    systems, models = split_list(kw["systems"]) or [], split_list(kw["models"]) or []
+    for m in models:
+        load_model(m)  # an unknown name is one line before anything is written
+    out = []
+    for system in systems:
+        for model in models:
+            if kw["task"] == "neb":
+                if kw["seeds"] > 1:
+                    raise ConfigError("--seeds is for MD: an NEB has no velocity seed")
+                out.append(NEBTask(NEBSettings(model=load_model(model), system=load_system(system), hop=kw["hop"],
+                                               images=kw["images"], engine=kw["engine"],
+                                               timestep_fs=kw["timestep_fs"] or 1.0), render_only=True))
+                continue
+            for k in range(kw["seeds"]):
+                seed = kw["seed0"] + k
+                base = md_settings(system, model, kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
+                                   timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed)
+                s = md_settings(system, model, kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
+                                timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed,
+                                tag=f"{base.default_tag}-seed{seed}")
+                out.append(MDTask(s, render_only=True))
+    return out
+
+
+def _echo_submissions(out: Path, subs: list[dict]) -> None:
+    for s in subs:
+        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, s['indices']))})"
+                   + (f", collect job {s['collect_job_id']} after it" if s.get("collect_job_id") else ""))
+    click.echo(f"campaign: {out}  (harness jobs status {out})")
+
+
+@jobs.command()
+@_member_options
+@click.option("--render-only", is_flag=True, help="write the campaign and its scripts; submit nothing")
+@click.option("--no-collect", is_flag=True, help="no collect job after the arrays")
+def submit(render_only, no_collect, **kw):
+    """Render every member (systems × models × seeds) and submit one job array per resource shape,
+    then a collect job that runs when they have ended (afterany)."""
+    from ..config import safe_name
+    from ..jobs.campaign import create, submit as submit_campaign
+    from ..jobs.profiles import load_profile
+
+    profile = load_profile(kw["cluster"])
+    tasks = _tasks(kw)
+    tag = kw["tag"] or safe_name(f"{kw['task']}-{'_'.join(split_list(kw['systems']))}-"
+                                 f"{'_'.join(split_list(kw['models']))}")
+    out = create(tasks, profile, kw["runs_dir"], tag, overwrite=kw["overwrite"], stage_model=kw["stage_model"],
+                 model_path_on_cluster=kw["model_path_on_cluster"], reference_dir=kw["reference_dir"])
+    click.echo(f"rendered {len(tasks)} members and their array scripts in {out}", err=True)
+    if render_only:
+        click.echo(f"campaign: {out}  (submit with: harness jobs submit-campaign {out})")
+        return
+    _echo_submissions(out, submit_campaign(out, collect=not no_collect))
+
+
+@jobs.command("submit-campaign")
+@CAMPAIGN
+@runs_dir_option
+@click.option("--no-collect", is_flag=True, help="no collect job after the arrays")
+def submit_campaign(campaign, runs_dir, no_collect):
+    """Submit a campaign rendered with `harness jobs submit --render-only`."""
+    from ..jobs.campaign import submit as submit_
+
+    out = _campaign(campaign, runs_dir)
+    _echo_submissions(out, submit_(out, collect=not no_collect))
+
+
+@jobs.command()
+@CAMPAIGN
+@runs_dir_option
+def status(campaign, runs_dir):
+    """Each member: pending, running (step, ETA), completed, failed / timeout / memory / ... (why)."""
+    from collections import Counter
+
+    from ..jobs.campaign import member_states
+
+    out = _campaign(campaign, runs_dir)
+    rows = member_states(out)
+    width = max((len(r["run"]) for r in rows), default=10)
+    for r in rows:
+        job = r["job"] or "-"
+        click.echo(f"{r['index']:3d}  {r['run']:{width}s}  {job:>12s}  {r['state']:13s} {r['why']}".rstrip())
+    counts = Counter(r["state"] for r in rows)
+    click.echo(f"{out.name}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+
+
+@jobs.command()
+@CAMPAIGN
+@runs_dir_option
+@click.option("--reference-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="reference trajectories <DIR>/<system>.* [default: the campaign's]")
+@click.option("--no-progress", is_flag=True, help="no progress lines on stderr")
+def collect(campaign, runs_dir, reference_dir, no_progress):
+    """Analyse the completed members and write the campaign table (mean ± spread over seeds)."""
+    from ..jobs.campaign import collect as collect_
+
+    out = _campaign(campaign, runs_dir)
+    result = collect_(out, reference_dir, progress=not no_progress)
+    click.echo((out / "results.md").read_text().rstrip())
+    click.echo(f"results: {out / 'results.json'} (and results.md, results.csv)")
+    missing = [m["name"] for m in result["members"] if m["state"] != "completed"]
+    if missing:
+        click.echo(f"{len(missing)} member(s) not completed: {', '.join(missing)} (harness jobs resubmit {out})",
+                   err=True)
+
+
+@jobs.command()
+@CAMPAIGN
+@runs_dir_option
+def resubmit(campaign, runs_dir):
+    """Exactly the members that failed or timed out (a sparse array), continuing from their restarts."""
+    from ..jobs.campaign import resubmit as resubmit_
+
+    out = _campaign(campaign, runs_dir)
+    subs, again = resubmit_(out)
+    if not again:
+        click.echo(f"{out.name}: nothing to resubmit (no failed or timed-out member)")
+        return
+    for r in again:
+        click.echo(f"resubmitting {r['run']} ({r['state']}{': ' + r['why'] if r['why'] else ''})", err=True)
+    _echo_submissions(out, subs)
+
+
+@jobs.command()
+@CAMPAIGN
+@runs_dir_option
+def cancel(campaign, runs_dir):
+    """Cancel every job of the campaign still queued or running (scancel)."""
+    from ..jobs.campaign import cancel as cancel_
+
+    out = _campaign(campaign, runs_dir)
+    for job in cancel_(out):
+        click.echo(f"cancelled {job}")
+
+
+COMMANDS = [jobs]

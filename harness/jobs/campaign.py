@@ -1,0 +1,419 @@
+"""Production campaigns on a cluster: run folders rendered for a profile, submitted as job
+arrays, tracked, collected and resubmitted.
+
+A campaign is a folder ``<runs>/jobs-<tag>/`` holding ``campaign.json`` (the members, each a
+harness run folder of any task with its own job script, and every submission), one array
+script per resource shape (members needing the same number of tasks share an array; task *i*
+runs member *i*'s job script) and the collect job's script, all rendered from
+``templates/jobs/<scheduler>*.j2``. Members already completed are reused; resubmitting sends
+exactly the members that failed, as a sparse array (``--array=3,7``), and they continue from
+their restarts (``harness execute --resume``). The scheduler is reached only through its
+adapter (:func:`harness.jobs.scheduler.adapter`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError
+from ..lammps.render import render
+from ..runs import load_run, now, read_json, write_json, write_text
+from .scheduler import SchedulerError, TaskState, adapter
+from .profiles import ClusterProfile
+
+CAMPAIGN = "campaign.json"
+JOB = "job.sh"
+LOGS = "logs"
+
+
+# ---------------------------------------------------------------------- members
+def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
+    """(MPI tasks of the job, ranks per replica to pass to ``harness execute --ranks``)."""
+    if task.name == "neb":
+        return task.n_images, 1  # one rank (one GPU) per image
+    engine = getattr(task, "engine", None)
+    if engine is not None and engine.max_ranks_per_replica is None and task.max_ranks is None:
+        return profile.ranks, profile.ranks  # classic / ML-IAP decks: LAMMPS' domain decomposition
+    return 1, 1  # the bridge (and the tasks a Python loop drives): one rank
+
+
+def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
+    """Variables of a member's job template (``templates/jobs/<scheduler>.sh.j2``)."""
+    ntasks, ranks = member_ranks(task, profile)
+    record = load_run(run_dir)
+    staged = record.model.get("staged") or {}
+    engine = getattr(task, "engine", None)
+    model = getattr(task, "model", None)
+    engine_ctx = engine.job_context(model) if engine is not None and model is not None else {}
+    gpus = profile.gpus_per_node
+    launch_one = " ".join(["srun", "--ntasks=1", *profile.srun_args]) if profile.launcher == "srun" else ""
+    command = f"{profile.harness} execute . --resume --ranks {ranks} --stop-after {profile.stop_after_s}"
+    return {"harness_version": __version__, "profile": profile, "run": run_dir.name, "task": task.name,
+            "engine": engine.name if engine is not None else None, "script_name": JOB, "ranks": ranks,
+            "ntasks": ntasks, "nodes": _nodes(ntasks, profile), "gpus_per_node": gpus,
+            # pysqa's names for the same things, for templates ported from pysqa
+            "job_name": run_dir.name, "working_directory": str(Path(run_dir).resolve()), "cores": ntasks,
+            "run_time_max": profile.walltime_s, "memory_max": profile.memory, "command": command,
+            "lammps_args": engine.lammps_args(gpus) if engine is not None and gpus else [],
+            "model_links": (staged.get("declared") or {}).get("links", []), "launch_one": launch_one,
+            "mliap_file": engine_ctx.get("mliap_file", ""), "weights_name": engine_ctx.get("weights_name", ""),
+            "export_dtype": engine_ctx.get("export_dtype", "")}
+
+
+def _nodes(ntasks: int, profile: ClusterProfile) -> int:
+    return max(1, math.ceil(ntasks / profile.tasks_per_node))
+
+
+def render_job(task, run_dir: Path, profile: ClusterProfile) -> Path:
+    """``job.sh`` of one run folder for this profile (``harness jobs render``, and every member of
+    a campaign: the array script runs it)."""
+    path = Path(run_dir) / JOB
+    write_text(path, render(f"jobs/{profile.scheduler}.sh.j2", **job_context(task, Path(run_dir), profile)))
+    path.chmod(0o755)
+    return path
+
+
+def check_walltime(task, run_dir: Path, profile: ClusterProfile) -> None:
+    """A run that cannot reach one restart before its walltime would never progress: refused,
+    when its cost per step is known (a previous attempt recorded it)."""
+    if task.name not in ("md", "highenergy"):
+        return
+    ms = load_run(run_dir).ms_per_step
+    if not ms:
+        return
+    p = task.md.protocol
+    from ..tasks.md import _lcm
+
+    interval = _lcm(p.restart_every, p.dump_every, p.thermo_every)
+    needed = interval * ms / 1000
+    if needed > profile.stop_after_s:
+        raise ConfigError(f"the walltime of profile {profile.name} ({profile.walltime}, stopping "
+                          f"{profile.restart_margin} before it) is shorter than one restart interval of "
+                          f"{run_dir.name}: {interval} steps × {ms:.1f} ms/step = {needed:.0f} s")
+
+
+def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, overwrite: bool = False,
+           stage_model: str = "copy", model_path_on_cluster: str | None = None,
+           reference_dir: Path | None = None) -> Path:
+    """Render (or reuse) every member's run folder with its job script, and the campaign's array
+    and collect scripts; submits nothing."""
+    from ..config import validate_name
+    from ..tasks.base import render_run
+
+    validate_name("tag", tag)
+    runs_dir = Path(runs_dir).resolve()
+    if len(tasks) > profile.max_array:
+        raise ConfigError(f"{len(tasks)} members: more than profile {profile.name} allows in one array "
+                          f"(max_array: {profile.max_array})")
+    names = [t.run_name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"two members would share a run folder: {sorted({n for n in names if names.count(n) > 1})}")
+    out = runs_dir / f"jobs-{tag}"
+    if (out / CAMPAIGN).is_file() and not overwrite:
+        raise ConfigError(f"campaign {out} already exists: `harness jobs status {out}`, or --overwrite")
+    members = []
+    for task in tasks:
+        run_dir = runs_dir / task.run_name
+        if overwrite or not run_dir.exists():
+            render_run(task, runs_dir, overwrite=overwrite, stage_model=stage_model,
+                       model_path_on_cluster=model_path_on_cluster)
+        check_walltime(task, run_dir, profile)
+        render_job(task, run_dir, profile)
+        ntasks, ranks = member_ranks(task, profile)
+        members.append({"run": str(run_dir), "name": run_dir.name, "task": task.name, "ntasks": ntasks,
+                        "ranks": ranks, **_labels(task)})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / LOGS).mkdir(exist_ok=True)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, m in enumerate(members):
+        groups[m["ntasks"]].append(i)
+    arrays = []
+    for ntasks, idx in sorted(groups.items()):
+        for k, i in enumerate(idx):
+            members[i].update(group=f"n{ntasks}", index=k)
+        script = out / f"array-n{ntasks}.sh"
+        write_text(script, render(f"jobs/{profile.scheduler}-array.sh.j2", harness_version=__version__, profile=profile,
+                                  job_name=f"{out.name}-n{ntasks}", ntasks=ntasks, cores=ntasks,
+                                  nodes=_nodes(ntasks, profile),
+                                  gpus_per_node=profile.gpus_per_node, members=[members[i] for i in idx],
+                                  log_pattern=str(out / LOGS / "%A_%a.out"), script_name=script.name))
+        script.chmod(0o755)
+        arrays.append({"group": f"n{ntasks}", "script": script.name, "members": idx})
+    collect = out / "collect.sh"
+    write_text(collect, render(f"jobs/{profile.scheduler}-collect.sh.j2", harness_version=__version__, profile=profile,
+                               job_name=f"{out.name}-collect", campaign=out.name, campaign_dir=str(out),
+                               log_pattern=str(out / LOGS / "collect-%j.out")))
+    collect.chmod(0o755)
+    write_json(out / CAMPAIGN, {"campaign": out.name, "created": now(), "cluster": profile.name,
+                                "scheduler": profile.scheduler, "profile": profile.source, "reference_dir": str(Path(reference_dir).resolve())
+                                if reference_dir else None, "members": members, "arrays": arrays,
+                                "submissions": []})
+    return out
+
+
+def _labels(task) -> dict:
+    """system, model, seed of a member (what the campaign table groups by)."""
+    md = getattr(task, "md", None)
+    if md is not None:
+        return {"system": md.system.name, "model": task.model.label, "seed": md.seed}
+    system = getattr(task.settings, "system", None)
+    model = getattr(task, "model", None)
+    return {"system": getattr(system, "name", None), "model": getattr(model, "label", None), "seed": None}
+
+
+# ---------------------------------------------------------------------- submit
+def submit(out: Path, indices: list[int] | None = None, *, collect: bool = True) -> list[dict]:
+    """Every array (or just the members ``indices``) to the scheduler after ``sbatch --test-only``,
+    then the collect job depending on them (``afterany``). Returns the submissions."""
+    out = Path(out)
+    doc = read_json(out / CAMPAIGN)
+    sched = adapter(doc["scheduler"])
+    ok, why = sched.available()
+    if not ok:
+        by_hand = "; ".join(sched.by_hand(out / a["script"], sched.array_spec(list(range(len(a["members"])))))
+                            for a in doc["arrays"])
+        raise SchedulerError(f"{why}: the rendered scripts are usable by hand where {doc['scheduler']} is: {by_hand}")
+    chosen = set(range(len(doc["members"]))) if indices is None else set(indices)
+    new = []
+    for arr in doc["arrays"]:
+        idx = [doc["members"][i]["index"] for i in arr["members"] if i in chosen]
+        if not idx:
+            continue
+        script = out / arr["script"]
+        sched.submit(script, array=sched.array_spec(idx), test_only=True, cwd=out)  # pre-flight
+        job_id = sched.submit(script, array=sched.array_spec(idx), cwd=out)
+        new.append({"group": arr["group"], "job_id": job_id, "indices": idx, "submitted": now()})
+    if collect and new:
+        dep = "afterany:" + ":".join(s["job_id"] for s in new)
+        cid = sched.submit(out / "collect.sh", dependency=dep, cwd=out)
+        for s in new:
+            s["collect_job_id"] = cid
+    doc["submissions"] += new
+    write_json(out / CAMPAIGN, doc)
+    return new
+
+
+# ---------------------------------------------------------------------- status
+def _sentinels(run_dir: Path) -> dict:
+    job = Path(run_dir) / ".job"
+    out = {"attempts": 0, "exit_code": None}
+    if (job / "starts").is_file():
+        out["attempts"] = len((job / "starts").read_text().splitlines())
+    if (job / "exit").is_file():
+        words = (job / "exit").read_text().split()
+        out["exit_code"] = int(words[0]) if words and words[0].lstrip("-").isdigit() else None
+        out["ended"] = words[1] if len(words) > 1 else None
+    return out
+
+
+def _progress(record) -> str:
+    """``step 400/20000, ETA 00:12:03`` from a running MD folder's thermo and start time."""
+    from ..progress import hms
+    from ..runs import _last_thermo_step
+
+    if not record.is_md:
+        return ""
+    steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
+    step = _last_thermo_step(record.path)
+    if step is None or not steps:
+        return ""
+    text = f"step {step}/{steps}"
+    started = record.summary.get("started")
+    if started and step > 0:
+        elapsed = (_dt.datetime.now(_dt.timezone.utc) - _dt.datetime.fromisoformat(started)).total_seconds()
+        text += f", ETA {hms(elapsed * (steps - step) / step)}"
+    return text
+
+
+def classify(sched: TaskState | None, sentinels: dict, record) -> tuple[str, str]:
+    """(state, why) of one member from the scheduler, the job's sentinels and the run's summary."""
+    if sched is not None and sched.state in ("pending", "running"):
+        why = sched.reason if sched.state == "pending" and sched.reason not in ("None", "") else ""
+        return sched.state, (_progress(record) if sched.state == "running" else why)
+    status = record.status if record is not None else "missing"
+    code = sentinels.get("exit_code")
+    if status == "completed" and code in (0, None, 4):
+        return "completed", "results incomplete (exit 4): see the run's skipped/status" if code == 4 else ""
+    error = (record.error or "") if record is not None else ""
+    if sched is not None and sched.state in ("timeout", "memory", "node-failure", "cancelled"):
+        return sched.state, error or sched.native_state
+    if code == 75:
+        return "timeout", "stopped for the walltime; continues from its restart when resubmitted"
+    if code is None and status in ("rendered",) and sched is None:
+        return "not-submitted", ""
+    if code is None and status == "running":
+        return "failed", "the job ended without its exit sentinel (killed, or its node failed)"
+    low = error.lower()
+    if "non-finite" in low or "nan" in low.split():
+        return "failed", f"NaN: {error}"
+    if "blew up" in low:
+        return "failed", f"MD blow-up: {error}"
+    if code == 4 or "not converged" in low:
+        return "failed", f"not converged: {error}"
+    if code == 137 or code == -9:
+        return "memory" if sched is not None and sched.state == "memory" else "failed", error or "killed (SIGKILL)"
+    return ("failed" if status != "completed" else "completed"), error or (f"exit code {code}" if code else status)
+
+
+def member_states(out: Path) -> list[dict]:
+    """Each member's state (pending / running (step, ETA) / completed / failed, timeout, ... (why))."""
+    from ..errors import RunFolderError
+
+    out = Path(out)
+    doc = read_json(out / CAMPAIGN)
+    scheduler = adapter(doc["scheduler"])
+    sched: dict[tuple[str, int], TaskState] = {}
+    latest: dict[int, str] = {}
+    for sub in doc["submissions"]:
+        group = [i for i in next(a for a in doc["arrays"] if a["group"] == sub["group"])["members"]]
+        by_index = {doc["members"][i]["index"]: i for i in group}
+        for k in sub["indices"]:
+            latest[by_index[k]] = sub["job_id"]
+        if scheduler.available()[0]:
+            for t in scheduler.status(sub["job_id"]):
+                if t.array_task is not None:
+                    sched[(sub["job_id"], t.array_task)] = t
+    rows = []
+    for i, m in enumerate(doc["members"]):
+        try:
+            record = load_run(m["run"])
+        except RunFolderError:
+            record = None
+        job = latest.get(i)
+        state, why = classify(sched.get((job, m["index"])) if job else None, _sentinels(Path(m["run"])), record)
+        rows.append({"index": i, "run": m["name"], "task": m["task"], "system": m.get("system"),
+                     "model": m.get("model"), "seed": m.get("seed"), "job": f"{job}_{m['index']}" if job else None,
+                     "state": state, "why": why})
+    return rows
+
+
+# ---------------------------------------------------------------------- resubmit, collect
+RETRY = ("failed", "timeout", "memory", "node-failure", "cancelled", "not-submitted")
+
+
+def resubmit(out: Path) -> tuple[list[dict], list[dict]]:
+    """The members that failed (any reason), as sparse arrays; (submissions, the members sent)."""
+    rows = member_states(out)
+    again = [r for r in rows if r["state"] in RETRY]
+    if not again:
+        return [], []
+    return submit(out, [r["index"] for r in again]), again
+
+
+OBSERVABLES = (("temperature", "mean_K", "T_K"), ("pressure", "mean_GPa", "P_GPa"), ("rdf", "first_peak_A", "rdf_peak_A"),
+               ("msd", "D_cm2_per_s", "D_cm2_per_s"))
+
+
+def cancel(out: Path) -> list[str]:
+    """``scancel`` every job of the campaign the scheduler still has queued or running."""
+    doc = read_json(Path(out) / CAMPAIGN)
+    sched = adapter(doc["scheduler"])
+    jobs = []
+    for sub in doc["submissions"]:
+        for job in (sub["job_id"], sub.get("collect_job_id")):
+            if job and job not in jobs and any(t.state in ("pending", "running") for t in sched.status(job)):
+                sched.cancel(job)
+                jobs.append(job)
+    return jobs
+
+
+def collect(out: Path, reference_dir: Path | None = None, progress: bool = False) -> dict:
+    """Collect every completed member (analysis, comparison with ``<reference_dir>/<system>.*``)
+    and the campaign table: each metric's mean ± spread (sample standard deviation) over seeds."""
+    import numpy as np
+
+    from ..tasks.base import collect_run
+
+    out = Path(out)
+    doc = read_json(out / CAMPAIGN)
+    reference_dir = reference_dir or doc.get("reference_dir")
+    states = {r["index"]: r for r in member_states(out)}
+    rows = []
+    for i, m in enumerate(doc["members"]):
+        row = {k: m.get(k) for k in ("name", "task", "system", "model", "seed")}
+        row["state"] = states[i]["state"]
+        if row["state"] == "completed":
+            run_dir = Path(m["run"])
+            res = read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else \
+                collect_run(run_dir, progress=progress)
+            if m["task"] in ("md", "highenergy"):
+                for section, key, name in OBSERVABLES:
+                    row[name] = (res.get(section) or {}).get(key)
+                if reference_dir is not None:
+                    row.update(_compare(run_dir, reference_dir, m.get("system")))
+            elif m["task"] == "neb":
+                row["barrier_eV"] = res["band"]["barrier_eV"]
+        rows.append(row)
+    metrics = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k not in ("seed",)})
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["task"], r["system"], r["model"])].append(r)
+    table = []
+    for (task, system, model), members in groups.items():
+        entry = {"task": task, "system": system, "model": model, "n_members": len(members),
+                 "n_completed": sum(r["state"] == "completed" for r in members)}
+        for k in metrics:
+            vals = np.array([r[k] for r in members if r.get(k) is not None], dtype=float)
+            entry[k] = float(vals.mean()) if len(vals) else None
+            entry[f"{k}_spread"] = float(vals.std(ddof=1)) if len(vals) > 1 else None
+            entry[f"{k}_n"] = int(len(vals))
+        table.append(entry)
+    result = {"campaign": doc["campaign"], "collected": now(), "members": rows, "table": table,
+              "definitions": {"mean": "over the completed members (seeds) of a system × model",
+                              "spread": "sample standard deviation over those members (ddof 1)"}}
+    write_json(out / "results.json", result)
+    _write_tables(out, table, metrics)
+    return result
+
+
+def _compare(run_dir: Path, reference_dir: Path, system: str | None) -> dict:
+    from ..config import CompareSettings
+    from ..tasks.campaign import find_reference
+    from ..tasks.compare import compare_run
+
+    ref = find_reference(Path(reference_dir), system) if system else None
+    if ref is None:
+        return {}
+    _, doc = compare_run(CompareSettings(run=str(run_dir), reference=str(ref)), figures=False)
+    return {k: v for k, v in doc["errors"].items() if v is not None}
+
+
+def _write_tables(out: Path, table: list[dict], metrics: list[str]) -> None:
+    import csv
+
+    cols = ["task", "system", "model", "n_members", "n_completed"] + [c for k in metrics for c in (k, f"{k}_spread")]
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(table)
+    fmt = lambda v: "" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa: E731
+    head = ["task", "system", "model", "completed"] + metrics
+    md = ["# Campaign results (mean ± spread over seeds)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in table:
+        cells = [e["task"], e["system"] or "", e["model"] or "", f"{e['n_completed']}/{e['n_members']}"]
+        cells += [f"{fmt(e[k])} ± {fmt(e[k + '_spread'])}" if e.get(k + "_spread") is not None else fmt(e[k])
+                  for k in metrics]
+        md.append("| " + " | ".join(cells) + " |")
+    write_text(out / "results.md", "\n".join(md) + "\n")
+
+
+def latest_campaign(runs_dir: Path) -> Path:
+    found = sorted(Path(runs_dir).glob(f"jobs-*/{CAMPAIGN}"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise ConfigError(f"no job campaign in {runs_dir} (harness jobs submit makes one)")
+    return found[-1].parent
+
+
+def load_campaign(path: Path) -> Path:
+    path = Path(path)
+    if not (path / CAMPAIGN).is_file():
+        raise ConfigError(f"{path}: not a job campaign (no {CAMPAIGN})")
+    return path
+
+
+__all__ = ["cancel", "collect", "create", "load_campaign", "latest_campaign", "member_states", "render_job", "resubmit",
+           "submit"]

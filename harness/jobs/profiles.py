@@ -1,0 +1,159 @@
+"""Cluster profiles: ``clusters/<name>.yaml`` -> a validated, frozen :class:`ClusterProfile`.
+
+A profile says where jobs go (scheduler, partition, account, QOS), what one job gets
+(walltime, nodes, tasks per node, CPUs per task, GPUs per node), what runs first on a node
+(modules, environment), how MPI ranks are started inside a job (``srun`` with its flags, or
+``mpiexec``), the harness command on the nodes and what the cluster's LAMMPS build has. Found
+like systems and models (``$HARNESS_ROOT``, the project, the shipped ``clusters/``).
+
+Every value that reaches a job script is validated here, once: names, paths and module lines
+must not carry anything a shell would act on besides what they say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..config._reader import Reader, load_yaml, relative_source, resolve
+from ..config.names import validate_name, validate_path
+from ..errors import ConfigError
+from .scheduler import ADAPTERS
+
+LAUNCHERS = ("srun", "mpiexec")
+_KEYS = {"name", "description", "scheduler", "partition", "account", "qos", "walltime", "nodes", "tasks_per_node",
+         "cpus_per_task", "gpus_per_node", "memory", "max_array", "launcher", "srun_args", "modules", "env", "harness",
+         "lammps", "restart_margin", "extra_directives"}
+_LAMMPS_KEYS = {"mliap_python", "kokkos", "gpu_arch", "executable"}
+# a module line: a command word and plain arguments (no ; & | $ ` < > or quotes)
+_MODULE = re.compile(r"(module|ml|source|\.|conda|mamba|spack|export)( [A-Za-z0-9._/+=:@%,~-]+)+")
+_WORD = re.compile(r"[A-Za-z0-9._/+=:@%,~-]+")
+_ENV = re.compile(r"[A-Z_][A-Z0-9_]*")
+_TIME = re.compile(r"(?:(\d+)-)?(\d{1,3}):(\d{2}):(\d{2})")
+
+
+def walltime_seconds(text: str, what: str = "walltime") -> int:
+    """``[D-]HH:MM:SS`` -> seconds (one line for anything else)."""
+    m = _TIME.fullmatch(str(text))
+    if not m:
+        raise ConfigError(f"{what} {text!r}: use [D-]HH:MM:SS")
+    d, h, mi, s = (int(x or 0) for x in m.groups())
+    if mi > 59 or s > 59:
+        raise ConfigError(f"{what} {text!r}: minutes and seconds go to 59")
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    name: str
+    source: str
+    scheduler: str = "slurm"
+    description: str = ""
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    walltime: str = "01:00:00"
+    nodes: int = 1
+    tasks_per_node: int = 1
+    cpus_per_task: int = 1
+    gpus_per_node: int = 0
+    memory: str | None = None
+    max_array: int = 1000
+    launcher: str = "srun"
+    srun_args: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    env: dict = field(default_factory=dict)
+    harness: str = "harness"
+    mliap_python: bool = False
+    kokkos: bool = False
+    gpu_arch: str | None = None
+    lammps_executable: str = "lmp"
+    restart_margin: str = "00:02:00"
+    extra_directives: tuple[str, ...] = ()
+
+    @property
+    def walltime_s(self) -> int:
+        return walltime_seconds(self.walltime)
+
+    @property
+    def stop_after_s(self) -> int:
+        """When a run stops cleanly to be requeued: the walltime minus the margin."""
+        return self.walltime_s - walltime_seconds(self.restart_margin, "restart_margin")
+
+    @property
+    def ranks(self) -> int:
+        return self.nodes * self.tasks_per_node
+
+
+def load_profile(name: str) -> ClusterProfile:
+    """``clusters/<name>.yaml`` (or a YAML path), validated."""
+    path = resolve("cluster profile", name, "clusters")
+    r = Reader(load_yaml(path), relative_source(path))
+    r.unknown(_KEYS)
+    lammps = r.sub("lammps", {})
+    lammps.unknown(_LAMMPS_KEYS)
+
+    def word(key, default=None):
+        value = r.str(key, default)
+        if value is not None and not _WORD.fullmatch(value):
+            raise r.fail(key, f"must be a plain word (letters, digits, . _ - + / : @ % , ~); got {value!r}")
+        return value
+
+    def count(key, default, minimum=1):
+        value = r.raw(key, default)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
+            raise r.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    modules = r.raw("modules", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) and _MODULE.fullmatch(m) for m in modules):
+        bad = next((m for m in (modules if isinstance(modules, list) else [modules])
+                    if not (isinstance(m, str) and _MODULE.fullmatch(m))), modules)
+        raise r.fail("modules", f"must be a list of lines like 'module load lammps/2025' (a command word: module, "
+                                f"ml, source, conda, spack, export; plain arguments, no ; & | $ or quotes); got "
+                                f"{bad!r}")
+    env = r.raw("env", {})
+    if not isinstance(env, dict) or not all(_ENV.fullmatch(str(k)) and _WORD.fullmatch(str(v)) for k, v in env.items()):
+        raise r.fail("env", f"must map NAMES to plain values (letters, digits, . _ - + / : @ % , ~); got {env!r}")
+    srun_args = r.raw("srun_args", [])
+    if not isinstance(srun_args, list) or not all(isinstance(a, str) and _WORD.fullmatch(a) for a in srun_args):
+        raise r.fail("srun_args", f"must be a list of plain flags like --mpi=pmi2; got {srun_args!r}")
+    extra = r.raw("extra_directives", [])
+    if not isinstance(extra, list) or not all(isinstance(a, str) and re.fullmatch(r"--[a-z-]+(=[A-Za-z0-9._:,-]+)?", a)
+                                              for a in extra):
+        raise r.fail("extra_directives", f"must be a list of #SBATCH flags like --constraint=a100; got {extra!r}")
+    def seconds(key, default):
+        value = r.str(key, default)
+        try:
+            return value, walltime_seconds(value, key)
+        except ConfigError as exc:
+            raise r.fail(key, str(exc).split(": ", 1)[-1] + f" (got {value!r})") from None
+
+    walltime, walltime_s = seconds("walltime", "01:00:00")
+    margin, margin_s = seconds("restart_margin", "00:02:00")
+    if margin_s >= walltime_s:
+        raise r.fail("restart_margin", f"({margin}) must be shorter than the walltime ({walltime})")
+    harness = r.str("harness", "harness")
+    validate_path(f"{path}: key 'harness'", harness)
+    profile = ClusterProfile(
+        name=r.name("name") if r.has("name") else validate_name("cluster profile name", path.stem),
+        source=relative_source(path), scheduler=r.str("scheduler", "slurm", allowed=tuple(ADAPTERS)),
+        description=r.str("description", ""), partition=word("partition"), account=word("account"), qos=word("qos"),
+        walltime=walltime, nodes=count("nodes", 1), tasks_per_node=count("tasks_per_node", 1),
+        cpus_per_task=count("cpus_per_task", 1), gpus_per_node=count("gpus_per_node", 0, minimum=0),
+        memory=word("memory"), max_array=count("max_array", 1000), launcher=r.str("launcher", "srun", allowed=LAUNCHERS),
+        srun_args=tuple(srun_args), modules=tuple(modules), env={str(k): str(v) for k, v in env.items()},
+        harness=harness, mliap_python=bool(lammps.raw("mliap_python", False)), kokkos=bool(lammps.raw("kokkos", False)),
+        gpu_arch=lammps.str("gpu_arch", None), lammps_executable=lammps.str("executable", "lmp"),
+        restart_margin=margin, extra_directives=tuple(extra),
+    )
+    if profile.gpus_per_node and not profile.kokkos:
+        raise r.fail("gpus_per_node", f"asks for {profile.gpus_per_node} GPUs, but the profile's LAMMPS build has no "
+                                      f"Kokkos (lammps.kokkos: false): the ML-IAP engine runs on GPUs through Kokkos")
+    return profile
+
+
+def list_profiles() -> list[str]:
+    from ..config.project import registry
+
+    return sorted(registry("clusters"))

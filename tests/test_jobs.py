@@ -1,0 +1,389 @@
+"""Production on clusters against a real Slurm (no mock): a one-node cluster started for the
+session (munged on a private socket, slurmctld + slurmd, tests/slurm/start-slurm.sh) runs the
+job arrays `harness jobs` renders and submits.
+
+Members are classic EAM Cu on 2 MPI ranks (srun) and EMT Cu through the bridge (one rank);
+campaigns are compared with the same runs done here, outside Slurm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.config import md_settings
+from harness.jobs import campaign as jc
+from harness.jobs.profiles import load_profile
+from harness.lammps.launch import Mpiexec
+from harness.runs import read_json
+from harness.tasks.base import execute_run, render_run
+from harness.tasks.md import MDTask
+
+from clihelp import fails
+from runfiles import dump_steps, thermo_rows
+
+SLURM = Path(__file__).resolve().parent / "slurm"
+COMMANDS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A private one-node Slurm for the session; its SLURM_CONF and the test venv's bin/ on PATH
+    (the jobs call `harness`)."""
+    missing = [c for c in COMMANDS if shutil.which(c) is None]
+    why = (f"Slurm is not installed ({', '.join(missing)} missing; `make test` apt-installs slurmctld slurmd "
+           f"slurm-client munge as root)" if missing else
+           "the test cluster runs its daemons as root (SlurmUser=root)" if os.geteuid() != 0 else None)
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {why}")
+        pytest.skip(why)
+    state = tmp_path_factory.mktemp("slurm")
+    proc = subprocess.run([str(SLURM / "start-slurm.sh"), str(state)], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    saved = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+    os.environ["SLURM_CONF"] = str(state / "slurm.conf")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    try:
+        yield state
+    finally:
+        subprocess.run([str(SLURM / "stop-slurm.sh"), str(state)], capture_output=True, timeout=120)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def wait_for(condition, timeout: float, what: str, every: float = 1.0):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def states(out: Path) -> dict[str, str]:
+    return {r["run"]: r["state"] for r in jc.member_states(out)}
+
+
+def all_ended(out: Path):
+    rows = jc.member_states(out)
+    return rows if all(r["state"] not in ("pending", "running") for r in rows) else None
+
+
+def collected(out: Path):
+    """The collect job's results.json, once the collect job has left the queue."""
+    subs = read_json(out / jc.CAMPAIGN)["submissions"]
+    cid = subs[-1]["collect_job_id"]
+    queued = subprocess.run(["squeue", "-h", "-j", cid], capture_output=True, text=True).stdout.strip()
+    return (out / "results.json").is_file() and not queued
+
+
+def member_tasks(models: tuple[str, ...], seeds: tuple[int, ...], steps: int, tag: str = "") -> list[MDTask]:
+    out = []
+    for model in models:
+        for seed in seeds:
+            base = md_settings("Cu", model, "quick", steps=steps, seed=seed)
+            out.append(MDTask(md_settings("Cu", model, "quick", steps=steps, seed=seed,
+                                          tag=f"{base.default_tag}-seed{seed}{tag}")))
+    return out
+
+
+def job_pid(run_dir: Path) -> int | None:
+    """The `harness execute` process of a member's job (its cwd is the run folder)."""
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+            if b"execute" in cmd and os.path.realpath(p / "cwd") == str(run_dir.resolve()):
+                return int(p.name)
+        except OSError:
+            continue
+    return None
+
+
+def last_thermo_step(run_dir: Path) -> int:
+    try:
+        return int(thermo_rows(run_dir)[-1, 0])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def assert_continuous(run_dir: Path, steps: int, every: int) -> None:
+    """Thermo rows and dump frames at every output step exactly once, 0 .. steps."""
+    expected = list(range(0, steps + 1, every))
+    assert thermo_rows(run_dir)[:, 0].astype(int).tolist() == expected
+    assert dump_steps(run_dir) == expected
+
+
+# ----------------------------------------------------------------------------- the array campaign
+@pytest.fixture(scope="module")
+def campaign(slurm, tmp_path_factory):
+    """Cu with EAM (classic, 2 ranks) and EMT (bridge) × 2 seeds, 300 steps, submitted as arrays
+    with `harness jobs submit`; waited for until the collect job has run."""
+    runs = tmp_path_factory.mktemp("jobs") / "runs"
+    main(["jobs", "submit", "--cluster", "local", "--systems", "Cu", "--models", "eam,emt", "--seeds", "2",
+          "--steps", "300", "--tag", "array", "--runs-dir", str(runs)])
+    out = runs / "jobs-array"
+    wait_for(lambda: collected(out), 400, "the campaign's arrays and collect job", every=2.0)
+    return out
+
+
+def test_array_members_complete_with_their_resources(campaign):
+    doc = read_json(campaign / jc.CAMPAIGN)
+    assert {a["group"]: len(a["members"]) for a in doc["arrays"]} == {"n1": 2, "n2": 2}
+    assert set(states(campaign).values()) == {"completed"}
+    for m in doc["members"]:
+        run = Path(m["run"])
+        s = read_json(run / "summary.json")
+        launch = s["launch"]
+        if m["model"] == "eam":  # classic deck on the job's 2 tasks, through srun
+            assert launch == {"launcher": "srun", "ranks": 2, "partitions": 1}
+        else:  # the bridge, one rank
+            assert launch["launcher"] == "in-process" and launch["ranks"] == 1
+        # the sentinels: one start, exit code 0
+        assert len((run / ".job" / "starts").read_text().splitlines()) == 1
+        assert (run / ".job" / "exit").read_text().split()[0] == "0"
+        assert_continuous(run, 300, 4)
+
+
+def test_campaign_table_matches_the_same_runs_done_here(campaign, tmp_path):
+    """Each member equals the same settings run here (EAM on 2 mpiexec ranks, EMT in-process):
+    the thermo rows to rounding; the table's mean ± spread are those of the members."""
+    here = tmp_path / "here"
+    results = read_json(campaign / "results.json")
+    rows = {r["name"]: r for r in results["members"]}
+    for task in member_tasks(("eam", "emt"), (12345, 12346), 300):
+        run_dir = render_run(task, here)
+        execute_run(run_dir, Mpiexec(2) if task.model.label == "eam" else None, progress=False)
+        ref, got = thermo_rows(run_dir), thermo_rows(campaign.parent / task.run_name)
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+        from harness.tasks.analyze import analyze_run
+
+        local = analyze_run(run_dir, progress=False)
+        assert rows[task.run_name]["T_K"] == pytest.approx(local["temperature"]["mean_K"], rel=1e-9)
+        assert rows[task.run_name]["P_GPa"] == pytest.approx(local["pressure"]["mean_GPa"], rel=1e-9)
+    for entry in results["table"]:
+        members = [r for r in results["members"] if r["model"] == entry["model"]]
+        t = np.array([r["T_K"] for r in members])
+        assert entry["n_completed"] == 2
+        assert entry["T_K"] == pytest.approx(t.mean(), rel=1e-12)
+        assert entry["T_K_spread"] == pytest.approx(t.std(ddof=1), rel=1e-9)
+    md = (campaign / "results.md").read_text()
+    assert "| md | Cu | eam | 2/2 |" in md and " ± " in md
+
+
+def test_one_and_two_ranks_give_the_same_energies(campaign, tmp_path):
+    """The srun 2-rank classic member against the same deck on 1 rank here: the same energies
+    to rounding over the first 40 steps (then round-off grows, as in any chaotic MD)."""
+    (task,) = member_tasks(("eam",), (12345,), 300)
+    run_dir = render_run(task, tmp_path / "one")
+    execute_run(run_dir, progress=False)
+    one, two = thermo_rows(run_dir), thermo_rows(campaign.parent / task.run_name)
+    assert one[0, 2] == pytest.approx(two[0, 2], rel=1e-12)  # step 0: the same PE
+    np.testing.assert_allclose(two[:11, 1:4], one[:11, 1:4], rtol=1e-8)
+
+
+def test_status_and_collect_from_the_command_line(campaign, capsys):
+    main(["jobs", "status", str(campaign)])
+    out = capsys.readouterr().out
+    assert "4 completed" in out and out.count("completed") >= 5
+    main(["jobs", "collect", str(campaign), "--no-progress"])
+    out = capsys.readouterr().out
+    assert "mean ± spread" in out and "| md | Cu | emt | 2/2 |" in out
+    main(["jobs", "resubmit", str(campaign)])
+    assert "nothing to resubmit" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- failures
+def test_a_killed_member_is_resubmitted_alone_and_continues(slurm, tmp_path):
+    """Kill -9 of one member's harness mid-run: it is `failed` (why: SIGKILL), `resubmit` sends
+    exactly it (a sparse array), it continues from its restart and ends with every thermo row
+    and frame once, equal to an uninterrupted run; the other member is not run again."""
+    runs = tmp_path / "runs"
+    tasks = member_tasks(("emt",), (1, 2), 2000, tag="-kill")
+    profile = load_profile("local")
+    out = jc.create(tasks, profile, runs, "kill")
+    jc.submit(out, collect=False)
+    victim = runs / tasks[1].run_name
+    wait_for(lambda: last_thermo_step(victim) >= 640, 300, "member 1 past step 640")
+    pid = wait_for(lambda: job_pid(victim), 30, "the member's harness process")
+    os.kill(pid, signal.SIGKILL)
+    rows = wait_for(lambda: all_ended(out), 300, "both members to end")
+    by_run = {r["run"]: r for r in rows}
+    assert by_run[victim.name]["state"] == "failed" and "SIGKILL" in by_run[victim.name]["why"]
+    assert by_run[tasks[0].run_name]["state"] == "completed"
+
+    subs, again = jc.resubmit(out)
+    assert [r["run"] for r in again] == [victim.name] and subs[0]["indices"] == [1]
+    wait_for(lambda: states(out)[victim.name] == "completed", 300, "the resubmitted member")
+    assert len((victim / ".job" / "starts").read_text().splitlines()) == 2
+    assert len((runs / tasks[0].run_name / ".job" / "starts").read_text().splitlines()) == 1
+    assert_continuous(victim, 2000, 4)
+    assert (victim / "in.resume1.lammps").is_file()
+
+    ref = render_run(tasks[1], tmp_path / "ref")
+    execute_run(ref, progress=False)
+    # the restart carries positions, velocities and the thermostat's state: the same trajectory
+    np.testing.assert_allclose(thermo_rows(victim)[:, 1:3], thermo_rows(ref)[:, 1:3], rtol=1e-4)
+
+
+def test_a_job_at_its_walltime_stops_cleanly_and_continues_after_requeue(slurm, tmp_path):
+    """A profile whose runs stop 6 s into a job (walltime 1 min, margin 54 s): the member writes
+    a restart, exits 75, requeues itself and continues, until it completes with every step once."""
+    profile_file = tmp_path / "short.yaml"
+    text = (Path(__file__).resolve().parent.parent / "clusters" / "local.yaml").read_text()
+    profile_file.write_text(text.replace('walltime: "00:10:00"', 'walltime: "00:01:00"')
+                            .replace('restart_margin: "00:01:00"', 'restart_margin: "00:00:54"'))
+    profile = load_profile(str(profile_file))
+    assert profile.stop_after_s == 6
+    (task,) = member_tasks(("emt",), (7,), 3000, tag="-walltime")
+    out = jc.create([task], profile, tmp_path / "runs", "walltime")
+    jc.submit(out, collect=False)
+    run = tmp_path / "runs" / task.run_name
+    wait_for(lambda: states(out)[task.run_name] == "completed", 400, "the member through its requeues", every=2.0)
+    starts = (run / ".job" / "starts").read_text().splitlines()
+    assert len(starts) >= 2  # at least one requeue
+    assert [int(s.split()[-1]) for s in starts] == list(range(len(starts)))  # SLURM_RESTART_COUNT
+    assert (run / "restart.stop").is_file() and (run / "in.resume1.lammps").is_file()
+    assert_continuous(run, 3000, 4)
+    ref = render_run(task, tmp_path / "ref")
+    execute_run(ref, progress=False)
+    np.testing.assert_allclose(thermo_rows(run)[:, 1:3], thermo_rows(ref)[:, 1:3], rtol=1e-4)
+
+
+def test_stop_after_writes_a_restart_at_a_restart_step_on_two_ranks(tmp_path):
+    """`harness execute --stop-after` on 2 MPI ranks: LAMMPS' timer stops both ranks on the same
+    step, the run goes on to the next restart step, writes restart.stop there and exits 75; the
+    resumed run ends like an uninterrupted one."""
+    (task,) = member_tasks(("eam",), (3,), 40000, tag="-stop")
+    run = render_run(task, tmp_path / "runs")
+    with pytest.raises(SystemExit) as exc:
+        main(["execute", str(run), "--ranks", "2", "--stop-after", "2", "--no-progress"])
+    assert exc.value.code == 75
+    s = read_json(run / "summary.json")
+    assert s["status"] == "interrupted" and "walltime" in s["error"]
+    from harness.lammps.session import restart_step
+
+    stopped = restart_step(run, "restart.stop")
+    assert 0 < stopped < 40000 and stopped % 100 == 0
+    assert last_thermo_step(run) == stopped
+    main(["execute", str(run), "--resume", "--ranks", "2", "--no-progress"])
+    assert read_json(run / "summary.json")["status"] == "completed"
+    assert_continuous(run, 40000, 4)
+
+
+# ----------------------------------------------------------------------------- bad input, safety
+def test_injection_attempts_are_refused_before_anything_is_written(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    for tag in ("x;rm -rf ~", "a\nshell touch pwned", "$(touch pwned)", "../escape", "x/y", "shell touch pwned"):
+        line = fails(capsys, "jobs", "submit", "--cluster", "local", "--systems", "Cu", "--models", "eam",
+                     "--tag", tag, "--runs-dir", str(runs), "--render-only")
+        assert "not a valid name" in line
+    sysfile = tmp_path / "named.yaml"
+    sysfile.write_text((Path(__file__).resolve().parent.parent / "inputs" / "Cu.yaml").read_text()
+                       .replace("name: Cu", "name: \"Cu\\npython evil here\""))
+    line = fails(capsys, "jobs", "submit", "--cluster", "local", "--systems", str(sysfile), "--models", "eam",
+                 "--runs-dir", str(runs), "--render-only")
+    assert "named.yaml" in line and "key 'name' must be a name" in line
+    model = tmp_path / "evilpot.yaml"
+    model.write_text("family: eam\nengines: [classic]\npair_style: eam\nfiles: {Cu: \"Cu_u3.eam\\nshell rm x\"}\n")
+    assert "plain file names" in fails(capsys, "jobs", "submit", "--cluster", "local", "--systems", "Cu",
+                                       "--models", str(model), "--runs-dir", str(runs), "--render-only")
+    base = (Path(__file__).resolve().parent.parent / "clusters" / "local.yaml").read_text()
+    for bad, word in (("partition: debug", "partition: \"debug; rm -rf ~\""),
+                      ("harness: harness", "harness: \"$(curl evil)\""),
+                      ("srun_args: [--mpi=pmi2]", "srun_args: [\"--mpi=pmi2 && rm\"]"),
+                      ("description:", "modules: [\"module load x; rm -rf ~\"]\ndescription:"),
+                      ("description:", "env: {PATH: \"`evil`\"}\ndescription:")):
+        prof = tmp_path / "p.yaml"
+        prof.write_text(base.replace(bad, word, 1))
+        line = fails(capsys, "jobs", "submit", "--cluster", str(prof), "--systems", "Cu", "--models", "eam",
+                     "--runs-dir", str(runs), "--render-only")
+        assert "p.yaml" in line, line
+    assert not runs.exists()
+
+
+def test_bad_cluster_input_is_one_line(tmp_path, capsys, monkeypatch):
+    runs = tmp_path / "runs"
+    args = ["--systems", "Cu", "--models", "eam", "--runs-dir", str(runs), "--render-only"]
+    line = fails(capsys, "jobs", "submit", "--cluster", "nowhere", *args)
+    assert "unknown cluster profile 'nowhere'" in line and "local" in line
+    base = (Path(__file__).resolve().parent.parent / "clusters" / "local.yaml").read_text()
+    cases = (("partition: debug", "partitoin: debug", "'partitoin' is not a known key"),
+             ("scheduler: slurm", "scheduler: pbs", "scheduler"),
+             ("  kokkos: false", "  kokkos: false\ngpus_per_node: 2", "no Kokkos"),
+             ('restart_margin: "00:01:00"', 'restart_margin: "00:20:00"', "shorter than the walltime"),
+             ('walltime: "00:10:00"', 'walltime: "10 min"', "HH:MM:SS"))
+    for old, new, expected in cases:
+        prof = tmp_path / "p.yaml"
+        prof.write_text(base.replace(old, new, 1))
+        line = fails(capsys, "jobs", "submit", "--cluster", str(prof), *args)
+        assert expected in line and "p.yaml" in line, line
+    prof.write_text(base.replace("max_array: 100", "max_array: 2"))
+    line = fails(capsys, "jobs", "submit", "--cluster", str(prof), "--systems", "Cu", "--models", "eam,emt",
+                 "--seeds", "2", "--runs-dir", str(runs), "--render-only")
+    assert "4 members" in line and "max_array: 2" in line
+    assert not runs.exists()
+
+    # scheduler commands missing: one line pointing at the rendered scripts, which stay usable
+    main(["jobs", "submit", "--cluster", "local", *args, "--tag", "nosched"])
+    out = runs / "jobs-nosched"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    line = fails(capsys, "jobs", "submit-campaign", str(out))
+    assert "sbatch" in line and "array-n2.sh" in line
+    assert subprocess.run(["/bin/bash", "-n", str(out / "array-n2.sh")]).returncode == 0
+
+
+def test_a_walltime_shorter_than_one_restart_interval_is_refused(tmp_path, capsys):
+    """Once a run's cost per step is known, a profile that cannot reach its next restart before
+    the walltime is refused (the run would never progress)."""
+    system = tmp_path / "CuSlow.yaml"
+    system.write_text((Path(__file__).resolve().parent.parent / "inputs" / "Cu.yaml").read_text()
+                      .replace("restart_every: 100", "restart_every: 2000000"))
+    s = md_settings(str(system), "eam", "quick", steps=200, tag="slow")
+    run = render_run(MDTask(s), tmp_path / "runs")
+    execute_run(run, progress=False)  # records ms/step
+    prof = tmp_path / "p.yaml"
+    prof.write_text((Path(__file__).resolve().parent.parent / "clusters" / "local.yaml").read_text()
+                    .replace('walltime: "00:10:00"', 'walltime: "00:02:00"'))
+    with pytest.raises(Exception, match="shorter than one restart interval"):
+        jc.create([MDTask(s)], load_profile(str(prof)), tmp_path / "runs", "slow")
+
+
+def test_rendered_job_scripts_for_every_kind_of_member(tmp_path, tiny_mace):
+    """GPU profile + ML-IAP: the Kokkos switches and the export step; NEB: one task per image;
+    every script passes `bash -n`."""
+    gpu = load_profile("example-gpu")
+    s = md_settings("Cu", str(tiny_mace), "quick", engine="mliap")
+    task = MDTask(s, render_only=True)
+    run = render_run(task, tmp_path / "runs")
+    text = jc.render_job(task, run, gpu).read_text()
+    assert "export HARNESS_LAMMPS_ARGS='-k on g 4 -sf kk -pk kokkos newton on neigh half'" in text
+    assert "mace_create_lammps_model model/" in text and "--format=mliap" in text
+    assert "#SBATCH --gpus-per-node=4" in text and "--ranks 4" in text and "module load cuda/12.4" in text
+    from harness.config import NEBSettings, load_model, load_system
+    from harness.tasks.neb import NEBTask
+
+    neb = NEBTask(NEBSettings(model=load_model("eam"), system=load_system("Cu"), hop="vacancy", images=5),
+                  render_only=True)
+    out = jc.create([neb], load_profile("local"), tmp_path / "runs", "neb")
+    assert read_json(out / jc.CAMPAIGN)["members"][0]["ntasks"] == 5
+    assert "#SBATCH --ntasks=5" in (out / "array-n5.sh").read_text()
+    for script in [run / "job.sh", out / "array-n5.sh", out / "collect.sh", tmp_path / "runs" / neb.run_name / "job.sh"]:
+        assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
+    json.dumps(read_json(out / jc.CAMPAIGN))
