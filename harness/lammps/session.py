@@ -127,7 +127,10 @@ class Session:
 
     def __init__(self, workdir: Path, log: str = "log.lammps", screen: bool = False, extra_args: tuple[str, ...] = ()):
         self.workdir = Path(workdir)
-        args = ["-log", log, "-nocite"] + ([] if screen else ["-screen", "none"]) + list(extra_args)
+        # what a job script asks of every LAMMPS it starts (Kokkos on a GPU profile:
+        # HARNESS_LAMMPS_ARGS='-k on g 4 -sf kk -pk kokkos newton on neigh half')
+        job_args = shlex.split(os.environ.get("HARNESS_LAMMPS_ARGS", ""))
+        args = ["-log", log, "-nocite"] + ([] if screen else ["-screen", "none"]) + list(extra_args) + job_args
         with working_directory(self.workdir):
             self.lmp = new_lammps(args)
         self.on_fix_external: Callable[[str], None] | None = None
