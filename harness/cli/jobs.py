@@ -96,7 +96,7 @@ def _tasks(kw: dict) -> list:
                     raise ConfigError("--seeds is for MD: an NEB has no velocity seed")
                 out.append(NEBTask(NEBSettings(model=load_model(model), system=load_system(system), hop=kw["hop"],
                                                images=kw["images"], engine=kw["engine"],
-                                               timestep_fs=kw["timestep_fs"] or 1.0), render_only=True))
+                                               timestep_fs=kw["timestep_fs"]), render_only=True))
                 continue
             for k in range(kw["seeds"]):
                 seed = kw["seed0"] + k

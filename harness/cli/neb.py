@@ -10,7 +10,7 @@ import click
 from ..errors import ConfigError
 from .options import (Choice, engine_option, no_progress_option, overwrite_option, ranks_option, render_only_option,
                       resume_option, run_command, runs_dir_option, split_list, stage_option, system_option,
-                      tag_option, timestep_option)
+                      tag_option)
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -35,7 +35,8 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--max-iterations", type=int, default=2000, show_default=True, help="of the band before climbing")
 @click.option("--climbing-iterations", type=int, default=2000, show_default=True)
 @click.option("--min-style", type=Choice(["fire", "quickmin"], "min style"), default="fire", show_default=True)
-@timestep_option
+@click.option("--timestep", "timestep_fs", type=float, default=None,
+              help="fs, the minimiser's step [default: ASE's FIRE step for the lightest element, 8.1 fs for Cu]")
 @engine_option
 @click.option("--reference", type=EXISTING_FILE, default=None,
               help="a reference band (extxyz with energies, endpoints included): per-image and barrier errors")
@@ -64,7 +65,7 @@ def neb(system, model, models, hop, initial, final, supercell, images, interpola
                   supercell=tuple(supercell) if supercell else None, images=images, interpolation=interpolation,
                   spring_eV_A2=spring_eV_A2, ftol_eV_A=ftol_eV_A, relax_ftol_eV_A=relax_ftol_eV_A,
                   max_iterations=max_iterations, climbing_iterations=climbing_iterations, min_style=min_style,
-                  timestep_fs=timestep_fs or 1.0, engine=engine, reference=reference,
+                  timestep_fs=timestep_fs, engine=engine, reference=reference,
                   reference_barrier_eV=reference_barrier_eV, tag=tag)
     tasks = [NEBTask(NEBSettings(model=load_model(m), **common), render_only=render_only) for m in names]
     results = {}

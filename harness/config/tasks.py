@@ -510,7 +510,7 @@ class NEBSettings(Settings):
     max_iterations: int = 2000
     climbing_iterations: int = 2000
     min_style: str = "fire"
-    timestep_fs: float = 1.0
+    timestep_fs: float | None = None  # None: ASE's FIRE step for the lightest element (tasks.neb.fire_timestep_fs)
     engine: str = "auto"
     reference: str | None = None
     reference_barrier_eV: float | None = None
@@ -532,6 +532,8 @@ class NEBSettings(Settings):
             raise UnknownNameError(f"unknown interpolation '{self.interpolation}' (valid: {', '.join(INTERPOLATIONS)})")
         for key in ("spring_eV_A2", "ftol_eV_A", "relax_ftol_eV_A", "timestep_fs"):
             v = getattr(self, key)
+            if key == "timestep_fs" and v is None:
+                continue
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigError(f"{key} must be a positive number, got {v!r}")
         if self.supercell is not None and (len(self.supercell) != 3 or not all(

@@ -101,6 +101,19 @@ def interpolate(initial: Atoms, final: Atoms, n_images: int, method: str) -> lis
     return [np.array(a.positions) for a in band]
 
 
+def fire_timestep_fs(lightest_amu: float) -> float:
+    """The FIRE time step that moves the lightest atom as far per step as ASE's FIRE does.
+
+    ASE's FIRE sets every mass to 1 amu and steps dt = 0.1 ASE time units (1.018 fs); LAMMPS'
+    ``min_style fire`` uses the real masses, so its displacement per step is ASE's for
+    dt·sqrt(m / 1 amu): 8.1 fs for Cu, 1.0 fs for H. (1 fs, the MD step, took twice the
+    iterations of ASE's NEB on the Cu vacancy hop; LAMMPS' ``dmax`` still caps a step at 0.1 Å.)
+    """
+    from ase import units
+
+    return round(0.1 / units.fs * float(np.sqrt(lightest_amu)), 2)
+
+
 @register
 class NEBTask(Task):
     """``harness neb``: the climbing-image NEB barrier of one hop with one model."""
@@ -137,6 +150,7 @@ class NEBTask(Task):
             check_atoms(atoms, s.model)
         self.initial, self.final = initial, final
         self.elements = species_order(initial)
+        self.timestep_fs = s.timestep_fs or fire_timestep_fs(initial.get_masses().min())
         model, self.precision = with_precision(s.model, "NEB")
         self.model = for_elements(model, self.elements)
         self.caps = caps or probe()
@@ -210,7 +224,7 @@ class NEBTask(Task):
         write_text(run_dir / DECK, render(
             "neb.in.j2", **ctx, images=self.n_images, image_numbers=list(range(1, self.n_images + 1)),
             data_file=RELAXED["initial"], spring_eV_A2=s.spring_eV_A2, min_style=s.min_style,
-            timestep_ps=s.timestep_fs / 1000.0, ftol_eV_A=s.ftol_eV_A, n1=s.max_iterations,
+            timestep_ps=self.timestep_fs / 1000.0, ftol_eV_A=s.ftol_eV_A, n1=s.max_iterations,
             n2=s.climbing_iterations, nevery=BAND_EVERY, band_every=BAND_EVERY))
         from .frames import model_entry
 
@@ -222,7 +236,9 @@ class NEBTask(Task):
                           "cell_A": np.asarray(self.initial.cell).tolist()},
             "neb": {"images": self.n_images, "partitions": self.n_images, "interpolation": s.interpolation,
                     "spring_eV_A2": s.spring_eV_A2, "ftol_eV_A": s.ftol_eV_A, "min_style": s.min_style,
-                    "timestep_fs": s.timestep_fs, "max_iterations": s.max_iterations,
+                    "timestep_fs": self.timestep_fs,
+                    "timestep_from": "given" if s.timestep_fs else "ASE's FIRE step for the lightest element",
+                    "max_iterations": s.max_iterations,
                     "climbing_iterations": s.climbing_iterations, "relax_ftol_eV_A": s.relax_ftol_eV_A},
             "units": {"energy": "eV", "length": "Å", "force": "eV/Å"},
             "lammps": {"version": self.caps.version},
