@@ -136,12 +136,14 @@ def main() -> None:
                      f"{r['loop_s'] / r['ase_s']:.2f} | {r['barrier_eV']:.4f} | {r['ase_barrier_eV']:.4f} | "
                      f"{r['max_child_rss_MB']:.0f} |")
     lines += ["", "LAMMPS NEB loop: the `neb` command's two stages (band, then climbing image) as the first "
-              "partition's log times them, one MPI rank per image; every image, the two fixed endpoints included, "
-              "is evaluated at every iteration, in parallel. Start of the ranks: the rest of the `neb` stage of "
+              "partition's log times them, one MPI rank per image; the endpoints are held fixed (through the "
+              "bridge their model result is the cached one after the first call), the interior images are "
+              "evaluated at every iteration, in parallel. Start of the ranks: the rest of the `neb` stage of "
               "`harness neb` (mpiexec, Python, the model's imports and load on every rank). ASE: `ase.mep.NEB` "
               "(improved tangent) under FIRE in one process, the interior images in turn, the calculator made "
               "before the clock starts. On this 2-core machine more than 2 ranks oversubscribe the cores: "
-              "R ranks share 2 cores, so an iteration costs about R/2 model calls against ASE's R − 2. "
+              "R − 2 computing ranks and the 2 endpoint ranks (which poll MPI while they wait) share 2 cores, "
+              "against ASE's R − 2 calls in turn. "
               "RSS: the largest process of the run (a rank, or the harness relaxing the endpoints); the bridge "
               "holds one copy of the model per rank, so the band's memory is about images × a rank's RSS. "
               "The FIRE step is the harness's default, ASE's step for the lightest element (8.1 fs for Cu)."]
