@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..units import matrix_to_voigt, stress_from_lammps_pressure, voigt_to_matrix
 from .probe import Capabilities, probe
 from .render import render
-from .session import Session
+from .session import OwnsSession, Session
 
 
 # what a ForceSession renders (tasks that use one record these templates' sha256)
@@ -47,7 +47,7 @@ def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities
     return ENGINES[choose(engine, model, caps or probe()).name].shared_calculator(model)
 
 
-class ForceSession:
+class ForceSession(OwnsSession):
     """Evaluate a model on frames of one structure (same cell, same atoms) through LAMMPS.
 
     Parameters
@@ -154,19 +154,6 @@ class ForceSession:
         boxlo = np.asarray(self.session.lmp.extract_box()[0])
         self.result = self._read()
         return self.result, self.prism.vector_to_ase(x - boxlo, wrap=True)
-
-    def close(self) -> None:
-        if getattr(self, "session", None) is not None:
-            self.session.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def group_frames(frames) -> dict[tuple, list[int]]:

@@ -46,6 +46,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..units import matrix_to_voigt
+from .session import OwnsSession
 
 NEIGHMASK = 0x1FFFFFFF  # LAMMPS keeps special-bond bits above these in neighbour indices
 
@@ -219,7 +220,7 @@ class DriverResult:
     exchanges: dict
 
 
-class MliapDriver:
+class MliapDriver(OwnsSession):
     """An exported ML-IAP model on one structure, driven through LAMMPS (see the module doc).
 
     Parameters
@@ -308,16 +309,3 @@ class MliapDriver:
         self.result = self._compute()
         return self.result
 
-    def close(self) -> None:
-        if getattr(self, "session", None) is not None:
-            self.session.close()
-            self.session = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

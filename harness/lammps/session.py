@@ -114,6 +114,28 @@ class Progress:
         )
 
 
+class OwnsSession:
+    """What owns a :class:`Session` and perhaps a temporary work folder (``_tmp``): ``close()``
+    ends both, once; usable as a context manager."""
+
+    session: "Session | None" = None
+    _tmp = None
+
+    def close(self) -> None:
+        if getattr(self, "session", None) is not None:
+            self.session.close()
+            self.session = None
+        if getattr(self, "_tmp", None) is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Session:
     """One LAMMPS instance working in a run folder.
 
