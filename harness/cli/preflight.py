@@ -24,19 +24,18 @@ def preflight(run_dir, on_build, steps):
     from ..lammps import preflight as pf
 
     checks = pf.preflight(run_dir, steps=steps)
-    for check in checks:
-        click.echo(check.line())
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        raise pf.PreflightError(f"{run_dir}: pre-flight failed ({', '.join(failed)}): fix it before submitting")
-    if on_build:
-        real = pf.on_build(run_dir, steps=steps)
-        for check in real:
-            click.echo(check.line())
-        failed = [c.name for c in real if not c.ok]
-        if failed:
-            raise pf.PreflightError(f"{run_dir}: on-build check failed ({', '.join(failed)})")
+    if failed := _report(checks):
+        raise pf.PreflightError(f"{run_dir}: pre-flight failed ({failed}): fix it before submitting")
+    if on_build and (failed := _report(pf.on_build(run_dir, steps=steps))):
+        raise pf.PreflightError(f"{run_dir}: on-build check failed ({failed})")
     click.echo(f"{run_dir}: pre-flight passed ({len(checks)} checks{', and on this build' if on_build else ''})")
 
 
 COMMANDS = [preflight]
+
+
+def _report(checks) -> str:
+    """One line per check; the names of those that failed ("" if none)."""
+    for check in checks:
+        click.echo(check.line())
+    return ", ".join(c.name for c in checks if not c.ok)
