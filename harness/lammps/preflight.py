@@ -344,6 +344,10 @@ def run_swapped(run_dir: Path, deck_name: str, cutoff_A: float, steps: int = FEW
     except RunFolderError as exc:
         return Check(name, False, str(exc))
     commands = list(deck_lines(swapped.text))
+    if any(cmd.split()[:1] == ["variable"] and len(cmd.split()) > 2 and cmd.split()[2] in ("universe", "uloop")
+           for _, cmd in commands):
+        return Check(name, False, f"{deck_name} loops over runs on several partitions (a universe/uloop variable); "
+                                  "the pre-flight executes single-partition decks and NEB-style world decks only")
     partitions = world_partitions(commands)
     if partitions:
         return run_swapped_partitions(run_dir, deck_name, swapped, commands, partitions, cutoff_A, steps)
@@ -386,8 +390,8 @@ def world_partitions(commands: list[tuple[int, str]]) -> int:
     """How many partitions a deck's ``variable NAME world v1 v2 …`` asks for (0: a single-partition deck)."""
     for _, cmd in commands:
         words = cmd.split()
-        if words[:1] == ["variable"] and len(words) > 3 and words[2] in ("world", "universe", "uloop"):
-            return len(words) - 3 if words[2] == "world" else 0
+        if words[:1] == ["variable"] and len(words) > 3 and words[2] == "world":
+            return len(words) - 3
     return 0
 
 
