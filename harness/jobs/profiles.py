@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config._reader import Reader, load_yaml, relative_source, resolve
-from ..config.names import validate_name, validate_path
+from ..config.names import is_plain_path, validate_name, validate_path
 from ..errors import ConfigError
 from .scheduler import ADAPTERS
 
@@ -27,7 +27,6 @@ _KEYS = {"name", "description", "scheduler", "partition", "account", "qos", "wal
 _LAMMPS_KEYS = {"mliap_python", "kokkos", "gpu_arch", "executable"}
 # a module line: a command word and plain arguments (no ; & | $ ` < > or quotes)
 _MODULE = re.compile(r"(module|ml|source|\.|conda|mamba|spack|export)( [A-Za-z0-9._/+=:@%,~-]+)+")
-_WORD = re.compile(r"[A-Za-z0-9._/+=:@%,~-]+")
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]*")
 _TIME = re.compile(r"(?:(\d+)-)?(\d{1,3}):(\d{2}):(\d{2})")
 
@@ -95,7 +94,7 @@ def load_profile(name: str) -> ClusterProfile:
 
     def word(key, default=None):
         value = r.str(key, default)
-        if value is not None and not _WORD.fullmatch(value):
+        if value is not None and not is_plain_path(value):
             raise r.fail(key, f"must be a plain word (letters, digits, . _ - + / : @ % , ~); got {value!r}")
         return value
 
@@ -113,10 +112,10 @@ def load_profile(name: str) -> ClusterProfile:
                                 f"ml, source, conda, spack, export; plain arguments, no ; & | $ or quotes); got "
                                 f"{bad!r}")
     env = r.raw("env", {})
-    if not isinstance(env, dict) or not all(_ENV.fullmatch(str(k)) and _WORD.fullmatch(str(v)) for k, v in env.items()):
+    if not isinstance(env, dict) or not all(_ENV.fullmatch(str(k)) and is_plain_path(str(v)) for k, v in env.items()):
         raise r.fail("env", f"must map NAMES to plain values (letters, digits, . _ - + / : @ % , ~); got {env!r}")
     srun_args = r.raw("srun_args", [])
-    if not isinstance(srun_args, list) or not all(isinstance(a, str) and _WORD.fullmatch(a) for a in srun_args):
+    if not isinstance(srun_args, list) or not all(is_plain_path(a) for a in srun_args):
         raise r.fail("srun_args", f"must be a list of plain flags like --mpi=pmi2; got {srun_args!r}")
     extra = r.raw("extra_directives", [])
     if not isinstance(extra, list) or not all(isinstance(a, str) and re.fullmatch(r"--[a-z-]+(=[A-Za-z0-9._:,-]+)?", a)
