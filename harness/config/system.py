@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,11 @@ class MDProtocol:
     @property
     def duration_ps(self) -> float:
         return self.steps * self.timestep_fs / 1000.0
+
+    @property
+    def restart_interval(self) -> int:
+        """Steps between restarts: ``restart_every`` rounded to a step with a frame and a thermo row."""
+        return math.lcm(self.restart_every, self.dump_every, self.thermo_every)
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,7 @@ def check_walltime(task, run_dir: Path, profile: ClusterProfile) -> None:
     ms = load_run(run_dir).ms_per_step
     if not ms:
         return
-    p = task.md.protocol
-    from ..tasks.md import _lcm
-
-    interval = _lcm(p.restart_every, p.dump_every, p.thermo_every)
+    interval = task.md.protocol.restart_interval
     needed = interval * ms / 1000
     if needed > profile.stop_after_s:
         raise ConfigError(f"the walltime of profile {profile.name} ({profile.walltime}, stopping "
@@ -390,7 +387,8 @@ def _write_tables(out: Path, table: list[dict], metrics: list[str]) -> None:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         w.writerows(table)
-    fmt = lambda v: "" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa: E731
+    from ..tasks.campaign import _fmt as fmt
+
     head = ["task", "system", "model", "completed"] + metrics
     md = ["# Campaign results (mean ± spread over seeds)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in table:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -27,13 +26,6 @@ JOB = "job.sh"
 
 # Minimisation before MD (RELAX=positions|cell): stop when the largest force is below ftol.
 RELAX = {"relax_etol": 0.0, "relax_ftol_eV_A": 1e-3, "relax_maxiter": 2000, "relax_maxeval": 20000}
-
-
-def _lcm(*ns: int) -> int:
-    out = 1
-    for n in ns:
-        out = out * n // math.gcd(out, n)
-    return out
 
 
 @register
@@ -97,7 +89,7 @@ class MDTask(Task):
             "thermo_every": p.thermo_every,
             "dump_every": p.dump_every,
             # restarts on steps where thermo and dump also write, so a resume splices cleanly
-            "restart_every": _lcm(p.restart_every, p.dump_every, p.thermo_every),
+            "restart_every": p.restart_interval,
             "relax": s.relax,
             **RELAX,
             "temperature_K": s.temperature_K,
@@ -200,7 +192,7 @@ class MDTask(Task):
                                         enabled=step.get("progress", True) and ranks.root)
             session.chunk_steps = max(1, round(p.steps / 20 / p.thermo_every)) * p.thermo_every
             session.stop_after_s = step.get("stop_after_s")
-            session.restart_every = _lcm(p.restart_every, p.dump_every, p.thermo_every)
+            session.restart_every = p.restart_interval
             session.stop_restart = STOP_RESTART
             session.execute((run_dir / step["deck"]).read_text())
         except (HarnessError, KeyboardInterrupt):
