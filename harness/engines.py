@@ -161,13 +161,14 @@ class MliapEngine(Engine):
 
     def job_context(self, model):
         from .models import weight_files
+        from .models.mace import mace_dtype
         from .models.staging import STAGED
 
         base = self.base_model(model)
         name = weight_files(base)[0].name
         # the precision the run was rendered in (an export made on the cluster must match it)
         return {"mliap_file": self.model_file(model), "weights_name": f"{STAGED}/{name}",
-                "export_dtype": model.dtype or base.dtype or "float64"}
+                "export_dtype": model.dtype or mace_dtype(base)}
 
 
 class ClassicEngine(Engine):

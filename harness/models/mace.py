@@ -94,12 +94,17 @@ def mace_calculator(spec: ModelSpec):
             from mace.calculators import MACECalculator
     except ImportError as exc:
         raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
-    dtype = spec.dtype
-    if dtype is None:  # not chosen: the precision the model was trained in
-        from .metadata import model_info
+    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=mace_dtype(spec))
 
-        dtype = model_info(spec).dtype or "float64"
-    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=dtype)
+
+def mace_dtype(spec: ModelSpec) -> str:
+    """The precision a MACE model runs (and is exported) in: the one chosen, else the one it was
+    trained in, else float64."""
+    if spec.dtype is not None:
+        return spec.dtype
+    from .metadata import model_info
+
+    return model_info(spec).dtype or "float64"
 
 
 MLIAP_SUFFIX = "-mliap_lammps.pt"
@@ -112,15 +117,9 @@ def export_record_path(exported: Path) -> Path:
 
 
 def _export_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from ..runs import package_versions
 
-    out = {}
-    for dist in ("mace-torch", "cuequivariance-torch", "cuequivariance", "torch"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
+    return package_versions(("mace-torch", "cuequivariance-torch", "cuequivariance", "torch"))
 
 
 def can_export_mliap() -> tuple[bool, str]:
@@ -173,7 +172,7 @@ def check_export(exported: Path, spec: ModelSpec, dtype: str | None = None) -> d
     cutoff = 2.0 * float(unified.rcutfac)  # ML-IAP's dummy descriptor: element radii 1, cut = 2 rcutfac
     got = {"torch.float64": "float64", "torch.float32": "float32"}.get(str(getattr(unified, "dtype", None)),
                                                                          str(getattr(unified, "dtype", None)))
-    want = dtype or spec.dtype or info.dtype or "float64"
+    want = dtype or mace_dtype(spec)
     if info.elements is not None and tuple(elements) != tuple(info.elements):
         raise ModelUnavailableError(f"{name}: elements {' '.join(elements)}, the model has {' '.join(info.elements)}")
     if info.cutoff_A is not None and abs(cutoff - info.cutoff_A) > 1e-9:
@@ -198,9 +197,8 @@ def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
     (path,) = mace_weights(spec)
     from ..cache import cache_dir as harness_cache
     from ..runs import file_sha256, read_json, write_json
-    from .metadata import model_info
 
-    dtype = dtype or spec.dtype or model_info(spec).dtype or "float64"
+    dtype = dtype or mace_dtype(spec)
     versions = _export_versions()
     weights_sha = file_sha256(path)
     key = hashlib.sha256(f"{weights_sha}:{dtype}:{sorted(versions.items())}".encode()).hexdigest()[:16]
