@@ -301,7 +301,6 @@ class Screen:
         self.progress, self.render_only = progress, render_only
         self.models = SharedModels(settings.engine)
         self.model_phonons, _ = with_precision(settings.model, "phonons")
-        self.model_md, _ = with_precision(settings.model, "md")
         self.members: list[Path] = []
 
     def _member(self, task, label, stale: bool = False):
