@@ -108,7 +108,7 @@ def test_mliap_requested_on_a_build_without_it(capsys, tiny_mace, runs_dir):
 
 
 def test_blow_up_exit_code_and_kept_outputs(capsys, runs_dir):
-    msg = fails(capsys, "md", "--system", "Cu", "--model", "eam", "--timestep", "40", "--temperature", "3000",
+    msg = fails(capsys, "md", "--system", "Cu", "--model", "eam", "--timestep", "20", "--temperature", "3000",
                 "--runs-dir", str(runs_dir), "--no-progress", code=3)
     assert "MD stopped between steps" in msg
     (run_dir,) = runs_dir.iterdir()

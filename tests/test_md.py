@@ -77,8 +77,9 @@ def test_bridge_conserves_the_nvt_invariant(runs_dir):
 
 
 def test_blow_up_stops_and_keeps_outputs(runs_dir):
-    """A 40 fs time step makes EAM Cu explode: a clear SimulationError, outputs kept, status failed."""
-    s = md_settings("Cu", "eam", "quick", steps=400, timestep_fs=40.0, temperature_K=3000, tag="boom")
+    """A 20 fs time step (the largest accepted) makes EAM Cu at 3000 K explode: a clear
+    SimulationError, outputs kept, status failed."""
+    s = md_settings("Cu", "eam", "quick", steps=400, timestep_fs=20.0, temperature_K=3000, tag="boom")
     run_dir = render_run(MDTask(s), runs_dir)
     with pytest.raises(SimulationError) as err:
         execute_run(run_dir, progress=False)

@@ -195,7 +195,7 @@ def test_bad_input_one_line_each(tmp_path, capsys, monkeypatch):
     assert "3.61 Å wide; the model's cutoff needs ≥ 9.90 Å" in msg
     assert "unknown hop 'vacany'" in fails(capsys, "neb", "--system", "Cu", "--hop", "vacany", "--model", "eam", *rd)
     monkeypatch.setenv("HARNESS_MAX_RANKS", "3")
-    assert "5 partitions (5 ranks) asked for, but HARNESS_MAX_RANKS allows 3" in fails(capsys, *CU_HOP, "--model",
+    assert "5 partitions (5 ranks) asked for, but at most 3 may start here (HARNESS_MAX_RANKS)" in fails(capsys, *CU_HOP, "--model",
                                                                                        "eam", *rd)
     monkeypatch.delenv("HARNESS_MAX_RANKS")
     monkeypatch.setenv("HARNESS_MPIEXEC", str(tmp_path / "no-such-mpiexec"))

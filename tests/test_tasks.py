@@ -115,7 +115,7 @@ def test_every_task_reports_its_status(tmp_path, capsys):
     sp = json.loads((runs / "emt-singlepoint-cu" / "results.json").read_text())
     assert sp["force_rmse_eV_A"] < 1e-6  # EMT against its own labels, through LAMMPS
 
-    boom = ["md", "--system", "Cu", "--model", "eam", "--timestep", "40", "--temperature", "3000", "--tag", "boom",
+    boom = ["md", "--system", "Cu", "--model", "eam", "--timestep", "20", "--temperature", "3000", "--tag", "boom",
             "--runs-dir", str(runs), "--no-progress"]
     fails(capsys, *boom, code=3)
     main(["status", str(runs / "Cu-eam-md-boom")])
@@ -165,7 +165,7 @@ def test_the_bridge_refuses_more_ranks(tmp_path, capsys):
 
 def test_mpi_errors_reach_the_user_in_one_line(tmp_path, capsys):
     """A blow-up on MPI ranks: the root rank's error, exit code 3, the run marked failed."""
-    msg = fails(capsys, "md", "--system", "Cu", "--model", "eam", "--timestep", "40", "--temperature", "3000",
+    msg = fails(capsys, "md", "--system", "Cu", "--model", "eam", "--timestep", "20", "--temperature", "3000",
                 "--ranks", "2", "--runs-dir", str(tmp_path), "--no-progress", code=3)
     assert "MD stopped between steps" in msg
     (run_dir,) = tmp_path.iterdir()

@@ -58,22 +58,22 @@ def md(resume, ranks, no_progress, **kw):
 @click.option("--gpus-per-node", type=click.IntRange(min=0), default=0, show_default=True,
               help=">0 renders the Kokkos GPU launch line")
 @click.option("--tasks-per-node", type=click.IntRange(min=1), default=None)
-@click.option("--walltime", default="24:00:00", show_default=True, help="HH:MM:SS")
+@click.option("--walltime", default="24:00:00", show_default=True, help="[D-]HH:MM:SS, more than zero")
 @click.option("--partition", default=None)
 @click.option("--model-path-on-cluster", default=None, metavar="PATH",
               help="where the model's weights file is on the cluster: not copied; job.sh links model/ to it")
 def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, model_path_on_cluster, **kw):
     """Write the MD run folder (deck, data, job script, model) without running it, for any engine."""
-    from ..config import validate_name, validate_path
+    from ..config import validate_path
+    from ..config.resources import JobResources
     from ..tasks.base import render_run
 
-    validate_name("partition", partition)
+    job = JobResources(nodes=nodes, gpus_per_node=gpus_per_node, tasks_per_node=tasks_per_node, walltime=walltime,
+                       partition=partition)
     validate_path("--model-path-on-cluster", model_path_on_cluster)
     task = md_task(kw, render_only=True)
     for line in task.header():
         click.echo(line, err=True)
-    job = {"nodes": nodes, "gpus_per_node": gpus_per_node, "tasks_per_node": tasks_per_node, "walltime": walltime,
-           "partition": partition}
     run_dir = render_run(task, kw["runs_dir"], overwrite=kw["overwrite"], job=job, stage_model=kw["stage_model"],
                          model_path_on_cluster=model_path_on_cluster)
     click.echo(f"rendered {run_dir}/in.lammps and {run_dir}/job.sh (engine: {task.choice.name}; {task.choice.reason})")

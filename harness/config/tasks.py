@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UnknownNameError
 from .model import ModelSpec, engine_names, load_model
+from .limits import DISPLACEMENT_A, IMAGES, TEMPERATURE_K, TIMESTEP_FS, check_range, check_steps
 from .names import safe_name, validate_name
 from .system import THERMOSTATS, MDProtocol, SystemSpec, load_system
 
@@ -118,6 +119,9 @@ class MDSettings(Settings):
     def __post_init__(self):
         if not (isinstance(self.temperature_K, (int, float)) and math.isfinite(self.temperature_K) and self.temperature_K > 0):
             raise ConfigError(f"temperature must be a positive number of kelvin, got {self.temperature_K!r}")
+        check_range("temperature", self.temperature_K, TEMPERATURE_K, "K", low_open=True)
+        check_steps("steps", self.protocol.steps)
+        check_range("timestep", self.protocol.timestep_fs, TIMESTEP_FS, "fs")
         if self.relax not in RELAX_MODES:
             raise UnknownNameError(f"unknown relax mode '{self.relax}' (valid: {', '.join(RELAX_MODES)})")
         check_engine(self.engine)
@@ -170,9 +174,7 @@ def md_settings(
     preset_name = preset or sys_spec.default_preset
     protocol = sys_spec.preset(preset_name)
     if steps is not None:
-        if steps <= 0:
-            raise ConfigError(f"steps must be a positive integer, got {steps}")
-        protocol = replace(protocol, steps=int(steps))
+        protocol = replace(protocol, steps=check_steps("steps", steps))
     if timestep_fs is not None:
         if not (math.isfinite(timestep_fs) and timestep_fs > 0):
             raise ConfigError(f"timestep must be a positive number of fs, got {timestep_fs}")
@@ -248,8 +250,7 @@ class PhononsSettings(Settings):
         if self.nac and self.born is None:
             raise ConfigError("--nac asks for the non-analytic correction of a polar material: give its BORN file "
                               "with --born")
-        if not (isinstance(self.displacement_A, (int, float)) and self.displacement_A > 0):
-            raise ConfigError(f"displacement must be positive, got {self.displacement_A} Å")
+        check_range("--displacement", self.displacement_A, DISPLACEMENT_A, "Å")
         for key in ("supercell", "mesh", "dim"):
             v = getattr(self, key)
             if v is not None and (len(v) != 3 or not all(isinstance(n, int) and n > 0 for n in v)):
@@ -306,8 +307,7 @@ class ScreenSettings(Settings):
                 raise ConfigError(f"--{key} must be three positive integers, got {v!r}")
         if self.supercell is not None and self.references is not None:
             raise ConfigError("--supercell is for --structures (a reference brings its own supercell)")
-        if not (isinstance(self.displacement_A, (int, float)) and self.displacement_A > 0):
-            raise ConfigError(f"displacement must be positive, got {self.displacement_A} Å")
+        check_range("--displacement", self.displacement_A, DISPLACEMENT_A, "Å")
         object.__setattr__(self, "temperatures_K", check_temperatures(self.temperatures_K))
         if self.sigma_md_K is not None and not (math.isfinite(self.sigma_md_K) and self.sigma_md_K > 0):
             raise ConfigError(f"--sigma-md must be a positive number of kelvin, got {self.sigma_md_K!r}")
@@ -523,9 +523,8 @@ class NEBSettings(Settings):
             raise ConfigError("--hop builds the endpoints in a crystal: give --system")
         if self.hop is None and (self.initial is None or self.final is None):
             raise ConfigError("give both --initial and --final")
-        if not (isinstance(self.images, int) and self.images >= 3):
-            raise ConfigError(f"--images must be at least 3 (the two endpoints and one image between), got "
-                              f"{self.images!r}")
+        # the two endpoints and one image between, at least; one MPI rank (or GPU) per image
+        check_range("--images", self.images, IMAGES, "(the endpoints included; one MPI rank each)", integer=True)
         if self.min_style not in NEB_MIN_STYLES:
             raise UnknownNameError(f"unknown min style '{self.min_style}' (valid: {', '.join(NEB_MIN_STYLES)})")
         if self.interpolation not in INTERPOLATIONS:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config._reader import Reader, load_yaml, relative_source, resolve
-from ..config.names import is_plain_path, validate_name, validate_path
+from ..config.names import is_plain_path, validate_name, validate_path, walltime_seconds
 from ..errors import ConfigError
 from .scheduler import ADAPTERS
 
@@ -28,20 +28,6 @@ _LAMMPS_KEYS = {"mliap_python", "kokkos", "gpu_arch", "executable"}
 # a module line: a command word and plain arguments (no ; & | $ ` < > or quotes)
 _MODULE = re.compile(r"(module|ml|source|\.|conda|mamba|spack|export)( [A-Za-z0-9._/+=:@%,~-]+)+")
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]*")
-_TIME = re.compile(r"(?:(\d+)-)?(\d{1,3}):(\d{2}):(\d{2})")
-
-
-def walltime_seconds(text: str, what: str = "walltime") -> int:
-    """``[D-]HH:MM:SS`` -> seconds (one line for anything else)."""
-    m = _TIME.fullmatch(str(text))
-    if not m:
-        raise ConfigError(f"{what} {text!r}: use [D-]HH:MM:SS")
-    d, h, mi, s = (int(x or 0) for x in m.groups())
-    if mi > 59 or s > 59:
-        raise ConfigError(f"{what} {text!r}: minutes and seconds go to 59")
-    return ((d * 24 + h) * 60 + mi) * 60 + s
-
-
 @dataclass(frozen=True)
 class ClusterProfile:
     name: str
@@ -77,7 +63,7 @@ class ClusterProfile:
     @property
     def stop_after_s(self) -> int:
         """When a run stops cleanly to be requeued: the walltime minus the margin."""
-        return self.walltime_s - walltime_seconds(self.restart_margin, "restart_margin")
+        return self.walltime_s - walltime_seconds(self.restart_margin, "restart_margin", positive=False)
 
     @property
     def ranks(self) -> int:
@@ -121,15 +107,15 @@ def load_profile(name: str) -> ClusterProfile:
     if not isinstance(extra, list) or not all(isinstance(a, str) and re.fullmatch(r"--[a-z-]+(=[A-Za-z0-9._:,-]+)?", a)
                                               for a in extra):
         raise r.fail("extra_directives", f"must be a list of #SBATCH flags like --constraint=a100; got {extra!r}")
-    def seconds(key, default):
+    def seconds(key, default, positive=True):
         value = r.str(key, default)
         try:
-            return value, walltime_seconds(value, key)
+            return value, walltime_seconds(value, key, positive=positive)
         except ConfigError as exc:
             raise r.fail(key, str(exc).split(": ", 1)[-1] + f" (got {value!r})") from None
 
     walltime, walltime_s = seconds("walltime", "01:00:00")
-    margin, margin_s = seconds("restart_margin", "00:02:00")
+    margin, margin_s = seconds("restart_margin", "00:02:00", positive=False)
     if margin_s >= walltime_s:
         raise r.fail("restart_margin", f"({margin}) must be shorter than the walltime ({walltime})")
     harness = r.str("harness", "harness")

@@ -101,14 +101,22 @@ def find_mpiexec() -> Path:
                       "MPICH's mpiexec into the environment's bin/)")
 
 
+RANKS_PER_CORE = 8  # MPICH oversubscribes; beyond this many ranks per core a run only waits
+
+
 def rank_limit() -> tuple[int | None, str]:
     """How many ranks a launcher may start here, and why: the tasks of a Slurm allocation
-    (``SLURM_NTASKS``), or ``$HARNESS_MAX_RANKS``; no limit otherwise (MPICH oversubscribes)."""
-    if os.environ.get("SLURM_NTASKS"):
-        return int(os.environ["SLURM_NTASKS"]), "the Slurm allocation's SLURM_NTASKS"
-    if os.environ.get("HARNESS_MAX_RANKS"):
-        return int(os.environ["HARNESS_MAX_RANKS"]), "HARNESS_MAX_RANKS"
-    return None, ""
+    (``SLURM_NTASKS``), or ``$HARNESS_MAX_RANKS``; otherwise :data:`RANKS_PER_CORE` per core
+    (more is a typing mistake that would start thousands of processes)."""
+    for key, why in (("SLURM_NTASKS", "the Slurm allocation's SLURM_NTASKS"), ("HARNESS_MAX_RANKS", "HARNESS_MAX_RANKS")):
+        value = os.environ.get(key, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise LaunchError(f"{key}={value!r} is not a positive number of ranks")
+            return int(value), why
+    cores = os.cpu_count() or 1
+    return RANKS_PER_CORE * cores, (f"{RANKS_PER_CORE} per core of this machine's {cores} cores; HARNESS_MAX_RANKS "
+                                    f"sets another limit")
 
 
 # lines MPICH prints at the end of a multi-partition LAMMPS run that mean nothing to a user
@@ -177,7 +185,7 @@ class Mpiexec(Launcher):
         limit, why = rank_limit()
         if limit is not None and ranks > limit:
             what = f"{partitions} partitions ({ranks} ranks)" if partitions > 1 else f"{ranks} ranks"
-            raise LaunchError(f"{what} asked for, but {why} allows {limit}")
+            raise LaunchError(f"{what} asked for, but at most {limit} may start here ({why})")
         self.ranks, self.partitions = int(ranks), int(partitions)
         self.executable = executable or find_mpiexec()  # refused now, before anything is written
 
@@ -202,8 +210,11 @@ class Mpiexec(Launcher):
         # the cores are shared between the ranks (LAMMPS' OpenMP threads and the model's torch)
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=default_threads(self.ranks))
         try:
+            from ..lock import held_fds
+
+            # the ranks hold the run folder's lock too: it stays taken while any of them runs
             proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    text=True, bufsize=1)
+                                    text=True, bufsize=1, pass_fds=held_fds())
             relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
             relay.start()
             while proc.poll() is None:
