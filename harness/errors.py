@@ -31,6 +31,10 @@ class RunExistsError(HarnessError):
     """A run folder already holds a run; never overwritten silently."""
 
 
+class RunBusyError(HarnessError):
+    """Another process works in a run folder (its lock is held): names the holder."""
+
+
 class SimulationError(HarnessError):
     """The simulation went wrong (lost atoms, NaN, runaway temperature); outputs are kept."""
 

@@ -90,7 +90,13 @@ def read_summary(run_dir: Path) -> dict:
     path = Path(run_dir) / SUMMARY
     if not path.is_file():
         return {}
-    return read_json(path)
+    try:
+        data = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path}: not a harness summary (a JSON {type(data).__name__})")
+    return data
 
 
 def update_summary(run_dir: Path, **fields) -> dict:
@@ -116,22 +122,47 @@ def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Pat
     """A new, empty run folder. An existing one is an error unless ``overwrite`` is given."""
     from .config import validate_name
 
+    from .lock import RunLock
+
     validate_name("run folder name", name)
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    runs_dir = make_dir(runs_dir, "runs folder")
     target = runs_dir / name
-    if target.exists():
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise RunExistsError(f"{target} exists and is not a run folder; remove it or choose another --tag")
         if not overwrite:
-            status = read_summary(target).get("status", "unknown")
+            try:
+                status = live_status(target)
+            except RunFolderError:
+                status = "unreadable summary.json"
             hint = (
                 "resume it with --resume, or start over with --overwrite"
                 if status in ("running", "failed", "rendered", "interrupted")
                 else "choose another --tag, or replace it with --overwrite"
             )
             raise RunExistsError(f"run folder {target} already exists (status: {status}); {hint}")
-        shutil.rmtree(target)
-    target.mkdir()
+        with RunLock(target, "overwrite"):  # never under a run that is still going
+            shutil.rmtree(target)
+    try:
+        target.mkdir()
+    except OSError as exc:
+        raise RunFolderError(f"{target}: cannot create the run folder ({exc.strerror})") from None
     return target
+
+
+def make_dir(path: Path | str, what: str) -> Path:
+    """``path`` as a folder (made with its parents when missing), or one line saying why it
+    cannot be one (``/proc/x``, a file in the way, no permission)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RunFolderError(f"{what} {path}: exists and is not a folder") from None
+    except OSError as exc:
+        raise RunFolderError(f"{what} {path}: cannot create it ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{what} {path}: not writable")
+    return path
 
 
 def file_sha256(path: Path) -> str:
@@ -322,10 +353,41 @@ def _last_thermo_step(run_dir: Path) -> int | None:
     return None
 
 
+def live_status(run: "RunRecord | Path | str") -> str:
+    """The status as it is now. A summary that says ``running`` while nobody holds the folder's
+    lock (:mod:`harness.lock`) was interrupted: its process ended without a word (``kill -9``,
+    a crash, a node failure, a job killed at its walltime)."""
+    from .lock import holder
+
+    path = run.path if isinstance(run, RunRecord) else Path(run)
+    status = run.status if isinstance(run, RunRecord) else read_summary(path).get("status", "unknown")
+    if status == "running" and holder(path) is None:
+        return "interrupted"
+    return status
+
+
+def _lammps_error(run_dir: Path) -> str | None:
+    """The last ``ERROR`` line of the folder's LAMMPS logs, if one ends with it."""
+    logs = sorted(Path(run_dir).glob("log*.lammps"), key=lambda p: p.stat().st_mtime)
+    for log in reversed(logs[-1:]):
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = fh.read().decode(errors="replace").splitlines()
+        for line in reversed(lines[-5:]):
+            if line.startswith("ERROR"):
+                return f"{log.name}: {line.strip()}"
+    return None
+
+
 def describe_status(record: RunRecord) -> str:
-    """One line: run, task, status, where an MD run is (step of steps), when, and why it failed."""
-    parts = [f"{record.name}", f"task {record.task}", record.status]
-    if record.is_md and record.status != "rendered":
+    """One line: run, task, status, where an MD run is (step of steps), when, and why it failed
+    (or why a run said to be running is not)."""
+    from .lock import last_holder
+
+    status = live_status(record)
+    parts = [f"{record.name}", f"task {record.task}", status]
+    if record.is_md and status != "rendered":
         steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
         step = _last_thermo_step(record.path)
         if step is not None and steps:
@@ -333,6 +395,12 @@ def describe_status(record: RunRecord) -> str:
     for key in ("started", "finished"):
         if record.summary.get(key):
             parts.append(f"{key} {record.summary[key]}")
-    if record.status in ("failed", "interrupted") and record.error:
+    if status in ("failed", "interrupted") and record.error:
         parts.append(f"error: {record.error}")
+    elif status != record.status:  # running on paper, but nobody runs it
+        last = last_holder(record.path)
+        why = f"its process ({last.describe()}) ended without a word" if last else "no process runs it"
+        lammps = _lammps_error(record.path)
+        parts.append(f"(summary says {record.status}; {why}{'; ' + lammps if lammps else ''}; "
+                     f"continue with `harness execute {record.path} --resume`)")
     return "  ".join(parts)

@@ -169,6 +169,11 @@ def status(campaign, runs_dir):
         click.echo(f"{r['index']:3d}  {r['run']:{width}s}  {job:>12s}  {r['state']:13s} {r['why']}".rstrip())
     counts = Counter(r["state"] for r in rows)
     click.echo(f"{out.name}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    unknown = [r for r in rows if r["state"] == "unknown"]
+    if unknown:
+        from ..jobs.scheduler import SchedulerUnreachable
+
+        raise SchedulerUnreachable(f"{len(unknown)} member(s) unknown: {unknown[0]['why']}")
 
 
 @jobs.command()
@@ -216,8 +221,11 @@ def cancel(campaign, runs_dir):
     from ..jobs.campaign import cancel as cancel_
 
     out = _campaign(campaign, runs_dir)
-    for job in cancel_(out):
+    jobs_ = cancel_(out)
+    for job in jobs_:
         click.echo(f"cancelled {job}")
+    if not jobs_:
+        click.echo(f"{out.name}: no job queued or running; nothing cancelled")
 
 
 COMMANDS = [jobs]

@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import ConfigError
 from ..lammps.render import render
 from ..runs import load_run, now, read_json, write_json, write_text
-from .scheduler import SchedulerError, TaskState, adapter
+from .scheduler import SchedulerError, SchedulerUnreachable, TaskState, adapter
 from .profiles import ClusterProfile
 
 CAMPAIGN = "campaign.json"
@@ -98,11 +98,12 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
            reference_dir: Path | None = None) -> Path:
     """Render (or reuse) every member's run folder with its job script, and the campaign's array
     and collect scripts; submits nothing."""
-    from ..config import validate_name
-    from ..tasks.base import render_run
+    from ..config import validate_name, validate_path
+    from ..tasks.base import check_reusable, render_run
 
     validate_name("tag", tag)
     runs_dir = Path(runs_dir).resolve()
+    validate_path("--runs-dir", str(runs_dir))  # it reaches #SBATCH --output= and the array's list as written
     if len(tasks) > profile.max_array:
         raise ConfigError(f"{len(tasks)} members: more than profile {profile.name} allows in one array "
                           f"(max_array: {profile.max_array})")
@@ -112,6 +113,11 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
     out = runs_dir / f"jobs-{tag}"
     if (out / CAMPAIGN).is_file() and not overwrite:
         raise ConfigError(f"campaign {out} already exists: `harness jobs status {out}`, or --overwrite")
+    for task in tasks:  # every member folder kept must be the one asked for, before anything is written
+        run_dir = runs_dir / task.run_name
+        if run_dir.exists() and not overwrite:
+            check_reusable(task, run_dir, "render the campaign into another --runs-dir, or replace its members "
+                                          "with --overwrite")
     members = []
     for task in tasks:
         run_dir = runs_dir / task.run_name
@@ -167,7 +173,7 @@ def submit(out: Path, indices: list[int] | None = None, *, collect: bool = True)
     """Every array (or just the members ``indices``) to the scheduler after ``sbatch --test-only``,
     then the collect job depending on them (``afterany``). Returns the submissions."""
     out = Path(out)
-    doc = read_json(out / CAMPAIGN)
+    doc = read_campaign(out)
     sched = adapter(doc["scheduler"])
     ok, why = sched.available()
     if not ok:
@@ -257,23 +263,31 @@ def classify(sched: TaskState | None, sentinels: dict, record) -> tuple[str, str
 
 
 def member_states(out: Path) -> list[dict]:
-    """Each member's state (pending / running (step, ETA) / completed / failed, timeout, ... (why))."""
+    """Each member's state (pending / running (step, ETA) / completed / failed, timeout, ... (why)).
+    A member whose job the scheduler cannot be asked about (no client, its controller down) and
+    whose folder does not say how it ended is ``unknown``, with the scheduler's words."""
     from ..errors import RunFolderError
 
     out = Path(out)
-    doc = read_json(out / CAMPAIGN)
+    doc = read_campaign(out)
     scheduler = adapter(doc["scheduler"])
     sched: dict[tuple[str, int], TaskState] = {}
     latest: dict[int, str] = {}
+    reachable, unreachable = scheduler.available()
+    unreachable = "" if reachable else unreachable
     for sub in doc["submissions"]:
         group = [i for i in next(a for a in doc["arrays"] if a["group"] == sub["group"])["members"]]
         by_index = {doc["members"][i]["index"]: i for i in group}
         for k in sub["indices"]:
             latest[by_index[k]] = sub["job_id"]
-        if scheduler.available()[0]:
+        if unreachable:
+            continue
+        try:
             for t in scheduler.status(sub["job_id"]):
                 if t.array_task is not None:
                     sched[(sub["job_id"], t.array_task)] = t
+        except SchedulerUnreachable as exc:
+            unreachable = str(exc)
     rows = []
     for i, m in enumerate(doc["members"]):
         try:
@@ -281,7 +295,10 @@ def member_states(out: Path) -> list[dict]:
         except RunFolderError:
             record = None
         job = latest.get(i)
-        state, why = classify(sched.get((job, m["index"])) if job else None, _sentinels(Path(m["run"])), record)
+        sentinels = _sentinels(Path(m["run"]))
+        state, why = classify(sched.get((job, m["index"])) if job else None, sentinels, record)
+        if job and unreachable and sentinels.get("exit_code") is None and state != "completed":
+            state, why = "unknown", f"the scheduler cannot be asked ({unreachable})"
         rows.append({"index": i, "run": m["name"], "task": m["task"], "system": m.get("system"),
                      "model": m.get("model"), "seed": m.get("seed"), "job": f"{job}_{m['index']}" if job else None,
                      "state": state, "why": why})
@@ -306,9 +323,13 @@ OBSERVABLES = (("temperature", "mean_K", "T_K"), ("pressure", "mean_GPa", "P_GPa
 
 
 def cancel(out: Path) -> list[str]:
-    """``scancel`` every job of the campaign the scheduler still has queued or running."""
-    doc = read_json(Path(out) / CAMPAIGN)
+    """``scancel`` every job of the campaign the scheduler still has queued or running (one line
+    when the scheduler cannot be reached: nothing can be cancelled from here then)."""
+    doc = read_campaign(out)
     sched = adapter(doc["scheduler"])
+    ok, why = sched.available()
+    if not ok:
+        raise SchedulerUnreachable(f"cannot cancel the jobs of {Path(out).name}: {why}")
     jobs = []
     for sub in doc["submissions"]:
         for job in (sub["job_id"], sub.get("collect_job_id")):
@@ -326,7 +347,7 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
     from ..tasks.base import collect_run
 
     out = Path(out)
-    doc = read_json(out / CAMPAIGN)
+    doc = read_campaign(out)
     reference_dir = reference_dir or doc.get("reference_dir")
     states = {r["index"]: r for r in member_states(out)}
     rows = []
@@ -410,7 +431,23 @@ def load_campaign(path: Path) -> Path:
     path = Path(path)
     if not (path / CAMPAIGN).is_file():
         raise ConfigError(f"{path}: not a job campaign (no {CAMPAIGN})")
+    read_campaign(path)
     return path
+
+
+def read_campaign(out: Path) -> dict:
+    """``campaign.json`` of a campaign folder, or one line saying why it cannot be read."""
+    path = Path(out) / CAMPAIGN
+    try:
+        doc = read_json(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{out}: not a job campaign (no {CAMPAIGN})") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc}); render the campaign again with --overwrite") from None
+    missing = [k for k in ("scheduler", "members", "arrays", "submissions") if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise ConfigError(f"{path}: not a harness campaign file (no {', '.join(missing)})")
+    return doc
 
 
 __all__ = ["cancel", "collect", "create", "load_campaign", "latest_campaign", "member_states", "render_job", "resubmit",

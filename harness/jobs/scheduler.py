@@ -22,6 +22,12 @@ class SchedulerError(HarnessError):
     """A scheduler command is missing or refused what it was given (says which, and its words)."""
 
 
+class SchedulerUnreachable(SchedulerError):
+    """The scheduler cannot be asked (no client here, its controller down): what it knows is unknown."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True)
 class TaskState:
     """One job (or array task) as the scheduler sees it."""
@@ -40,4 +46,4 @@ def adapter(scheduler: str):
     return importlib.import_module(ADAPTERS[scheduler])
 
 
-__all__ = ["ADAPTERS", "SchedulerError", "TaskState", "adapter"]
+__all__ = ["ADAPTERS", "SchedulerError", "SchedulerUnreachable", "TaskState", "adapter"]

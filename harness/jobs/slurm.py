@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .scheduler import SchedulerError, TaskState
+from .scheduler import SchedulerError, SchedulerUnreachable, TaskState
 
 COMMANDS = ("sbatch", "squeue", "scontrol", "scancel")
 # Slurm's job states -> ours
@@ -38,7 +38,7 @@ def available() -> tuple[bool, str]:
 
 def _run(args: list[str], *, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     if shutil.which(args[0]) is None:
-        raise SchedulerError(f"{args[0]} not found: this machine has no Slurm client; the rendered job scripts are "
+        raise SchedulerUnreachable(f"{args[0]} not found: this machine has no Slurm client; the rendered job scripts are "
                              f"usable by hand (sbatch <run folder>/job.sh)")
     from .._env import user_environment
 
@@ -84,7 +84,11 @@ def status(job_id: str) -> list[TaskState]:
     finished within ``MinJobAge``); ``[]`` when it has forgotten the job."""
     proc = _run(["scontrol", "show", "job", "-o", str(job_id)], check=False)
     if proc.returncode != 0:
-        return []
+        text = (proc.stderr.strip() or proc.stdout.strip())
+        if "invalid job id" in text.lower():
+            return []  # finished and forgotten (MinJobAge)
+        last = text.splitlines()[-1] if text else f"exit code {proc.returncode}"
+        raise SchedulerUnreachable(f"scontrol show job {job_id}: {last}")
     out = []
     for line in proc.stdout.splitlines():
         f = _parse_show(line)

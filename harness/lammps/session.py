@@ -277,6 +277,33 @@ class Session:
             raise SimulationError(f"model call failed inside LAMMPS: {type(err).__name__}: {err}")
 
 
+# LAMMPS writes this string at the start and, since 2017, at the very end of every binary
+# restart file (write_restart.cpp): a file cut short by a kill during its write lacks the second
+RESTART_MAGIC = b"LammpS RestartT\x00"
+
+
+def restart_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete LAMMPS restart file (``None``: it is one), checked from its
+    bytes before LAMMPS reads it: a kill or a full disk during a restart write leaves it empty or
+    cut short, and LAMMPS would stop on it."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return "0 bytes"
+        with open(path, "rb") as fh:
+            head = fh.read(len(RESTART_MAGIC))
+            fh.seek(max(0, size - len(RESTART_MAGIC)))
+            tail = fh.read()
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if head != RESTART_MAGIC:
+        return f"{size} bytes, not a LAMMPS binary restart file"
+    if size < 2 * len(RESTART_MAGIC) or tail != RESTART_MAGIC:
+        return f"{size} bytes, cut short (no end marker)"
+    return None
+
+
 def restart_step(run_dir: Path, restart: str) -> int:
     """The time step stored in a restart file (read by LAMMPS itself)."""
     lmp = new_lammps(["-log", "none", "-screen", "none", "-nocite"])

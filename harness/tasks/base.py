@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import HarnessError, LaunchError, RunFolderError, WalltimeReached
-from ..runs import (RESULTS, SUMMARY, create_run_dir, host_info, load_run, now, package_versions, set_status,
-                    update_summary, write_json)
+from ..errors import HarnessError, LaunchError, RunExistsError, RunFolderError, WalltimeReached
+from ..runs import (RESULTS, SUMMARY, create_run_dir, host_info, jsonable, load_run, now, package_versions,
+                    read_summary, set_status, update_summary, write_json)
 
 TASKS: dict[str, type["Task"]] = {}
 
@@ -67,6 +67,8 @@ class Task:
     templates: ClassVar[tuple[str, ...]] = ()
     # ranks one replica may use: 1 for tasks whose Python drives LAMMPS frame by frame
     max_ranks: ClassVar[int | None] = 1
+    # request keys a resumed run may increase (MD: steps); every other difference is refused
+    growable: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings, **_):
         self.settings = settings
@@ -133,6 +135,10 @@ class Task:
         """Whether :meth:`execute` can continue from what an interrupted run left."""
         return False
 
+    def extend(self, run_dir: Path, grown: dict) -> None:
+        """Make the folder ask for the grown :attr:`growable` values (``{key: (old, new)}``)."""
+        raise NotImplementedError(f"task {self.name} cannot be extended")
+
     def headline(self, results: dict) -> list[str]:
         """A few lines with units for the terminal."""
         return list(results.get("headline", []))
@@ -167,6 +173,7 @@ def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, sta
         # which template, system and model files (path, sha256, which place they came from)
         summary.setdefault("source_files", source_files(getattr(task, "settings", None), task.templates))
         summary.update(versions=package_versions(), host=host_info())
+        summary["rendered"] = rendered_inventory(run_dir, summary)
         write_json(run_dir / SUMMARY, summary)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-rendered is left to be mistaken for a run
@@ -175,37 +182,83 @@ def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, sta
 
 
 def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None, resume: bool = False,
-                progress: bool = True, stop_after_s: float | None = None) -> dict:
+                progress: bool = True, stop_after_s: float | None = None, overwrite: bool = False) -> dict | None:
     """Execute a rendered run folder; the status moves to running, then completed or failed
-    (interrupted: a kill, or ``stop_after_s`` seconds reached by a task that can stop cleanly)."""
+    (interrupted: a kill, or ``stop_after_s`` seconds reached by a task that can stop cleanly).
+
+    The folder is locked for the whole execution (:mod:`harness.lock`): a second process is
+    refused, naming this one. A completed run is left as it is and ``None`` returned (a
+    requeued job must change nothing), unless ``overwrite``: its outputs are removed and it
+    runs again from the start.
+    """
+    from ..lock import RunLock
     from ..models.staging import verify_staged
 
     run_dir = Path(run_dir)
-    if task is not None:  # (load_task checks it itself)
-        verify_staged(run_dir, load_run(run_dir).model.get("staged"))  # the model it was rendered with
-    task = task or load_task(run_dir)
-    launcher = launcher or task.launcher_for(1)
-    if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
-        raise LaunchError(f"task {task.name} runs on {task.max_ranks} rank(s) per replica; "
-                          f"{launcher.ranks} were asked for")
-    set_status(run_dir, "running", launch=launcher.describe())
-    t0 = time.perf_counter()
-    task.deadline = time.time() + stop_after_s if stop_after_s else None
-    try:
-        fields = task.execute(run_dir, launcher, resume=resume, progress=progress) or {}
-    except WalltimeReached as exc:
-        set_status(run_dir, "interrupted", error=str(exc), wall_s=time.perf_counter() - t0)
-        raise
-    except KeyboardInterrupt:
-        set_status(run_dir, "interrupted", error="interrupted (KeyboardInterrupt)", wall_s=time.perf_counter() - t0)
-        raise
-    except HarnessError as exc:
-        set_status(run_dir, "failed", error=str(exc), wall_s=time.perf_counter() - t0)
-        raise
-    except Exception as exc:
-        set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0)
-        raise
-    return set_status(run_dir, "completed", wall_s=time.perf_counter() - t0, **fields)
+    with RunLock(run_dir, "execute"):
+        record = load_run(run_dir)
+        if record.status == "completed":
+            if not overwrite:
+                return None
+            clear_outputs(run_dir)
+            resume = False
+        if task is not None:  # (load_task checks it itself)
+            verify_staged(run_dir, record.model.get("staged"))  # the model it was rendered with
+        task = task or load_task(run_dir)
+        launcher = launcher or task.launcher_for(1)
+        if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
+            raise LaunchError(f"task {task.name} runs on {task.max_ranks} rank(s) per replica; "
+                              f"{launcher.ranks} were asked for")
+        set_status(run_dir, "running", launch=launcher.describe())
+        t0 = time.perf_counter()
+        task.deadline = time.time() + stop_after_s if stop_after_s else None
+        try:
+            fields = task.execute(run_dir, launcher, resume=resume, progress=progress) or {}
+        except WalltimeReached as exc:
+            set_status(run_dir, "interrupted", error=str(exc), wall_s=time.perf_counter() - t0)
+            raise
+        except KeyboardInterrupt:
+            set_status(run_dir, "interrupted", error="interrupted (KeyboardInterrupt)",
+                       wall_s=time.perf_counter() - t0)
+            raise
+        except HarnessError as exc:
+            set_status(run_dir, "failed", error=str(exc), wall_s=time.perf_counter() - t0)
+            raise
+        except Exception as exc:
+            set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0)
+            raise
+        return set_status(run_dir, "completed", wall_s=time.perf_counter() - t0, **fields)
+
+
+KEEP = (SUMMARY, ".lock", ".job")  # never removed by clear_outputs (.job: a job script's sentinels)
+
+
+def clear_outputs(run_dir: Path) -> None:
+    """Back to the folder as rendered: every file execute or collect wrote is removed and the
+    summary loses what they recorded (the rendered files and keys are listed in it)."""
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    rendered = summary.get("rendered") or {}
+    files, keys = set(rendered.get("files") or ()), rendered.get("keys")
+    if keys is None:
+        raise RunFolderError(f"{run_dir}: rendered by an older harness that did not list its inputs; render it "
+                             f"again with --overwrite")
+    for path in sorted(run_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(run_dir).as_posix()
+        if rel.split("/")[0] in KEEP or rel in files:
+            continue
+        if path.is_symlink() or not path.is_dir():
+            path.unlink()
+        elif not any(path.iterdir()):  # (deeper paths come first: emptied folders go too)
+            path.rmdir()
+    write_json(run_dir / SUMMARY, {k: v for k, v in summary.items() if k in keys} | {"status": "rendered"})
+
+
+def rendered_inventory(run_dir: Path, summary: dict) -> dict:
+    """The files and summary keys of a folder as rendered (what :func:`clear_outputs` keeps)."""
+    files = sorted(p.relative_to(run_dir).as_posix() for p in Path(run_dir).rglob("*")
+                   if (p.is_file() or p.is_symlink()) and p.name != SUMMARY)
+    return {"files": files, "keys": sorted(set(summary) | {"rendered"})}
 
 
 def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool = True, **options) -> dict:
@@ -220,16 +273,69 @@ def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool
 def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resume: bool = False, launcher=None,
              progress: bool = True, collect: bool = True, collect_options: dict | None = None,
              **options) -> tuple[Path, dict | None]:
-    """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task."""
+    """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task.
+
+    Resuming a folder with other settings than it was rendered with is refused, naming the
+    keys; only those the task lets grow (:attr:`Task.growable`, MD's ``steps``) may be larger,
+    and the folder is extended to them. A completed run is not executed again."""
+    from ..lock import RunLock
+
     run_dir = Path(runs_dir) / task.run_name
     if resume and run_dir.exists():
-        load_run(run_dir)  # a folder the harness did not write is refused here
-    else:
-        run_dir = render_run(task, runs_dir, overwrite=overwrite, **options)
-        resume = False
-    execute_run(run_dir, launcher, task=task, resume=resume, progress=progress)
-    results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) if collect else None
+        with RunLock(run_dir, "resume"):
+            record = load_run(run_dir)  # a folder the harness did not write is refused here
+            check_same_request(task, record)
+            execute_run(run_dir, launcher, task=task, resume=True, progress=progress)
+            results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) \
+                if collect else None
+        return run_dir, results
+    run_dir = render_run(task, runs_dir, overwrite=overwrite, **options)
+    with RunLock(run_dir, "run"):
+        execute_run(run_dir, launcher, task=task, resume=False, progress=progress)
+        results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) if collect else None
     return run_dir, results
+
+
+def check_same_request(task: Task, record) -> None:
+    """``task`` may continue ``record``'s folder: the same settings, or only :attr:`Task.growable`
+    keys grown (then the folder is extended to them); else one line naming the differences."""
+    diff = request_differences(record.request, task.request())
+    grown = {k: v for k, v in diff.items() if k in task.growable and _grows(*v)}
+    other = {k: v for k, v in diff.items() if k not in grown}
+    if other:
+        listed = "; ".join(f"{k}: {old!r} in the folder, {new!r} asked" for k, (old, new) in other.items())
+        hint = " (only " + ", ".join(task.growable) + " may grow)" if task.growable else ""
+        raise RunExistsError(f"{record.path}: cannot resume with other settings than it was rendered with{hint}: "
+                             f"{listed}; render a new run (another --tag) or start over with --overwrite")
+    if grown:
+        task.extend(record.path, grown)
+
+
+def check_reusable(task: Task, run_dir: Path, hint: str) -> None:
+    """An existing folder is reused for ``task`` only when it was rendered from the same
+    settings; otherwise one line naming the differences, and ``hint``."""
+    diff = request_differences(load_run(run_dir).request, task.request())
+    if diff:
+        listed = "; ".join(f"{k}: {old!r} there, {new!r} asked" for k, (old, new) in diff.items())
+        raise RunExistsError(f"{run_dir} exists, rendered with other settings ({listed}); {hint}")
+
+
+def _grows(old, new) -> bool:
+    return isinstance(old, (int, float)) and isinstance(new, (int, float)) and new > old
+
+
+def request_differences(recorded: dict, asked: dict, prefix: str = "") -> dict[str, tuple]:
+    """The keys (dotted when nested) whose values differ between two requests, as (recorded, asked)."""
+    recorded, asked = jsonable(recorded or {}), jsonable(asked or {})
+    out = {}
+    for key in sorted(set(recorded) | set(asked)):
+        old, new = recorded.get(key), asked.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(old, dict) and isinstance(new, dict):
+            out.update(request_differences(old, new, f"{name}."))
+        elif old != new:
+            out[name] = (old, new)
+    return out
 
 
 def load_task(run_dir: Path | str, **kwargs) -> Task:

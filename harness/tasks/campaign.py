@@ -49,7 +49,7 @@ def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = Fa
     from ..io.trajectory import read_trajectory
     from ..lammps.probe import probe
     from ..report.compare import pareto_front, plot_overlays, plot_pareto
-    from .base import collect_run, execute_run, render_run
+    from .base import check_reusable, collect_run, execute_run, render_run
     from .compare import compare_run, system_from_reference
     from .md import MDTask
 
@@ -87,6 +87,7 @@ def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = Fa
                 run_dir = runs_dir / task.run_name
                 row["run"] = run_dir.name
                 if read_summary(run_dir).get("status") == "completed":
+                    check_reusable(task, run_dir, "run the campaign in another --runs-dir, or remove that folder")
                     print(f"[campaign] reusing {run_dir}", file=stream)
                 else:
                     print(f"[campaign] MD {run_dir.name} ({task.choice.name} engine)", file=stream)

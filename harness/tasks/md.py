@@ -8,13 +8,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import MDSettings
+from ..config.resources import JobResources
 from ..engines import ENGINES, choose
-from ..errors import HarnessError, RunExistsError
+from ..errors import HarnessError
 from ..io.lammps_dump import truncate_dump
 from ..lammps.launch import Srun
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
-from ..lammps.session import Guard, Progress, Session, restart_step
+from ..lammps.session import Guard, Progress, Session, restart_problem, restart_step
 from ..models import for_elements, sha256, weight_files, with_precision
 from ..runs import update_summary, write_text
 from ..systems import build_atoms, check_atoms, species_order
@@ -57,6 +58,7 @@ class MDTask(Task):
         self.caps = caps or probe()
         self.choice = choose(md.engine, self.model, self.caps, render_only=render_only)
         self.engine = ENGINES[self.choice.name]
+        self.engine.check(self.model, self.elements)  # (before any folder exists)
         self.max_ranks = self.engine.max_ranks_per_replica
 
     @property
@@ -101,22 +103,24 @@ class MDTask(Task):
             **self.engine.context(self.model, self.elements),
         }
 
-    def job_context(self, deck_ctx: dict, *, nodes: int = 1, tasks_per_node: int | None = None,
-                    gpus_per_node: int = 0, walltime: str = "24:00:00", partition: str | None = None,
+    def job_context(self, deck_ctx: dict, job: JobResources | dict | None = None, *,
                     staged: dict | None = None) -> dict:
-        """Variables of ``slurm.sh.j2``: resources, and the launch line from the launch seam."""
+        """Variables of ``slurm.sh.j2``: resources (validated by :class:`JobResources`, also when
+        given as a dict of its fields), and the launch line from the launch seam."""
+        job = job if isinstance(job, JobResources) else JobResources(**(job or {}))
         engine = self.engine
         if engine.python_driver:  # the model runs in the harness's Python, one rank per replica
             launch_line = Srun(ntasks=1).line(["harness", "execute", ".", "--resume"])
         else:
-            launch_line = Srun().line(['"$LMP"', *engine.lammps_args(gpus_per_node), "-in", DECK])
-        return {**deck_ctx, "nodes": nodes, "gpus_per_node": gpus_per_node, "walltime": walltime,
-                "partition": partition, "lmp_executable": "lmp", "python_driver": engine.python_driver,
-                "tasks_per_node": tasks_per_node or (1 if engine.max_ranks_per_replica == 1 else max(gpus_per_node, 1)),
+            launch_line = Srun().line(['"$LMP"', *engine.lammps_args(job.gpus_per_node), "-in", DECK])
+        tasks_per_node = job.tasks_per_node or (1 if engine.max_ranks_per_replica == 1 else max(job.gpus_per_node, 1))
+        return {**deck_ctx, "nodes": job.nodes, "gpus_per_node": job.gpus_per_node, "walltime": job.walltime,
+                "partition": job.partition, "lmp_executable": "lmp", "python_driver": engine.python_driver,
+                "tasks_per_node": tasks_per_node,
                 "launch_line": launch_line, "model_links": ((staged or {}).get("declared") or {}).get("links", []),
                 **engine.job_context(self.model)}
 
-    def render(self, run_dir: Path, *, job: dict | None = None, staged: dict | None = None) -> dict:
+    def render(self, run_dir: Path, *, job: JobResources | dict | None = None, staged: dict | None = None) -> dict:
         """The structure, the deck, the job script and the files the deck reads."""
         from ase.io import write
 
@@ -125,7 +129,7 @@ class MDTask(Task):
         self.engine.stage(self.model, self.elements, run_dir)
         ctx = self.context()
         write_text(run_dir / DECK, render("md.in.j2", **ctx))
-        write_text(run_dir / JOB, render("slurm.sh.j2", **self.job_context(ctx, staged=staged, **(job or {}))))
+        write_text(run_dir / JOB, render("slurm.sh.j2", **self.job_context(ctx, job, staged=staged)))
         (run_dir / JOB).chmod(0o755)
         return self.provenance()
 
@@ -154,17 +158,39 @@ class MDTask(Task):
 
     # ------------------------------------------------------------------ execute
     def can_resume(self, run_dir: Path) -> bool:
-        return latest_restart(Path(run_dir)) is not None
+        good, notes = restart_candidates(Path(run_dir))
+        return bool(good or notes)  # (execute says why none of them can be used)
+
+    growable = ("steps",)
+
+    def extend(self, run_dir: Path, grown: dict) -> None:
+        """More steps for this folder: its deck and summary ask for them, and a completed run is
+        open again (it continues from its last restart)."""
+        from ..runs import load_run, set_status
+
+        run_dir = Path(run_dir)
+        write_text(run_dir / DECK, render("md.in.j2", **self.context()))
+        update_summary(run_dir, request=self.request(), resolved=self.md.to_dict())
+        (old, new), = grown.values()
+        if load_run(run_dir).status == "completed":
+            set_status(run_dir, "interrupted", error=f"extended from {old} to {new} steps; continues from its "
+                                                     f"last restart")
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True,
-                stream=sys.stderr) -> dict:
+                stream=None) -> dict:
         """Run the deck in ``run_dir`` (from its newest restart with ``resume``)."""
         run_dir = Path(run_dir)
+        stream = stream or sys.stderr
         deck_name, log_name = DECK, "log.lammps"
         if resume:
-            restart = latest_restart(run_dir)
-            if restart is None:
-                raise RunExistsError(f"{run_dir}: no restart file to resume from; start over with --overwrite")
+            good, notes = restart_candidates(run_dir)
+            for note in notes:
+                print(f"[md] {run_dir.name}: {note}", file=stream)
+            if not good:  # killed before its first complete restart: nothing to continue from
+                print(f"[md] {run_dir.name}: no complete restart file; starting again from step 0", file=stream)
+                resume = False
+        if resume:
+            restart = good[0]
             step = restart_step(run_dir, restart)
             truncate_outputs(run_dir, step)
             n = sum(1 for _ in run_dir.glob("in.resume*.lammps")) + 1
@@ -234,20 +260,48 @@ class MDTask(Task):
 
 # ---------------------------------------------------------------------- restarts
 STOP_RESTART = "restart.stop"  # written where a run stopped for its job's walltime
+RESTARTS = ("restart.a", "restart.b", STOP_RESTART, "restart.final")
+
+
+def restart_candidates(run_dir: Path) -> tuple[list[str], list[str]]:
+    """(complete restart files, newest first; notes on the ones that are not complete)."""
+    files = sorted((p for p in (Path(run_dir) / name for name in RESTARTS) if p.is_file()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    good, notes = [], []
+    for p in files:
+        problem = restart_problem(p)
+        if problem is None:
+            good.append(p.name)
+        else:
+            notes.append(f"{p.name} is not usable ({problem}: a kill or a full disk during its write)")
+    return good, notes
 
 
 def latest_restart(run_dir: Path) -> str | None:
-    candidates = [p for p in (run_dir / "restart.a", run_dir / "restart.b", run_dir / STOP_RESTART) if p.is_file()]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda p: p.stat().st_mtime).name
+    """The newest complete restart file of ``run_dir`` (see :func:`restart_candidates`)."""
+    good, _ = restart_candidates(run_dir)
+    return good[0] if good else None
 
 
 def truncate_outputs(run_dir: Path, step: int) -> None:
-    """Drop trajectory frames and thermo rows at or after ``step`` (they are recomputed on resume)."""
+    """Drop trajectory frames and thermo rows at or after ``step`` (they are recomputed on resume),
+    and a last thermo row cut short by a kill."""
     truncate_dump(run_dir / "traj.lammpstrj", step)
     thermo = run_dir / "thermo.dat"
     if thermo.is_file():
-        keep = [ln for ln in thermo.read_text().splitlines(keepends=True)
-                if ln.startswith("#") or not ln.strip() or int(ln.split()[0]) < step]
-        write_text(thermo, "".join(keep))
+        write_text(thermo, "".join(ln for ln in thermo.read_text().splitlines(keepends=True)
+                                   if _keep_thermo_line(ln, step)))
+
+
+def _keep_thermo_line(line: str, step: int) -> bool:
+    """A comment, or a complete row (ended by its newline, every column a number) before ``step``."""
+    if line.startswith("#"):
+        return True
+    words = line.split()
+    if not words or not line.endswith("\n") or not words[0].isdigit():
+        return False
+    try:
+        [float(w) for w in words]
+    except ValueError:
+        return False
+    return int(words[0]) < step
