@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .config import ModelSpec
@@ -53,6 +54,9 @@ class Engine:
     def attach(self, session, model: ModelSpec, symbols: list[str], run_dir: Path, caps: Capabilities,
                calc=None) -> None:
         """Prepare a :class:`~harness.lammps.session.Session` before it executes a deck."""
+
+    def check(self, model: ModelSpec, elements: list[str]) -> None:
+        """Refuse, in one line and before any run folder exists, what this engine cannot run."""
 
     def shared_calculator(self, model: ModelSpec):
         """State that sessions over many structures can share (``None``: nothing)."""
@@ -179,7 +183,10 @@ class ClassicEngine(Engine):
         return True, "classic pair styles are compiled in"
 
     def _files(self, model, elements) -> tuple[list[str], list[Path]]:
+        """(pair_coeff arguments, the potential files): the deck reads each file from the run
+        folder's ``model/``, the very copy whose sha256 ``harness execute`` checks."""
         from .models import potential_file
+        from .models.staging import STAGED
 
         if not model.pair_style:
             raise ConfigError(f"{model.source}: the classic engine needs 'pair_style' and 'files'")
@@ -187,12 +194,12 @@ class ClassicEngine(Engine):
         if model.pair_style == "eam":
             # funcfl files: one per type, I,I only; LAMMPS mixes the cross terms.
             for i, el in enumerate(elements, start=1):
-                coeffs.append(f"{i} {i} {Path(model.files[el]).name}")
+                coeffs.append(f"{i} {i} {STAGED}/{Path(model.files[el]).name}")
             files = [potential_file(model, el) for el in elements]
         else:
             # setfl / alloy / fs files hold every element: map each type to its element.
             (name,) = set(model.files[el] for el in elements)
-            coeffs.append(f"* * {Path(name).name} {' '.join(elements)}")
+            coeffs.append(f"* * {STAGED}/{Path(name).name} {' '.join(elements)}")
             files = [potential_file(model, elements[0])]
         return coeffs, files
 
@@ -202,13 +209,65 @@ class ClassicEngine(Engine):
         # pair_style hybrid/scaled, whose pair_coeff lines name the sub-style
         return {"pair_style": model.pair_style, "pair_coeffs": coeffs, "scale": model.scale}
 
-    def stage(self, model, elements, run_dir):
+    def check(self, model, elements):
+        """The potential files as LAMMPS reads them: the deck's interaction lines (the pair
+        partial, as rendered) in a throwaway LAMMPS on an empty box. A file its pair style cannot
+        read is one line here, before any folder exists, instead of a failed run; EAM files are
+        parsed first (:mod:`harness.io.potentials`), because LAMMPS' EAM readers crash on garbage."""
         _, files = self._files(model, elements)
-        out = []
+        _check_classic(model.pair_style, tuple(str(f) for f in files), tuple(elements),
+                       render_pair("classic", self.context(model, elements)))
+
+    def stage(self, model, elements, run_dir):
+        """Nothing in a run folder that carries its model (``model/model.yaml``: the files are
+        there, or linked there by the job script); copies into ``model/`` of a work folder that
+        does not (a force session's temporary folder)."""
+        from .models.staging import STAGED
+
+        dest = Path(run_dir) / STAGED
+        _, files = self._files(model, elements)
+        if (dest / "model.yaml").is_file():
+            return [dest / f.name for f in files]
+        dest.mkdir(exist_ok=True)
         for f in files:
-            shutil.copy2(f, Path(run_dir) / f.name)
-            out.append(Path(run_dir) / f.name)
-        return out
+            if not (dest / f.name).exists():
+                shutil.copy2(f, dest / f.name)
+        return [dest / f.name for f in files]
+
+
+def render_pair(engine: str, context: dict) -> str:
+    """``templates/pair/<engine>.j2`` rendered alone."""
+    from .lammps.render import render
+
+    return render(f"pair/{engine}.j2", **context)
+
+
+@lru_cache(maxsize=32)
+def _check_classic(pair_style: str, files: tuple[str, ...], elements: tuple[str, ...], pair_lines: str) -> None:
+    import tempfile
+
+    from .lammps.probe import new_lammps
+    from .lammps.session import deck_commands, working_directory
+    from .models.staging import STAGED
+
+    with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
+        (Path(tmp) / STAGED).mkdir()
+        for f in files:
+            shutil.copy2(f, Path(tmp) / STAGED / Path(f).name)
+        lmp = new_lammps(["-log", "none", "-screen", "none", "-nocite"])
+        try:
+            with working_directory(Path(tmp)):
+                for line in ["units metal", "atom_style atomic", "region box block 0 10 0 10 0 10",
+                             f"create_box {len(elements)} box",
+                             *(f"mass {i} 1.0" for i in range(1, len(elements) + 1)), *deck_commands(pair_lines)]:
+                    try:
+                        lmp.command(line)
+                    except Exception as exc:  # LAMMPS' own error text, as one line
+                        msg = " ".join(str(exc).split()).removeprefix("ERROR: ").removeprefix("ERROR on proc 0: ")
+                        raise ConfigError(f"{', '.join(Path(f).name for f in files)}: LAMMPS cannot read it with "
+                                          f"pair_style {pair_style} ({msg})") from None
+        finally:
+            lmp.close()
 
 
 ENGINES: dict[str, Engine] = {}

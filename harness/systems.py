@@ -20,13 +20,9 @@ MIN_DISTANCE_FRACTION = 0.5
 def unit_cell(spec: StructureSpec) -> Atoms:
     """The primitive-or-conventional cell the spec describes (before the supercell)."""
     if spec.file:
-        from ase.io import read
+        from .io.structures import read_structure
 
-        try:
-            atoms = read(spec.file)
-        except Exception as exc:  # ASE raises many types for unreadable files
-            raise ConfigError(f"{spec.file}: cannot read structure ({exc})") from None
-        return atoms
+        return read_structure(spec.file)
     el, a = spec.elements, spec.a_A
     proto = spec.prototype
     need = {"fcc": 1, "bcc": 1, "hcp": 1, "diamond": 1, "rocksalt": 2, "L1_2": 2, "B2": 2}[proto]

@@ -150,7 +150,7 @@ def test_corrected_model_scales_stress_in_bridge_and_classic(tmp_path):
         assert corr.energy_eV == pytest.approx(c * base.energy_eV, rel=1e-12)
         assert np.allclose(corr.forces_eV_A, c * base.forces_eV_A, rtol=1e-9, atol=1e-12)
         if engine == "classic":
-            assert "pair_style      hybrid/scaled 1.07 eam\n" in deck and "pair_coeff      1 1 eam Cu_u3.eam" in deck
+            assert "pair_style      hybrid/scaled 1.07 eam\n" in deck and "pair_coeff      1 1 eam model/Cu_u3.eam" in deck
 
 
 def test_corrected_model_phonon_frequencies_scale_with_sqrt_c(tmp_path):

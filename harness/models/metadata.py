@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import ModelSpec
-from ..errors import StructureError
+from ..errors import ConfigError, StructureError
 
 CACHE_VERSION = 1
 
@@ -47,12 +47,20 @@ def reader(family: str):
 
 
 def _torch_load(path: Path):
+    """``torch.load`` of a model file; one line when it is not one (an empty or text file, a
+    truncated download: torch raises EOFError, UnpicklingError, RuntimeError ...)."""
+    from ..config.model import check_torch_file
     from .._env import prepare_torch
 
+    check_torch_file(Path(path), f"model file {path}")
     prepare_torch()
     import torch
 
-    return torch.load(str(path), map_location="cpu", weights_only=False)
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch and pickle raise many types; a bad file is input
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise ConfigError(f"model file {path}: torch cannot load it ({type(exc).__name__}: {first})") from None
 
 
 @reader("mace")
@@ -63,6 +71,9 @@ def _mace(files: list[Path]) -> ModelInfo:
 
     with quiet_prints():  # unpickling imports mace, which prints a note about an optional library
         model = _torch_load(files[0])
+    if not all(hasattr(model, k) for k in ("atomic_numbers", "r_max", "parameters")):
+        raise ConfigError(f"model file {files[0]}: not a MACE model (torch loads a {type(model).__name__}, without "
+                          f"atomic_numbers and r_max)")
     zs = [int(z) for z in model.atomic_numbers]
     dtype = next(model.parameters()).dtype
     return ModelInfo(elements=tuple(chemical_symbols[z] for z in zs), cutoff_A=float(model.r_max),
@@ -71,16 +82,22 @@ def _mace(files: list[Path]) -> ModelInfo:
 
 @reader("sevennet")
 def _sevennet(files: list[Path]) -> ModelInfo:
-    cfg = _torch_load(files[0])["config"]
-    return ModelInfo(elements=tuple(cfg["chemical_species"]), cutoff_A=float(cfg["cutoff"]), dtype="float32")
+    try:
+        cfg = _torch_load(files[0])["config"]
+        return ModelInfo(elements=tuple(cfg["chemical_species"]), cutoff_A=float(cfg["cutoff"]), dtype="float32")
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise ConfigError(f"model file {files[0]}: not a SevenNet checkpoint (no {exc} in its config)") from None
 
 
 @reader("chgnet")
 def _chgnet(files: list[Path]) -> ModelInfo:
     from ase.data import chemical_symbols
 
-    state = _torch_load(files[0])["model"]["state_dict"]
-    n = int(state["atom_embedding.embedding.weight"].shape[0])  # one row per element, Z = 1 .. n
+    try:
+        state = _torch_load(files[0])["model"]["state_dict"]
+        n = int(state["atom_embedding.embedding.weight"].shape[0])  # one row per element, Z = 1 .. n
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ConfigError(f"model file {files[0]}: not a CHGNet checkpoint (no {exc} in it)") from None
     return ModelInfo(elements=tuple(chemical_symbols[1:n + 1]), dtype="float32")
 
 

@@ -156,16 +156,14 @@ class NEBTask(Task):
         self.caps = caps or probe()
         self.choice = choose(s.engine, self.model, self.caps, render_only=render_only)
         self.engine = ENGINES[self.choice.name]
+        self.engine.check(self.model, self.elements)  # (before any folder exists)
         self.max_ranks = self.engine.max_ranks_per_replica
 
     @staticmethod
     def _read_endpoints(a: Path, b: Path) -> tuple[Atoms, Atoms]:
-        from ase.io import read
+        from ..io.structures import read_structure
 
-        try:
-            initial, final = read(a), read(b)
-        except Exception as exc:  # ASE raises many types for unreadable files
-            raise ConfigError(f"cannot read the endpoints ({exc})") from None
+        initial, final = read_structure(a, "--initial"), read_structure(b, "--final")
         if len(initial) != len(final):
             raise StructureError(f"the endpoints differ in atom count: {a.name} has {len(initial)}, {b.name} "
                                  f"{len(final)}")

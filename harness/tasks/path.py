@@ -23,12 +23,9 @@ ENERGIES = "path_energies.npz"
 
 
 def _images(path: Path):
-    from ase.io import read
+    from ..io.structures import read_structure
 
-    try:
-        images = read(path, index=":")
-    except Exception as exc:  # ASE raises many types for unreadable files
-        raise ConfigError(f"--path {path}: cannot read images ({exc})") from None
+    images = read_structure(path, "--path", index=":")
     if len(images) < 2:
         raise ConfigError(f"--path {path}: {len(images)} image(s); a path needs at least 2")
     first = images[0]
