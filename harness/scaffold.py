@@ -104,6 +104,10 @@ def init_project(directory: Path) -> InitReport:
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"{directory}: exists and is not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot create the project folder ({exc.strerror})") from None
     report = InitReport(root=directory)
     for folder, files in shipped_files(source).items():
         report.folders.append(folder)

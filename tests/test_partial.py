@@ -94,7 +94,9 @@ def test_killed_run_analysed_partially_equals_the_same_frames_of_a_whole_run(tmp
     main(["md", "--system", "Cu", "--model", "eam", "--steps", str(part["partial"]["last_step"] + 400), "--tag",
           "whole", "--runs-dir", str(tmp_path / "whole"), "--no-progress"])
     whole = cut_like(tmp_path / "whole" / "Cu-eam-md-whole", killed, tmp_path / "cut")
-    main(["analyze", str(whole), "--no-progress"])
+    # a completed run whose files were cut afterwards: refused, then analysed as partial when asked
+    assert "was cut or edited after the run" in fails(capsys, "analyze", str(whole))
+    main(["analyze", str(whole), "--partial", "--no-progress"])
     ref = results(whole)
     assert ref["n_frames"] == part["n_frames"]
     for section, key in (("rdf", "total"), ("vdos", "total"), ("msd", "msd_A2")):
@@ -121,11 +123,17 @@ def test_a_cut_short_tail_loses_exactly_that_frame_and_row(tmp_path, capsys):
     text = thermo.read_text()
     thermo.write_text(text[: text.rstrip("\n").rfind("\n") + 1] + "400 12")  # the last row cut short
     capsys.readouterr()
-    main(["analyze", str(run_dir), "--no-progress"])  # a completed run: analysed, with a warning
-    err = capsys.readouterr().err
+    # a completed run whose last frame and row were cut afterwards: never analysed silently
+    msg = fails(capsys, "analyze", str(run_dir))
+    assert "thermo.dat ends at step 396, but the run completed 400 steps" in msg and "--partial" in msg
+    main(["analyze", str(run_dir), "--partial", "--no-progress"])  # what is left, with a warning and a marker
+    out = capsys.readouterr()
+    err = out.err
     assert "traj.lammpstrj: the frame at step 400 is cut short: dropped" in err
     assert "thermo.dat: the row after step 396 is cut short: dropped" in err
     cut = results(run_dir)
+    assert cut["partial"]["status"] == "completed" and cut["partial"]["last_step"] == 396
+    assert "partial: 396 of 400 steps" in out.out and "cut short afterwards" in out.out
     assert cut["n_frames"] == whole["n_frames"] - 1 and cut["skipped"] == {}
     assert cut["temperature"]["mean_K"] != whole["temperature"]["mean_K"]
     assert len(cut["notes"]) == 2

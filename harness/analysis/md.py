@@ -66,6 +66,7 @@ def analyze_md(
     max_lag: int | None = None,
     progress=None,
     skip: tuple[str, ...] = (),
+    complete_to: int | None = None,
 ) -> dict:
     """Analyse ``run_dir/traj.lammpstrj`` and ``run_dir/thermo.dat``.
 
@@ -93,6 +94,10 @@ def analyze_md(
         Called after each block of frames is parsed.
     skip : tuple of str
         Observables (of :data:`OBSERVABLES`) to leave out on purpose.
+    complete_to : int, optional
+        The step a completed run ended at: ``thermo.dat`` and the dump must reach their last
+        output step before it, or :class:`AnalysisError` says which was cut short (a file
+        truncated or edited after the run, analysed silently on what is left otherwise).
 
     The dump is read once, in blocks of :data:`BLOCK_FRAMES` frames: memory depends on the
     lag window and on :data:`RDF_MAX_FRAMES` (the frames the g(r) uses, evenly strided), not
@@ -135,6 +140,18 @@ def analyze_md(
             notes.append(f"{dump_path.name}: {index.truncated}: dropped")
     else:
         index = {"skipped": f"{dump_path.name} not found"}
+
+    last = {"thermo": int(thermo["step"][-1]) if thermo is not None and len(thermo["step"]) else None,
+            "dump": int(index.steps[-1]) if not isinstance(index, dict) and index.n_frames else None}
+    results["last_step"] = last
+    if complete_to is not None:
+        for name, path, every in (("thermo", thermo_path, thermo_every), ("dump", dump_path, dump_every)):
+            expected = complete_to // every * every
+            if path.exists() and (last[name] is None or last[name] < expected):
+                ends = f"ends at step {last[name]}" if last[name] is not None else "holds no complete row or frame"
+                raise AnalysisError(f"{path.name} {ends}, but the run completed {complete_to} steps (its last "
+                                    f"output is at step {expected}): the file was cut or edited after the run; "
+                                    f"analyse what is left with --partial")
 
     first_steps = []
     if thermo is not None and len(thermo["step"]):

@@ -66,12 +66,38 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns an EOFError raised anywhere below into Abort: a file that ended early
+        # (a truncated archive or pickle) is an input error, not the user pressing Ctrl-D
+        cause = exc.__cause__
+        if isinstance(cause, EOFError) and not debug:
+            click.echo(f"harness: error: a file ended before its end ({_first_line(cause) or 'EOFError'})", err=True)
+            sys.exit(2)
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo("harness: interrupted (outputs kept; resume with --resume)", err=True)
+            sys.exit(130)
         click.echo("harness: aborted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("harness: interrupted (outputs kept; resume with --resume)", err=True)
         sys.exit(130)
+    except OSError as exc:  # a path the user gave: missing, not writable, not a folder, disk full
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"harness: error: {where}{exc.strerror or _first_line(exc)}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug: one line here, the traceback with --debug
+        if debug:
+            raise
+        click.echo(f"harness: error: internal error ({type(exc).__name__}: {_first_line(exc)}); this is a bug in "
+                   f"harness: run the command again with --debug and report the traceback", err=True)
+        sys.exit(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 __all__ = ["cli", "main"]

@@ -23,8 +23,10 @@ def require_md(run_dir: Path | str, *, partial: bool = False, what: str = "analy
     if record.status != "completed" and not partial:
         from ..errors import RunFolderError
 
+        finish = f"run it first (harness execute {record.path})" if record.status == "rendered" else \
+            "finish it first with --resume"
         raise RunFolderError(f"{record.path}: the run is '{record.status}', not completed; {what} what it wrote "
-                             f"with --partial, or finish it first with --resume")
+                             f"with --partial, or {finish}")
     return record
 
 
@@ -55,13 +57,16 @@ def analyze_run(run_dir: Path | str, progress: bool = True, *, partial: bool = F
     record = require_md(run_dir, partial=partial)
     md = record.md
     temperature_K = md.temperature_K
+    steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
+    completed = record.status == "completed"
     results = analyze_md(run_dir, elements=record.elements, timestep_fs=md.timestep_fs, dump_every=md.dump_every,
                          thermo_every=md.thermo_every, temperature_K=temperature_K,
                          equilibration_ps=md.equilibration_ps, progress=frame_progress("analyze") if progress else None,
-                         skip=skip)
+                         skip=skip, complete_to=steps if completed and not partial else None)
     for note in results.get("notes", []):
         print(f"warning: {note}", file=stream)
-    thermo = read_thermo(run_dir / "thermo.dat", timestep_fs=md.timestep_fs)
+    thermo_path = run_dir / "thermo.dat"
+    thermo = read_thermo(thermo_path, timestep_fs=md.timestep_fs) if thermo_path.is_file() else None
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(exist_ok=True)
     figures = plot_md_report(results, thermo, figures_dir)
@@ -76,11 +81,16 @@ def analyze_run(run_dir: Path | str, progress: bool = True, *, partial: bool = F
         "figures": [str(Path(f).relative_to(run_dir)) for f in figures],
         **results,
     }
-    if record.status != "completed":
-        steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
-        last = int(thermo["step"][-1]) if len(thermo["step"]) else None
+    ends = results.get("last_step") or {}
+    last = min((s for s in ends.values() if s is not None), default=None)  # both files reach it
+    cut = completed and steps is not None and any(
+        ends.get(name) is not None and ends[name] < steps // every * every
+        for name, every in (("thermo", md.thermo_every), ("dump", md.dump_every)))
+    if not completed or cut:  # (a completed run reaches here cut short only with --partial)
         document["partial"] = {"status": record.status, "last_step": last, "steps": steps,
                                "n_frames": results.get("n_frames", 0)}
+        if cut:
+            document["partial"]["why"] = "the run completed, but its outputs were cut short afterwards"
     document["headline"] = headline(document, temperature_K)
     write_json(run_dir / "results.json", document)
     update_summary(run_dir, analysed=now(), results="results.json")
@@ -103,8 +113,9 @@ def headline(doc: dict, temperature_K: float) -> list[str]:
     out = []
     if "partial" in doc:
         p = doc["partial"]
-        out.append(f"partial: {p['last_step']} of {p['steps']} steps, {p['n_frames']} frames "
-                   f"(the run is '{p['status']}')")
+        done = f"{p['last_step']} of {p['steps']} steps" if p["last_step"] is not None else \
+            f"nothing written yet of {p['steps']} steps"
+        out.append(f"partial: {done}, {p['n_frames']} frames ({p.get('why') or 'the run is ' + repr(p['status'])})")
     t = doc.get("temperature", {})
     if "mean_K" in t:
         out.append(f"T = {t['mean_K']:.1f} ± {t.get('std_K', float('nan')):.1f} K (target {temperature_K:g} K)")
