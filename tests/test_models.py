@@ -97,14 +97,15 @@ def test_an_uncovered_element_is_refused_before_anything_runs(model, hcu_mace, t
 
 def test_what_a_model_file_covers_is_read_once_and_cached(hcu_mace, tmp_path, monkeypatch):
     from harness.config import load_model
-    from harness.models import metadata, sha256
+    from harness.files import files_sha256
+    from harness.models import metadata
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     metadata._info_of_files.cache_clear()
     spec = load_model(str(hcu_mace))
     info = metadata.model_info(spec)
     assert info.elements == ("H", "Cu") and info.cutoff_A == pytest.approx(5.0) and info.dtype == "float64"
-    cached = tmp_path / "cache" / "metadata" / f"{sha256([hcu_mace])}.json"
+    cached = tmp_path / "cache" / "metadata" / f"{files_sha256([hcu_mace])}.json"
     assert json.loads(cached.read_text())["info"]["elements"] == ["H", "Cu"]
     metadata._info_of_files.cache_clear()
     monkeypatch.setitem(metadata._READERS, "mace", lambda files: pytest.fail("read the file again"))

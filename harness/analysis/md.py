@@ -14,7 +14,7 @@ from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
 from .thermo import read_thermo
 from ..errors import AnalysisError
 from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
-from ..runs import jsonable
+from ..files import jsonable
 from .trajectory import element_mass, universe_from_arrays
 from .vdos import spectra
 

@@ -40,7 +40,7 @@ def jobs():
 @_model_path_option
 def render(cluster, model_path_on_cluster, **kw):
     """One MD run folder with the job script for a cluster profile; submits nothing."""
-    from ..config import validate_path
+    from ..names import validate_path
     from ..jobs.campaign import render_job
     from ..jobs.profiles import load_profile
     from ..tasks.base import render_run
@@ -123,7 +123,7 @@ def _echo_submissions(out: Path, subs: list[dict]) -> None:
 def submit(render_only, no_collect, **kw):
     """Render every member (systems × models × seeds) and submit one job array per resource shape,
     then a collect job that runs when they have ended (afterany)."""
-    from ..config import safe_name
+    from ..names import safe_name
     from ..jobs.campaign import create, submit as submit_campaign
     from ..jobs.profiles import load_profile
 

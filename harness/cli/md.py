@@ -64,7 +64,7 @@ def md(resume, ranks, no_progress, **kw):
               help="where the model's weights file is on the cluster: not copied; job.sh links model/ to it")
 def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, model_path_on_cluster, **kw):
     """Write the MD run folder (deck, data, job script, model) without running it, for any engine."""
-    from ..config import validate_path
+    from ..names import validate_path
     from ..config.resources import JobResources
     from ..tasks.base import render_run
 

@@ -74,7 +74,7 @@ def neb(system, model, models, hop, initial, final, supercell, images, interpola
                               ranks=ranks, progress=not no_progress, stage_model=stage_model,
                               check=len(tasks) == 1)
         if not render_only:
-            from ..runs import read_json
+            from ..files import read_json
 
             results[task.model.label] = read_json(run_dir / "results.json")
     if len(tasks) > 1 and results:

@@ -6,11 +6,11 @@ with the file, the key and what is allowed, so a user sees one line that says wh
 - :mod:`.project`: where ``inputs/``, ``potentials/`` and ``templates/`` are;
 - :mod:`.system`, :mod:`.model`: one YAML per system and per model;
 - :mod:`.tasks`: the frozen settings of every task (what ``summary.json`` records);
-- :mod:`.names`: the one rule for names and tags that reach folders, decks and job scripts.
+- :mod:`harness.names` (a leaf below config): the one rule for names, tags, paths and walltimes
+  that reach folders, decks and job scripts.
 """
 
 from .model import ModelSpec, list_models, load_model
-from .names import NAME_RULE, is_valid_name, safe_name, validate_name, validate_path
 from .project import inputs_dir, potentials_dir, project_root, templates_dir
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
 from .tasks import (ENERGY_REFERENCES, FRAME_FORMATS, RELAX_MODES, TRAJECTORY_FORMATS, CampaignSettings,
@@ -20,9 +20,9 @@ from .tasks import (ENERGY_REFERENCES, FRAME_FORMATS, RELAX_MODES, TRAJECTORY_FO
 
 __all__ = [
     "CampaignSettings", "CompareSettings", "ENERGY_REFERENCES", "FRAME_FORMATS", "FramesSettings",
-    "HighEnergySettings", "inputs_dir", "is_valid_name", "list_models", "list_systems", "load_model", "load_system",
-    "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NAME_RULE", "NEBSettings", "PathSettings",
-    "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "safe_name", "Settings",
+    "HighEnergySettings", "inputs_dir", "list_models", "list_systems", "load_model", "load_system",
+    "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NEBSettings", "PathSettings",
+    "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "Settings",
     "SigmaSettings", "SinglePointSettings", "SlideSettings", "SofteningSettings", "StructureSpec", "SystemSpec",
-    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS", "validate_name", "validate_path"
+    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS"
 ]

@@ -47,7 +47,7 @@ class Reader:
 
     def name(self, key: str, default: Any = ...) -> str:
         """A string that will become part of a folder name, a deck or a job script."""
-        from .names import NAME_RULE, is_valid_name
+        from ..names import NAME_RULE, is_valid_name
 
         value = self.str(key, default)
         if not is_valid_name(value):

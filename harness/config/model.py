@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UnknownNameError
 from ._reader import Reader, load_yaml, relative_source, resolve
-from .names import NAME_RULE, is_valid_name, safe_name, validate_name
+from ..names import NAME_RULE, is_valid_name, safe_name, validate_name
 from .project import registry
 
 
@@ -136,7 +136,7 @@ def load_model(name: str) -> ModelSpec:
     if not isinstance(files, dict):
         raise r.fail("files", "must map element symbols to potential files")
     # file names and the pair style reach the deck's pair_style/pair_coeff lines as written
-    from .names import PATH_RULE, is_plain_path
+    from ..names import PATH_RULE, is_plain_path
 
     for key, value in files.items():
         if not (re.fullmatch(r"[A-Z][a-z]?", str(key)) and is_plain_path(value)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .names import validate_name, validate_walltime
+from ..names import validate_name, validate_walltime
 
 
 def _count(what: str, value, minimum: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
-from ..runs import file_sha256
+from ..files import file_sha256
 from .project import locate, origin_of, source_path
 
 

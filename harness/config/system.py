@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import UnknownNameError
 from ._reader import Reader, load_yaml, relative_source, resolve
-from .limits import MAX_RUN_STEPS, TIMESTEP_FS
-from .names import safe_name
+from ..limits import MAX_RUN_STEPS, TIMESTEP_FS
+from ..names import safe_name
 from .project import registry
 
 PROTOTYPES = ("fcc", "bcc", "hcp", "diamond", "rocksalt", "L1_2", "B2")

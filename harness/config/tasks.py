@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, UnknownNameError
 from .model import ModelSpec, engine_names, load_model
-from .limits import DISPLACEMENT_A, IMAGES, TEMPERATURE_K, TIMESTEP_FS, check_range, check_steps
-from .names import safe_name, validate_name
+from ..limits import DISPLACEMENT_A, IMAGES, TEMPERATURE_K, TIMESTEP_FS, check_range, check_steps
+from ..names import safe_name, validate_name
 from .system import THERMOSTATS, MDProtocol, SystemSpec, load_system
 
 RELAX_MODES = ("none", "positions", "cell")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FramesError
-from ..runs import file_sha256  # noqa: F401  (re-exported: io.frames.file_sha256)
+from ..files import file_sha256
 from ..units import matrix_to_voigt, voigt_to_matrix
 from . import format_of
 

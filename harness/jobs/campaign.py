@@ -21,7 +21,9 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ConfigError
 from ..lammps.render import render
-from ..runs import load_run, now, read_json, write_json, write_text
+from ..files import read_json, write_json, write_text
+from ..provenance import now
+from ..runs import load_run
 from .scheduler import SchedulerError, SchedulerUnreachable, TaskState, adapter
 from .profiles import ClusterProfile
 
@@ -98,7 +100,7 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
            reference_dir: Path | None = None) -> Path:
     """Render (or reuse) every member's run folder with its job script, and the campaign's array
     and collect scripts; submits nothing."""
-    from ..config import validate_name, validate_path
+    from ..names import validate_name, validate_path
     from ..tasks.base import check_reusable, render_run
 
     validate_name("tag", tag)

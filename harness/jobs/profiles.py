@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config._reader import Reader, load_yaml, relative_source, resolve
-from ..config.names import is_plain_path, validate_name, validate_path, walltime_seconds
+from ..names import is_plain_path, validate_name, validate_path, walltime_seconds
 from ..errors import ConfigError
 from .scheduler import ADAPTERS
 

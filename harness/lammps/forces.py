@@ -93,7 +93,7 @@ class ForceSession(OwnsSession):
         self.prism = Prism(np.array(atoms.cell), pbc=True)
         from ase.io import write
 
-        from ..runs import write_text
+        from ..files import write_text
 
         write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
               units="metal", atom_style="atomic")

@@ -241,7 +241,7 @@ class MliapDriver(OwnsSession):
         from ase.io import write
 
         from .. import __version__
-        from ..runs import write_text
+        from ..files import write_text
         from ..systems import species_order
         from .preflight import swap_pair_style
         from .render import render

@@ -317,7 +317,7 @@ def check_export(run_dir: Path, mliap_file: str, model_spec) -> Check:
                                     "(mace_create_lammps_model … --format=mliap, needs cuequivariance-torch there)")
     from ..models.mace import check_export as check
     from ..models.mace import export_record_path
-    from ..runs import file_sha256, read_json
+    from ..files import file_sha256, read_json
 
     record = export_record_path(path)
     rec = read_json(record) if record.is_file() else {}

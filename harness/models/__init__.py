@@ -7,7 +7,6 @@ a family is one function here). Loaders import their heavy packages lazily so th
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -49,18 +48,6 @@ def calculator(spec: ModelSpec):
 def weight_files(spec: ModelSpec) -> list[Path]:
     """The files that define the model (for hashing and provenance); may download."""
     return _WEIGHTS[spec.family](spec)
-
-
-def sha256(paths: list[Path]) -> str | None:
-    """sha256 over the model files in order; ``None`` for models defined by code (EMT)."""
-    if not paths:
-        return None
-    h = hashlib.sha256()
-    for p in paths:
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- classic potentials

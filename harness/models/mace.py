@@ -117,7 +117,7 @@ def export_record_path(exported: Path) -> Path:
 
 
 def _export_versions() -> dict:
-    from ..runs import package_versions
+    from ..provenance import package_versions
 
     return package_versions(("mace-torch", "cuequivariance-torch", "cuequivariance", "torch"))
 
@@ -159,7 +159,7 @@ def check_export(exported: Path, spec: ModelSpec, dtype: str | None = None) -> d
     attributes ``mliap_unified_connect`` reads. Raises :class:`ModelUnavailableError` naming the
     first mismatch; returns the record (elements, cutoff, dtype, sha256).
     """
-    from ..runs import file_sha256
+    from ..files import file_sha256
     from .metadata import model_info
 
     info = model_info(spec)
@@ -196,7 +196,7 @@ def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:
     """
     (path,) = mace_weights(spec)
     from ..cache import cache_dir as harness_cache
-    from ..runs import file_sha256, read_json, write_json
+    from ..files import file_sha256, read_json, write_json
 
     dtype = dtype or mace_dtype(spec)
     versions = _export_versions()

@@ -131,7 +131,7 @@ def _info_of_files(family: str, files: tuple[str, ...], digest: str) -> ModelInf
             return ModelInfo(**{k: (tuple(v) if k == "elements" and v is not None else v)
                                 for k, v in data["info"].items()})
     info = _READERS[family]([Path(f) for f in files])
-    from ..runs import write_json
+    from ..files import write_json
 
     write_json(path, {"version": CACHE_VERSION, "family": family, "files": list(files), "info": asdict(info)})
     return info
@@ -144,10 +144,11 @@ def model_info(spec: ModelSpec) -> ModelInfo:
     declared = ModelInfo(elements=spec.elements, cutoff_A=spec.cutoff_A)
     if spec.family not in _READERS or (spec.elements is not None and spec.cutoff_A is not None):
         return declared  # the YAML says all (or the family has nothing to read)
-    from . import sha256, weight_files
+    from ..files import files_sha256
+    from . import weight_files
 
     files = weight_files(spec)
-    read = _info_of_files(spec.family, tuple(str(f) for f in files), sha256(files))
+    read = _info_of_files(spec.family, tuple(str(f) for f in files), files_sha256(files))
     return ModelInfo(elements=spec.elements if spec.elements is not None else read.elements,
                      cutoff_A=spec.cutoff_A or read.cutoff_A, dtype=read.dtype)
 

@@ -20,7 +20,7 @@ import yaml
 
 from ..config import ModelSpec
 from ..errors import ConfigError
-from ..runs import file_sha256
+from ..files import file_sha256
 
 STAGED = "model"
 MODES = ("copy", "link", "declared")
@@ -58,7 +58,7 @@ def stage_model(spec: ModelSpec, run_dir: Path, mode: str = "copy", declared: st
         raise ConfigError(f"unknown model staging '{mode}' (valid: {', '.join(MODES)})")
     if (mode == "declared") != (declared is not None):
         raise ConfigError("a declared model path goes with staging 'declared' (--model-path-on-cluster)")
-    from ..config import validate_path
+    from ..names import validate_path
 
     validate_path("--model-path-on-cluster", declared)
     dest = Path(run_dir) / STAGED

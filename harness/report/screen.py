@@ -68,7 +68,7 @@ def columns(rows: list[dict], temperatures_K, with_reference: bool, with_sigma: 
 
 
 def write_csv(path: Path, rows: list[dict], cols: list[str]) -> Path:
-    from ..runs import write_text
+    from ..files import write_text
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
@@ -89,7 +89,7 @@ def _matrix_md(conf: dict, what: str) -> list[str]:
 
 def write_markdown(path: Path, doc: dict, cols: list[str]) -> Path:
     """The headline, both confusion matrices, the distributions, the failures and the table."""
-    from ..runs import write_text
+    from ..files import write_text
 
     s, rows = doc["summary"], doc["rows"]
     st, sg, soft = s["stability"], s["sigma_classes"], s["softening"]

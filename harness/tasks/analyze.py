@@ -13,7 +13,9 @@ from pathlib import Path
 
 from ..errors import ConfigError, IncompleteResultsError
 from ..progress import frame_progress
-from ..runs import RunRecord, load_run, now, update_summary, write_json
+from ..files import write_json
+from ..provenance import now
+from ..runs import RunRecord, load_run, update_summary
 
 
 def require_md(run_dir: Path | str, *, partial: bool = False, what: str = "analyse") -> RunRecord:

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import HarnessError, LaunchError, RunExistsError, RunFolderError, WalltimeReached
-from ..runs import (RESULTS, SUMMARY, create_run_dir, host_info, jsonable, load_run, now, package_versions,
-                    read_summary, set_status, update_summary, write_json)
+from ..files import jsonable, write_json
+from ..provenance import host_info, now, package_versions
+from ..runs import RESULTS, SUMMARY, create_run_dir, load_run, read_summary, set_status, update_summary
 
 TASKS: dict[str, type["Task"]] = {}
 

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CampaignSettings, CompareSettings, safe_name
+from ..config import CampaignSettings, CompareSettings
+from ..names import safe_name
 from ..errors import HarnessError
-from ..runs import load_run, now, read_summary, write_json, write_text
+from ..files import write_json, write_text
+from ..provenance import now
+from ..runs import load_run, read_summary
 
 OBSERVABLES = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
                "W1_VDOS_THz", "W1_P_GPa")

@@ -24,7 +24,8 @@ from ..config import CompareSettings
 from ..errors import CompareError, RunFolderError
 from ..io.trajectory import ReferenceTrajectory, read_trajectory
 from ..progress import frame_progress
-from ..runs import host_info, jsonable, now, package_versions, write_json
+from ..files import jsonable, write_json
+from ..provenance import host_info, now, package_versions
 from ..units import EV_A3_TO_GPA
 
 MIN_FRAMES = 4  # time correlations (VDOS) need a few frames
@@ -159,7 +160,7 @@ def compare_run(settings: CompareSettings, *, figures: bool = True, reference_tr
     from ..analysis.md import MAX_LAG_FRAMES, TrajectoryObservables
     from ..analysis.pressure import in_plane_pressure, summarize_series
     from ..analysis.rdf import DEFAULT_BINS
-    from ..io.frames import file_sha256
+    from ..files import file_sha256
 
     s = settings
     dimension, vdos_resolution_THz, reference_skip_ps = s.dimension, s.vdos_resolution_THz, s.reference_skip_ps

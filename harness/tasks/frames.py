@@ -35,11 +35,12 @@ def check_species(model: ModelSpec, frames, source: str = "reference frames") ->
 
 def model_entry(spec: ModelSpec) -> dict:
     """Provenance of a model for a results document (name, source, files and their sha256)."""
-    from ..models import sha256, weight_files
+    from ..files import files_sha256
+    from ..models import weight_files
 
     files = weight_files(spec)
     entry = {"name": spec.name, "label": spec.label, "family": spec.family, "source": spec.source,
-             "argument": spec.argument, "files": [str(f) for f in files], "sha256": sha256(files)}
+             "argument": spec.argument, "files": [str(f) for f in files], "sha256": files_sha256(files)}
     if spec.family == "scaled":
         entry["correction"] = {"scale": spec.scale, "base": spec.base.label, "provenance": spec.provenance}
     return entry
@@ -99,7 +100,8 @@ class LabelledFramesTask(Task):
 
     def write_results(self, run_dir: Path, doc: dict) -> dict:
         """``results.json``: the document with versions, host and the headline."""
-        from ..runs import host_info, package_versions, write_json
+        from ..files import write_json
+        from ..provenance import host_info, package_versions
 
         doc.update(versions=package_versions(), host=host_info())
         doc["headline"] = self.headline(doc)

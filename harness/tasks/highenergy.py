@@ -15,7 +15,9 @@ import numpy as np
 
 from ..config import HighEnergySettings, MDSettings
 from ..errors import SimulationError
-from ..runs import load_run, now, write_json
+from ..files import write_json
+from ..provenance import now
+from ..runs import load_run
 from .base import register
 from .md import MDTask
 

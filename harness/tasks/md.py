@@ -16,8 +16,10 @@ from ..lammps.launch import Srun
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Guard, Progress, Session, restart_problem, restart_step
-from ..models import for_elements, sha256, weight_files, with_precision
-from ..runs import update_summary, write_text
+from ..files import files_sha256
+from ..models import for_elements, weight_files, with_precision
+from ..files import write_text
+from ..runs import update_summary
 from ..systems import build_atoms, check_atoms, species_order
 from .base import Task, register
 
@@ -143,10 +145,10 @@ class MDTask(Task):
                           "formula": self.atoms.get_chemical_formula(), "cell_A": self.atoms.cell.tolist()},
             "model": {"name": m.name, "label": m.label, "family": m.family, "variant": m.variant, "source": m.source,
                       "argument": self.md.model.argument, "precision": self.precision,
-                      "files": [str(f) for f in files], "sha256": sha256(files),
+                      "files": [str(f) for f in files], "sha256": files_sha256(files),
                       "license": m.license, "citation": m.citation,
                       **({"correction": {"scale": m.scale, "base": m.base.label, "base_source": m.base.source,
-                                         "base_sha256": sha256(weight_files(m.base)), "provenance": m.provenance}}
+                                         "base_sha256": files_sha256(weight_files(m.base)), "provenance": m.provenance}}
                          if m.family == "scaled" else {})},
             "templates_sha256": self.templates_sha256(),
             "seed": self.md.seed,

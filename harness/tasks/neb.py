@@ -30,7 +30,8 @@ from ..errors import ConfigError, IncompleteResultsError, SimulationError, Struc
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Session
-from ..runs import load_run, write_json, write_text
+from ..files import write_json, write_text
+from ..runs import load_run
 from .base import Task, register
 
 DECK = "neb.in.lammps"

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import PathSettings, SlideSettings
 from ..errors import ConfigError, StructureError
 from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
-from ..runs import write_json
+from ..files import write_json
 from .base import Task, register
 
 ENERGIES = "path_energies.npz"

@@ -438,7 +438,8 @@ class PhononsTask(Task):
 
     def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         from ..report.phonons import plot_bands, plot_dos
-        from ..runs import load_run, write_json
+        from ..files import write_json
+        from ..runs import load_run
 
         run_dir = Path(run_dir)
         phonon = self._phonon_with_fc(run_dir)

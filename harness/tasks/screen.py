@@ -30,10 +30,13 @@ import numpy as np
 
 from ..analysis.screen import is_softened, summarize
 from ..analysis.sigma import classify
-from ..config import PhononsSettings, SigmaSettings, load_system, md_settings, safe_name
+from ..config import PhononsSettings, SigmaSettings, load_system, md_settings
+from ..names import safe_name
 from ..config.tasks import ScreenSettings
 from ..errors import HarnessError, IncompleteResultsError
-from ..runs import RESULTS, jsonable, load_run, now, read_json, write_json, write_text
+from ..files import jsonable, read_json, write_json, write_text
+from ..provenance import now
+from ..runs import RESULTS, load_run
 
 YAMLS = ("phonopy_params.yaml", "phonopy_disp.yaml", "phonopy.yaml")  # first found is the reference
 STRUCTURE_SKIP = {".md", ".txt", ".json", ".csv", ".png", ".pdf", ".py", ".yaml", ".yml"}

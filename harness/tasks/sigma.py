@@ -15,10 +15,12 @@ import numpy as np
 from ase import Atoms
 
 from ..analysis.sigma import SigmaAnalysis, classify
-from ..config import ModelSpec, SigmaSettings, load_model, safe_name
+from ..config import ModelSpec, SigmaSettings, load_model
+from ..names import safe_name
 from ..errors import ConfigError
 from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
-from ..runs import load_run, read_json, write_json
+from ..files import read_json, write_json
+from ..runs import load_run
 from .base import Task, register
 from .phonons import DisplacementSettings, FiniteDisplacements, load_reference, to_ase
 
@@ -266,7 +268,7 @@ def write_sigma_matrix(doc: dict, out_dir: Path) -> list[Path]:
     import io
 
     from ..report.phonons import plot_confusion
-    from ..runs import write_text
+    from ..files import write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

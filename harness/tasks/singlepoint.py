@@ -17,7 +17,8 @@ import numpy as np
 from ..analysis import dynamat as dm
 from ..config import SinglePointSettings
 from ..errors import ConfigError
-from ..runs import now, write_json
+from ..files import write_json
+from ..provenance import now
 from ..units import EV_A3_TO_GPA
 from .base import register
 from .frames import LabelledFramesTask, model_entry

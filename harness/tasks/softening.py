@@ -17,7 +17,8 @@ import yaml
 from ..analysis.parity import MIN_RMS_FORCE_EV_A, check_fit_reference, fit_correction, force_parity, parity_by_element
 from ..config import ModelSpec, SofteningSettings, load_model, potentials_dir
 from ..errors import ConfigError, RunExistsError
-from ..runs import now, write_text
+from ..files import write_text
+from ..provenance import now
 from .base import register
 from .frames import LabelledFramesTask, model_entry
 
@@ -135,7 +136,8 @@ def write_corrected_model(path: Path, spec: ModelSpec, c: float, frames_used: di
                           fit_stats: dict | None = None) -> Path:
     """``<base>-corrected-<tag>.yaml``: family scaled, base, scale and provenance (hashes, frames, date)."""
     from .. import __version__
-    from ..models import sha256, weight_files
+    from ..files import files_sha256
+    from ..models import weight_files
 
     base_arg = spec.argument  # a registry name, or an absolute path
     base_spec = spec.base if spec.family == "scaled" else spec
@@ -149,7 +151,7 @@ def write_corrected_model(path: Path, spec: ModelSpec, c: float, frames_used: di
         "provenance": {
             "base_model": spec.label,
             "base_source": spec.source,
-            "base_sha256": sha256(weight_files(base_spec)),
+            "base_sha256": files_sha256(weight_files(base_spec)),
             "base_scale": spec.scale if spec.family == "scaled" else 1.0,
             "frames": frames_used,
             "fit": {k: v for k, v in (fit_stats or {}).items() if k != "c"},

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 _NAME = re.compile(r"[A-Za-z0-9+_-][A-Za-z0-9._+-]*")
 NAME_RULE = "letters, digits and . _ - + (not starting with '.'; no spaces or path separators)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 # LAMMPS `run N` (and `run N upto`): N is a 32-bit int (MAXSMALLINT in run.cpp)
 MAX_RUN_STEPS = 2**31 - 1
