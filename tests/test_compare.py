@@ -242,7 +242,7 @@ def test_singlepoint_against_own_labels_is_zero(runs, tmp_path, capsys):
 
     from harness.config import load_model
     from harness.io.frames import write_frames
-    from harness.lammps.forces import ForceSession
+    from harness.forces import ForceSession
 
     ref = trajectory_from_run(runs["cu_ref"])
     frames = []

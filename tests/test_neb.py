@@ -119,7 +119,7 @@ def test_the_endpoints_are_minima(cu_neb):
     from ase.io import read
 
     from harness.config import load_model
-    from harness.lammps.forces import ForceSession
+    from harness.forces import ForceSession
 
     tol = json.loads((cu_neb / "summary.json").read_text())["neb"]["relax_ftol_eV_A"]
     for which in ("initial", "final"):

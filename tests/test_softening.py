@@ -20,7 +20,7 @@ from harness.cli import main
 from clihelp import fails
 from harness.config import load_model
 from harness.io.frames import write_frames
-from harness.lammps.forces import ForceSession
+from harness.forces import ForceSession
 
 MLEARN_CU = Path(__file__).resolve().parents[2] / "shared" / "data" / "mlearn-dft" / "Cu_test.json"
 
@@ -122,7 +122,7 @@ def test_correction_fitted_on_one_frame_reproduces_c_on_the_others(tmp_path):
     # c fitted on each of the other frames alone is the same
     from harness.analysis.parity import fit_correction
     from harness.io.frames import read_frames
-    from harness.lammps.forces import evaluate_frames as model_forces
+    from harness.forces import evaluate_frames as model_forces
 
     frames = read_frames(ref)
     forces, _ = model_forces(load_model(str(soft)), frames, engine="classic")

@@ -21,7 +21,7 @@ def preflight(run_dir, on_build, steps):
     bash -n job.sh, the Kokkos launch line, pair_coeff's elements against the data file, the
     exported model, and every deck executed by this LAMMPS with ML-IAP swapped for pair_style zero.
     One line per check; exit code 2 if any fails (submit only after it passes)."""
-    from ..lammps import preflight as pf
+    from .. import preflight as pf
 
     checks = pf.preflight(run_dir, steps=steps)
     if failed := _report(checks):

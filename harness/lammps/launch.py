@@ -5,7 +5,7 @@ method executes one step (a deck, a band of replicas) on one rank. A launcher sa
 is started (ASE's calculator/profile split, ``calculators/genericfileio.py``):
 
 - :class:`InProcess`: in this Python process, on one rank (today's session; any engine);
-- :class:`Mpiexec`: ``mpiexec -n N python -m harness.lammps.worker RUN_DIR STEP``, each rank
+- :class:`Mpiexec`: ``mpiexec -n N python -m harness.tasks.worker RUN_DIR STEP``, each rank
   rebuilding the task from ``summary.json`` and running the same step; with ``partitions``
   > 1, LAMMPS splits the ranks into that many partitions (``-partition PxM``: one per
   replica of a multi-replica task such as NEB). The root rank reports back in a JSON file.
@@ -204,7 +204,7 @@ class Mpiexec(Launcher):
         token = uuid.uuid4().hex[:8]
         step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
         step_file.write_text(json.dumps({"step": step, "partitions": self.partitions, "report": report_file.name}))
-        cmd = self.prefix() + [sys.executable, "-m", "harness.lammps.worker", str(run_dir), step_file.name]
+        cmd = self.prefix() + [sys.executable, "-m", "harness.tasks.worker", str(run_dir), step_file.name]
         from .._env import default_threads
 
         # the cores are shared between the ranks (LAMMPS' OpenMP threads and the model's torch)

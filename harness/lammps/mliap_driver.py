@@ -12,7 +12,7 @@ LAMMPS build with ML-IAP Python coupling can be installed here; on such a build
 ``harness preflight RUN_DIR --on-build`` runs the real pair style instead.
 
 What comes from LAMMPS itself (a session of the rendered deck with only the ML-IAP pair style
-swapped for ``pair_style zero <cutoff> full``, :func:`harness.lammps.preflight.swap_pair_style`):
+swapped for ``pair_style zero <cutoff> full``, :func:`harness.preflight.swap_pair_style`):
 the local and ghost atoms (positions, types, atom IDs: ``numpy.extract_atom``), the full
 neighbour list of the pair style (``numpy.get_neighlist``), the box. What is emulated here, the
 Python glue only, each step as ML-IAP does it:
@@ -243,7 +243,7 @@ class MliapDriver(OwnsSession):
         from .. import __version__
         from ..files import write_text
         from ..systems import species_order
-        from .preflight import swap_pair_style
+        from ..preflight import swap_pair_style
         from .render import render
         from .session import Session
 

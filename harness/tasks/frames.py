@@ -16,8 +16,8 @@ import numpy as np
 
 from ..config import ModelSpec
 from ..errors import StructureError
-from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
-from ..lammps.forces import ForceResult, evaluate_frames
+from ..forces import TEMPLATES as FORCE_TEMPLATES
+from ..forces import ForceResult, evaluate_frames
 from ..progress import frame_progress
 from .base import Task
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import PathSettings, SlideSettings
 from ..errors import ConfigError, StructureError
-from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
+from ..forces import TEMPLATES as FORCE_TEMPLATES
 from ..files import write_json
 from .base import Task, register
 
@@ -70,7 +70,7 @@ class PathTask(Task):
                 "path": {"file": self.settings.path, "n_images": len(self.images), "n_atoms": len(self.images[0])}}
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
-        from ..lammps.forces import evaluate_frames
+        from ..forces import evaluate_frames
         from ..progress import frame_progress
 
         results, engine = evaluate_frames(self.model, self.images, engine=self.settings.engine,
@@ -182,7 +182,7 @@ class SlideTask(Task):
                           "area_A2": self.area_A2, "relax_normal": self.settings.relax_normal}}
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
-        from ..lammps.forces import ForceSession
+        from ..forces import ForceSession
         from ..progress import frame_progress
 
         report = frame_progress("slide") if progress else None

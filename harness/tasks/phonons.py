@@ -1,7 +1,7 @@
 """Harmonic phonons from LAMMPS-computed forces (phonopy finite displacements): the phonons task.
 
 phonopy generates the symmetry-reduced displacements; ONE LAMMPS session (see
-:class:`harness.lammps.forces.ForceSession`) computes the forces of all displaced
+:class:`harness.forces.ForceSession`) computes the forces of all displaced
 supercells; phonopy builds the force constants, band structure (seekpath path), DOS,
 projected DOS and group velocities. Outputs stay readable by phonopy (phonopy_params.yaml,
 band.yaml) so users can continue there.
@@ -23,8 +23,8 @@ from ..analysis.phonons import (IMAGINARY_TOL_THZ, compare_frequencies, per_atom
                                 stability_agreement, thermodynamics_errors)
 from ..config import ModelSpec, PhononsSettings
 from ..errors import ConfigError, StructureError
-from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
-from ..lammps.forces import ForceSession
+from ..forces import TEMPLATES as FORCE_TEMPLATES
+from ..forces import ForceSession
 from .base import Task, register
 
 
@@ -80,7 +80,7 @@ class FiniteDisplacements:
     calc : ase calculator, optional
         The model's calculator, already built (bridge engine): many structures in one process
         (``harness screen``) then load the weights once (see
-        :func:`harness.lammps.forces.shared_calculator`).
+        :func:`harness.forces.shared_calculator`).
     """
 
     def __init__(self, model: ModelSpec, unitcell: Atoms, settings: DisplacementSettings,

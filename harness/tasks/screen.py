@@ -104,7 +104,7 @@ class SharedModels:
         self._built: list[tuple[object, object]] = []
 
     def get(self, spec):
-        from ..lammps.forces import shared_calculator
+        from ..forces import shared_calculator
 
         for s, calc in self._built:
             if s == spec:

@@ -18,7 +18,7 @@ from ..analysis.sigma import SigmaAnalysis, classify
 from ..config import ModelSpec, SigmaSettings, load_model
 from ..names import safe_name
 from ..errors import ConfigError
-from ..lammps.forces import TEMPLATES as FORCE_TEMPLATES
+from ..forces import TEMPLATES as FORCE_TEMPLATES
 from ..files import read_json, write_json
 from ..runs import load_run
 from .base import Task, register
@@ -111,7 +111,7 @@ def sigma_of_reference_frames(frames: list[Atoms], model: ModelSpec, fc_path: Pa
                               fc_forces: list[Path] | None = None, engine: str = "auto",
                               workdir: Path | None = None) -> dict:
     """σ of reference frames with reference forces AND with forces recomputed by the model, Φ from the reference."""
-    from ..lammps.forces import ForceSession
+    from ..forces import ForceSession
 
     if not frames:
         raise ConfigError("no reference frames")

@@ -76,7 +76,7 @@ class SinglePointTask(LabelledFramesTask):
         """The model's isolated-atom energies: the file's, else one atom in a 20 Å box through LAMMPS."""
         from ase import Atoms
 
-        from ..lammps.forces import ForceSession
+        from ..forces import ForceSession
 
         mod = dict(given or {})
         for e in self.elements:

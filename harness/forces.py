@@ -16,13 +16,14 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.lammps import Prism
 
-from .. import __version__
-from ..config import ModelSpec
-from ..errors import ConfigError
-from ..units import matrix_to_voigt, stress_from_lammps_pressure, voigt_to_matrix
-from .probe import Capabilities, probe
-from .render import render
-from .session import OwnsSession, Session
+from . import __version__
+from .config import ModelSpec
+from .engines import ENGINES, choose
+from .errors import ConfigError
+from .lammps.probe import Capabilities, probe
+from .lammps.render import render
+from .lammps.session import OwnsSession, Session
+from .units import matrix_to_voigt, stress_from_lammps_pressure, voigt_to_matrix
 
 
 # what a ForceSession renders (tasks that use one record these templates' sha256)
@@ -42,7 +43,6 @@ class ForceResult:
 def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities | None = None):
     """What :class:`ForceSession` s over many cells can share (the bridge's calculator, so the
     weights load once), or ``None`` when the chosen engine has nothing to share."""
-    from ..engines import ENGINES, choose
 
     return ENGINES[choose(engine, model, caps or probe()).name].shared_calculator(model)
 
@@ -71,9 +71,8 @@ class ForceSession(OwnsSession):
 
     def __init__(self, model: ModelSpec, atoms: Atoms, engine: str = "auto", workdir: Path | None = None,
                  caps: Capabilities | None = None, calc=None):
-        from ..engines import ENGINES, choose
-        from ..models import for_elements
-        from ..systems import check_atoms, species_order
+        from .models import for_elements
+        from .systems import check_atoms, species_order
 
         self.elements = species_order(atoms)
         model = for_elements(model, self.elements)
@@ -93,7 +92,7 @@ class ForceSession(OwnsSession):
         self.prism = Prism(np.array(atoms.cell), pbc=True)
         from ase.io import write
 
-        from ..files import write_text
+        from .files import write_text
 
         write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
               units="metal", atom_style="atomic")

@@ -1,4 +1,4 @@
-"""One MPI rank of a launched step: ``python -m harness.lammps.worker RUN_DIR STEP_FILE``.
+"""One MPI rank of a launched step: ``python -m harness.tasks.worker RUN_DIR STEP_FILE``.
 
 Started by :class:`harness.lammps.launch.Mpiexec` (never by hand). Every rank rebuilds the
 task of ``RUN_DIR`` from its ``summary.json``, runs the step described in ``STEP_FILE`` and
@@ -17,14 +17,14 @@ def main(argv: list[str]) -> int:
     run_dir, step_name = Path(argv[0]), argv[1]
     spec = json.loads((run_dir / step_name).read_text())
     from ..errors import HarnessError
-    from .launch import Ranks
+    from ..lammps.launch import Ranks
 
     ranks = Ranks(0, 1, 1)
     report: dict = {}
     code = 0
     try:
         ranks = Ranks.from_environment(spec.get("partitions", 1))
-        from ..tasks.base import load_task
+        from .base import load_task
 
         report["result"] = load_task(run_dir).lammps(run_dir, spec["step"], ranks)
     except HarnessError as exc:
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         code = 1
     if ranks.root:
         (run_dir / spec["report"]).write_text(json.dumps(report, default=str))
-    from .probe import finalize_mpi
+    from ..lammps.probe import finalize_mpi
 
     finalize_mpi()
     return code

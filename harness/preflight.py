@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EngineUnavailableError, RunFolderError
-from .session import deck_lines
+from .errors import EngineUnavailableError, RunFolderError
+from .lammps.session import deck_lines
 
 FEW_STEPS = 10
 JOB = "job.sh"
@@ -263,7 +263,7 @@ def data_types(path: Path) -> list[tuple[float, str | None]]:
 def made_at_execute() -> dict[str, str]:
     """Data files ``harness execute`` writes before a deck reads them -> the rendered file they
     start from (an NEB's relaxed endpoints)."""
-    from ..tasks.neb import RELAXED
+    from .tasks.neb import RELAXED
 
     return {RELAXED[w]: f"{w}.data" for w in RELAXED}
 
@@ -315,9 +315,9 @@ def check_export(run_dir: Path, mliap_file: str, model_spec) -> Check:
     if not path.is_file():
         return Check("model", True, f"{mliap_file} is not in the folder: job.sh exports it on the cluster "
                                     "(mace_create_lammps_model … --format=mliap, needs cuequivariance-torch there)")
-    from ..models.mace import check_export as check
-    from ..models.mace import export_record_path
-    from ..files import file_sha256, read_json
+    from .models.mace import check_export as check
+    from .models.mace import export_record_path
+    from .files import file_sha256, read_json
 
     record = export_record_path(path)
     rec = read_json(record) if record.is_file() else {}
@@ -334,8 +334,8 @@ def check_export(run_dir: Path, mliap_file: str, model_spec) -> Check:
 
 def run_swapped(run_dir: Path, deck_name: str, cutoff_A: float, steps: int = FEW_STEPS) -> Check:
     """Execute ``deck_name`` in a scratch copy of the folder, ML-IAP swapped for pair_style zero."""
-    from .probe import new_lammps
-    from .session import working_directory
+    from .lammps.probe import new_lammps
+    from .lammps.session import working_directory
 
     name = f"deck {deck_name}"
     deck = (run_dir / deck_name).read_text()
@@ -401,7 +401,7 @@ def _neb_inputs(run_dir: Path, scratch: Path, partitions: int) -> list[str]:
     relax decks themselves are checked as single-partition decks."""
     from ase.io import read
 
-    from ..tasks.neb import RELAXED, interpolate, write_coords
+    from .tasks.neb import RELAXED, interpolate, write_coords
 
     made = []
     endpoints = {}
@@ -426,7 +426,7 @@ def run_swapped_partitions(run_dir: Path, deck_name: str, swapped: "Swapped", co
     ``run``/``minimize``/``neb`` cut to ``steps``. A failure names the partition log's error."""
     import sys
 
-    from .launch import find_mpiexec
+    from .lammps.launch import find_mpiexec
 
     name = f"deck {deck_name}"
     lmp = Path(sys.executable).with_name("lmp")
@@ -462,8 +462,8 @@ def mliap_decks(run_dir: Path) -> list[str]:
 
 def staged_model(run_dir: Path):
     """The model the folder carries (``model/model.yaml``), or ``None``."""
-    from ..config import load_model
-    from ..models.staging import staged_model_argument
+    from .config import load_model
+    from .models.staging import staged_model_argument
 
     argument = staged_model_argument(run_dir)
     if argument is None:
@@ -474,7 +474,7 @@ def staged_model(run_dir: Path):
 
 def preflight(run_dir: Path | str, steps: int = FEW_STEPS) -> list[Check]:
     """Every check of the module doc on ``run_dir``; the caller stops on any failure."""
-    from ..models.metadata import model_info
+    from .models.metadata import model_info
 
     run_dir = Path(run_dir)
     decks = mliap_decks(run_dir)
@@ -497,7 +497,7 @@ def preflight(run_dir: Path | str, steps: int = FEW_STEPS) -> list[Check]:
 def on_build(run_dir: Path | str, caps=None, steps: int = FEW_STEPS) -> list[Check]:
     """On a build with ML-IAP Python coupling: the real deck for a few steps, then its forces
     against the bridge engine's on the last frame. Elsewhere: one line saying what is missing."""
-    from .probe import probe
+    from .lammps.probe import probe
 
     caps = caps or probe()
     if not caps.mliap_python:
@@ -530,7 +530,7 @@ def _real_deck_against_bridge(run_dir: Path, deck_name: str, caps, steps: int) -
     """The real deck (ML-IAP kept) for a few steps; forces of its last frame against the bridge's."""
     import os
 
-    from .session import Session
+    from .lammps.session import Session
 
     name = f"on-build {deck_name}"
     deck = (run_dir / deck_name).read_text()
