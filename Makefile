@@ -18,7 +18,7 @@ IMAGES ?= 7
 CLUSTER ?= local
 SEEDS  ?= 1
 
-.PHONY: venv run render neb jobs slurm test bench list clean-runs
+.PHONY: venv run render neb jobs slurm test test-fast lint bench list clean-runs
 
 venv: $(STAMP)
 
@@ -61,6 +61,14 @@ slurm:
 
 test: venv slurm
 	$(BIN)/python -m pytest -q -ra tests
+
+# the fast tier (under two minutes): everything but the tests marked slow
+test-fast: venv
+	$(BIN)/python -m pytest -q -ra -m "not slow" tests
+
+# ruff, with the rules in pyproject.toml (also run by .ci/run)
+lint: venv
+	$(BIN)/ruff check harness tests benchmarks
 
 bench: venv
 	$(BIN)/python benchmarks/bench_bridge.py --out benchmarks/results.md

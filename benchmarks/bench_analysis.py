@@ -36,7 +36,7 @@ def write_run(folder: Path, n_frames: int, reps: int = 4, a: float = 3.615) -> N
     atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat(reps)
     n, L = len(atoms), atoms.cell.lengths()
     rng = np.random.default_rng(0)
-    head = "ITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n".format(n=n) + "".join(f"0 {x}\n" for x in L)
+    head = f"ITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n" + "".join(f"0 {x}\n" for x in L)
     head += "ITEM: ATOMS id type xu yu zu vx vy vz fx fy fz\n"
     ids = np.arange(1, n + 1)[:, None]
     with open(folder / "traj.lammpstrj", "w") as fh:
@@ -45,7 +45,8 @@ def write_run(folder: Path, n_frames: int, reps: int = 4, a: float = 3.615) -> N
             v = rng.normal(scale=5.0, size=(n, 3))
             f = rng.normal(scale=0.5, size=(n, 3))
             fh.write(f"ITEM: TIMESTEP\n{10 * k}\n{head}")
-            np.savetxt(fh, np.hstack([ids, np.ones((n, 1)), x, v, f]), fmt="%d %d %.6f %.6f %.6f %.5f %.5f %.5f %.5f %.5f %.5f")
+            np.savetxt(fh, np.hstack([ids, np.ones((n, 1)), x, v, f]),
+                       fmt="%d %d %.6f %.6f %.6f %.5f %.5f %.5f %.5f %.5f %.5f")
     with open(folder / "thermo.dat", "w") as fh:
         fh.write("# Time-averaged data for fix thermo_out\n# TimeStep c_thermo_temp c_thermo_pe c_ke c_thermo_press "
                  "c_thermo_press[1] c_thermo_press[2] c_thermo_press[3] c_thermo_press[4] c_thermo_press[5] "
@@ -55,16 +56,18 @@ def write_run(folder: Path, n_frames: int, reps: int = 4, a: float = 3.615) -> N
             fh.write(f"{10 * k} 300 -900 10 {p[k]} {p[k]} {p[k]} {p[k]} 0 0 0 {np.prod(L)}\n")
 
 
-HARNESS = r"""
+HARNESS = (r"""
 import json, resource, sys, time
 from harness.analysis.md import analyze_md
 t = time.perf_counter()
 r = analyze_md(sys.argv[1], elements=["Cu"], timestep_fs=1.0, dump_every=10, thermo_every=10, temperature_K=300)
-print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "frames": r.get("n_frames"), "skipped": [k for k in ("rdf", "vdos", "msd") if "skipped" in r.get(k, {})]}))
-"""
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": """
+           r"""resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "frames": r.get("n_frames"), "skipped": [k for k in ("rdf", "vdos", "msd") """
+           r"""if "skipped" in r.get(k, {})]}))
+""")
 
-INTERRDF = r"""
+INTERRDF = (r"""
 import json, resource, sys, time, warnings
 import MDAnalysis as mda
 from MDAnalysis.analysis.rdf import InterRDF
@@ -73,11 +76,12 @@ t = time.perf_counter()
 u = mda.Universe(sys.argv[1] + "/traj.lammpstrj", format="LAMMPSDUMP", topology_format="LAMMPSDUMP",
                  lammps_coordinate_convention="unwrapped", dt=0.001)
 InterRDF(u.atoms, u.atoms, nbins=500, range=(0.0, u.dimensions[:3].min() / 2), exclusion_block=(1, 1)).run()
-print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": """
+            r"""resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
 
 
-COMPARE_RUN = r"""
+COMPARE_RUN = (r"""
 import json, resource, sys, time
 from pathlib import Path
 from harness.config import CompareSettings
@@ -85,18 +89,20 @@ from harness.tasks.compare import compare_run
 folder = Path(sys.argv[1])
 t = time.perf_counter()
 _, doc = compare_run(CompareSettings(run=str(folder), reference=str(folder / "ref.extxyz")), figures=False)
-print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": """
+               r"""resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "E_RDF": doc["errors"]["E_RDF_percent"], "E_VDOS": doc["errors"]["E_VDOS_percent"]}))
-"""
+""")
 
-READ_REF = r"""
+READ_REF = (r"""
 import json, resource, sys, time
 from pathlib import Path
 from harness.io.trajectory import read_trajectory
 t = time.perf_counter()
 read_trajectory(Path(sys.argv[1]) / "ref.extxyz")
-print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+print(json.dumps({"seconds": time.perf_counter() - t, "maxrss_MB": """
+            r"""resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
 
 
 def as_compare_pair(folder: Path, n_atoms: int, temperature_K: float) -> None:
@@ -150,7 +156,8 @@ def main() -> None:
                 # in a child: ru_maxrss survives fork+exec, so a parent grown by this would inflate the
                 # children's peaks
                 subprocess.run([sys.executable, __file__, "--make-pair", str(folder)], check=True)
-                print(f"[bench] wrote the extxyz reference in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+                print(f"[bench] wrote the extxyz reference in {time.perf_counter() - t:.0f} s", file=sys.stderr,
+                      flush=True)
                 c, r = child(COMPARE_RUN, folder), child(READ_REF, folder)
                 compare_rows.append((n, (folder / "ref.extxyz").stat().st_size / 1e6, c, r))
                 print(f"[bench] {n}: compare {c}, read {r}", file=sys.stderr, flush=True)
@@ -158,16 +165,20 @@ def main() -> None:
                 (folder / f).unlink(missing_ok=True)
     lines = ["# Analysis benchmark", "", f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores; synthetic fcc Cu dump, "
              "256 atoms, positions/velocities/forces; each measurement in a fresh process.", "",
-             "| frames | harness analyze_md: RDF+VDOS+MSD+pressure (s) | peak RSS (MB) | MDAnalysis InterRDF default (s) | peak RSS (MB) | time ratio harness/InterRDF |",
+             "| frames | harness analyze_md: RDF+VDOS+MSD+pressure (s) | peak RSS (MB) "
+             "| MDAnalysis InterRDF default (s) | peak RSS (MB) | time ratio harness/InterRDF |",
              "|---|---|---|---|---|---|"]
     for n, h, m in rows:
         mda = f"{m['seconds']:.1f} | {m['maxrss_MB']:.0f} | {h['seconds'] / m['seconds']:.2f}" if m else "– | – | –"
         lines.append(f"| {n} | {h['seconds']:.1f} | {h['maxrss_MB']:.0f} | {mda} |")
-    lines += ["", "Issue #3 target: ≤ 60 s for 20,000 frames and memory that does not grow with length (the VACF/MSD lag "
-              "window is 4096 frames, streamed in blocks of 1024: beyond ~5,000 frames the memory stays the same).", ""]
+    lines += ["", "Issue #3 target: ≤ 60 s for 20,000 frames and memory that does not grow with length "
+              "(the VACF/MSD lag window is 4096 frames, streamed in blocks of 1024: beyond ~5,000 frames the memory "
+              "stays the same).", ""]
     if compare_rows:
-        lines += ["`harness compare` of the run against its own frames written as an extxyz reference (every error ~0):", "",
-                  "| frames | extxyz (MB) | compare (s) | peak RSS (MB) | of which reading the reference (s) | its peak RSS (MB) | E_RDF % | E_VDOS % |",
+        lines += ["`harness compare` of the run against its own frames written as an extxyz reference "
+                  "(every error ~0):", "",
+                  "| frames | extxyz (MB) | compare (s) | peak RSS (MB) | of which reading the reference (s) "
+                  "| its peak RSS (MB) | E_RDF % | E_VDOS % |",
                   "|---|---|---|---|---|---|---|---|"]
         for n, mb, c, r in compare_rows:
             lines.append(f"| {n} | {mb:.0f} | {c['seconds']:.1f} | {c['maxrss_MB']:.0f} | {r['seconds']:.1f} | "

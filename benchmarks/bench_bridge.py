@@ -132,7 +132,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, bare, bridge, ase_ms, _ in rows:
-        lines.append(f"| {name} | {bare:.1f} | {bridge:.1f} | {ase_ms:.1f} | {bridge / bare:.3f} | {bridge / ase_ms:.3f} |")
+        lines.append(f"| {name} | {bare:.1f} | {bridge:.1f} | {ase_ms:.1f} | "
+                     f"{bridge / bare:.3f} | {bridge / ase_ms:.3f} |")
     lines += [
         "",
         "bare: energy+forces+stress of the ASE calculator, positions changed every call. "

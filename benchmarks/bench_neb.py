@@ -85,9 +85,9 @@ def eam_calc():
     from ase.units import Bohr, Hartree
 
     from harness.config import load_model
-    from harness.models import calculator, restrict_eam
+    from harness.models import calculator, for_elements
 
-    calc = calculator(restrict_eam(load_model("eam"), ["Cu"]))
+    calc = calculator(for_elements(load_model("eam"), ["Cu"]))
     calc.rphi_data *= 27.2 * 0.529 / (Hartree * Bohr)  # LAMMPS' funcfl constant
     calc.set_splines()
     return calc

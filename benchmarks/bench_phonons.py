@@ -30,10 +30,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def bench_forces(name: str, workdir: Path, repeats: int = 3) -> dict:
     from bench_bridge import model_spec
 
+    from harness.analysis.harmonic import DisplacementSettings, to_ase
     from harness.config import load_system
     from harness.models import calculator
     from harness.systems import build_atoms
-    from harness.tasks.phonons import DisplacementSettings, FiniteDisplacements, to_ase
+    from harness.tasks.displacements import FiniteDisplacements
 
     system = load_system("Pt3Co")
     cell = build_atoms(system.structure, (1, 1, 1))
@@ -43,7 +44,8 @@ def bench_forces(name: str, workdir: Path, repeats: int = 3) -> dict:
     spec = model_spec(name, workdir)
     best_session, best_bare = [], []
     for _ in range(repeats):
-        task = FiniteDisplacements(spec, cell, DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist(), engine="bridge"))
+        task = FiniteDisplacements(spec, cell, DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist(),
+                                                                    engine="bridge"))
         task.compute_forces()
         best_session.append(task.timings["forces_s"])
         calc = calculator(spec)

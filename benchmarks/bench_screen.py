@@ -139,7 +139,8 @@ def main() -> None:
         "phonons (forces, band, DOS, group velocities on the DOS mesh and the comparison mesh, thermodynamics), "
         "which no process can share; the ratio therefore tends to (fixed + own) / own for large N.", "",
         "Rows (max-frequency ratio, RMSE(ω²) THz², RMSE(v_g) THz·Å): "
-        + "; ".join(f"{m}: {a:.3f}, {b:.2f}, " + ("n/a" if c is None else f"{c:.2f}") for m, (a, b, c) in sample.items())
+        + "; ".join(f"{m}: {a:.3f}, {b:.2f}, " + ("n/a" if c is None else f"{c:.2f}")
+                    for m, (a, b, c) in sample.items())
         + ".",
     ]
     args.out.write_text("\n".join(lines) + "\n")

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase import Atoms
 
-from .errors import ConfigError, StructureError
-
-HOPS = ("vacancy", "interstitial")
+from .config.neb import parse_hop
+from .errors import StructureError
 
 
 @dataclass
@@ -39,20 +38,6 @@ class Hop:
                 "hop_distance_A": self.distance_A, "equivalent_hops": self.multiplicity,
                 "supercell": list(self.supercell), "min_width_A": self.min_width_A,
                 "n_atoms": len(self.initial), "notes": self.notes}
-
-
-def parse_hop(text: str) -> tuple[str, str | None]:
-    """``vacancy`` / ``vacancy:Ag`` / ``interstitial[:El]`` -> (kind, element or None)."""
-    kind, _, element = text.partition(":")
-    if kind not in HOPS:
-        raise ConfigError(f"unknown hop '{text}' (valid: vacancy, vacancy:<element>, interstitial, "
-                          f"interstitial:<element>)")
-    if element:
-        from ase.data import chemical_symbols
-
-        if element not in chemical_symbols[1:]:
-            raise ConfigError(f"hop '{text}': unknown element symbol {element!r}")
-    return kind, element or None
 
 
 def widths_A(cell) -> np.ndarray:

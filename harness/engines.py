@@ -16,13 +16,19 @@ and whether a job script must go through the harness's Python (:attr:`python_dri
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from . import catalog
 from .config import ModelSpec
 from .errors import ConfigError, EngineUnavailableError
 from .lammps.probe import Capabilities
+from .models import builds_per_structure, calculator, family, weight_files
+from .models.classic import potential_file
+from .models.mace import can_export_mliap, export_mliap, export_on_record, export_record_path, mace_dtype
+from .models.staging import STAGED
 
 
 @dataclass(frozen=True)
@@ -89,15 +95,13 @@ class BridgeEngine(Engine):
 
     def attach(self, session, model, symbols, run_dir, caps, calc=None):
         from .lammps.bridge import Bridge
-        from .models import calculator
 
         session.bridge = Bridge(session.lmp, calc if calc is not None else calculator(model), symbols)
 
     def shared_calculator(self, model):
-        from .models import calculator
 
-        # ASE's EAM reads one funcfl file per element: it is built for each structure instead
-        return None if model.family == "eam" else calculator(model)
+        # (ASE's EAM reads one funcfl file per element: it is built for each structure instead)
+        return None if builds_per_structure(model) else calculator(model)
 
 
 class MliapEngine(Engine):
@@ -112,15 +116,15 @@ class MliapEngine(Engine):
 
     @staticmethod
     def base_model(model: ModelSpec) -> ModelSpec:
-        model = model.base if model.family == "scaled" else model
-        if model.family != "mace":
+        """The model the export is made of (a corrected model's base: the correction is
+        LAMMPS' ``pair_style hybrid/scaled``)."""
+        model = model.base if model.base is not None else model
+        if not family(model).mliap_export:
             raise ConfigError(f"ML-IAP export is implemented for MACE models, not {model.family}")
         return model
 
     def model_file(self, model: ModelSpec) -> str:
         """The exported model as the deck reads it: beside the staged weights in ``model/``."""
-        from .models import weight_files
-        from .models.staging import STAGED
 
         return f"{STAGED}/{weight_files(self.base_model(model))[0].name}-mliap_lammps.pt"
 
@@ -130,11 +134,12 @@ class MliapEngine(Engine):
     def _export_into(self, model: ModelSpec, run_dir: Path) -> list[Path]:
         """The checked export (:func:`harness.models.mace.export_mliap`, cached by hash) and its
         record, copied beside the staged weights as the deck reads them."""
-        from .models.mace import export_mliap, export_record_path
 
         base = self.base_model(model)
-        exported = export_mliap(base, dtype=model.dtype or base.dtype)
         target = Path(run_dir) / self.model_file(model)
+        if export_on_record(target, weight_files(base)[0], model.dtype or mace_dtype(base)):
+            return [target, export_record_path(target)]  # the folder's own checked export
+        exported = export_mliap(base, dtype=model.dtype or base.dtype)
         target.parent.mkdir(exist_ok=True)
         out = []
         for src, dst in ((exported, target), (export_record_path(exported), export_record_path(target))):
@@ -146,14 +151,14 @@ class MliapEngine(Engine):
     def stage(self, model, elements, run_dir):
         """Export the model here when this environment can (cuequivariance-torch installed): the
         folder is then ready with a checked export; otherwise ``job.sh`` exports it on the cluster."""
-        from .models.mace import can_export_mliap
 
         if not can_export_mliap()[0]:
             return []
         return self._export_into(model, run_dir)
 
     def attach(self, session, model, symbols, run_dir, caps, calc=None):
-        """The checked export in the run folder (exported here if the folder has none)."""
+        """The checked export in the run folder (its record says so: nothing is exported again);
+        exported here only if the folder has none."""
         ok, why = self.available(caps)
         if not ok:
             raise EngineUnavailableError(f"engine mliap: {why}")
@@ -164,9 +169,6 @@ class MliapEngine(Engine):
             if gpus else []
 
     def job_context(self, model):
-        from .models import weight_files
-        from .models.mace import mace_dtype
-        from .models.staging import STAGED
 
         base = self.base_model(model)
         name = weight_files(base)[0].name
@@ -185,8 +187,6 @@ class ClassicEngine(Engine):
     def _files(self, model, elements) -> tuple[list[str], list[Path]]:
         """(pair_coeff arguments, the potential files): the deck reads each file from the run
         folder's ``model/``, the very copy whose sha256 ``harness execute`` checks."""
-        from .models import potential_file
-        from .models.staging import STAGED
 
         if not model.pair_style:
             raise ConfigError(f"{model.source}: the classic engine needs 'pair_style' and 'files'")
@@ -222,7 +222,6 @@ class ClassicEngine(Engine):
         """Nothing in a run folder that carries its model (``model/model.yaml``: the files are
         there, or linked there by the job script); copies into ``model/`` of a work folder that
         does not (a force session's temporary folder)."""
-        from .models.staging import STAGED
 
         dest = Path(run_dir) / STAGED
         _, files = self._files(model, elements)
@@ -248,7 +247,6 @@ def _check_classic(pair_style: str, files: tuple[str, ...], elements: tuple[str,
 
     from .lammps.probe import new_lammps
     from .lammps.session import deck_commands, working_directory
-    from .models.staging import STAGED
 
     with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
         (Path(tmp) / STAGED).mkdir()
@@ -262,7 +260,7 @@ def _check_classic(pair_style: str, files: tuple[str, ...], elements: tuple[str,
                              *(f"mass {i} 1.0" for i in range(1, len(elements) + 1)), *deck_commands(pair_lines)]:
                     try:
                         lmp.command(line)
-                    except Exception as exc:  # LAMMPS' own error text, as one line
+                    except Exception as exc:  # noqa: BLE001 - LAMMPS' own error text, as one line
                         msg = " ".join(str(exc).split()).removeprefix("ERROR: ").removeprefix("ERROR on proc 0: ")
                         raise ConfigError(f"{', '.join(Path(f).name for f in files)}: LAMMPS cannot read it with "
                                           f"pair_style {pair_style} ({msg})") from None
@@ -270,29 +268,50 @@ def _check_classic(pair_style: str, files: tuple[str, ...], elements: tuple[str,
             lmp.close()
 
 
-ENGINES: dict[str, Engine] = {}
-for _engine in (MliapEngine(), BridgeEngine(), ClassicEngine()):
-    if _engine.name in ENGINES:
-        raise ValueError(f"engine {_engine.name} registered twice")
-    ENGINES[_engine.name] = _engine
+class _Engines(Mapping):
+    """The engines by name, in the catalog's order: a view of :mod:`harness.catalog`."""
+
+    def __getitem__(self, name: str) -> Engine:
+        if name not in catalog.names("engine"):
+            raise KeyError(name)
+        return engine(name)
+
+    def __iter__(self):
+        return iter(catalog.names("engine"))
+
+    def __len__(self) -> int:
+        return len(catalog.names("engine"))
+
+
+ENGINES: Mapping[str, Engine] = _Engines()
+
+
+@cache
+def engine(name: str) -> Engine:
+    """The engine registered as ``name`` in :mod:`harness.catalog` (one instance per process)."""
+    return catalog.load("engine", name)()
 
 
 def choose(requested: str, model: ModelSpec, caps: Capabilities, *, render_only: bool = False) -> Choice:
     """The engine to use: the user's, checked; or the first of the model's engines the build can run."""
     if requested != "auto":
-        if requested not in ENGINES:
-            raise EngineUnavailableError(f"unknown engine '{requested}' (valid: auto, {', '.join(ENGINES)})")
+        if requested not in catalog.names("engine"):
+            raise EngineUnavailableError(
+                f"unknown engine '{requested}' (valid: auto, {', '.join(catalog.names('engine'))})"
+            )
         if requested not in model.engines:
             raise EngineUnavailableError(
                 f"model {model.name} cannot run through engine {requested} (its engines: {', '.join(model.engines)})"
             )
-        ok, why = ENGINES[requested].available(caps)
+        ok, why = engine(requested).available(caps)
         if not ok and not render_only:
-            raise EngineUnavailableError(f"engine {requested}: {why}; render the deck for a capable build with `harness render`")
+            raise EngineUnavailableError(
+                f"engine {requested}: {why}; render the deck for a capable build with `harness render`"
+            )
         return Choice(requested, f"requested; {why}")
     reasons = []
     for name in model.engines:
-        ok, why = ENGINES[name].available(caps)
+        ok, why = engine(name).available(caps)
         if ok:
             skipped = f" ({'; '.join(reasons)})" if reasons else ""
             return Choice(name, f"auto: first of {list(model.engines)} this build runs{skipped}")

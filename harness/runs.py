@@ -8,8 +8,9 @@ harness alone, through this module:
   ``created``, ``started``, ``finished`` and, on failure, ``error``;
 - provenance: versions, host, model and template hashes, engine and why.
 
-Every other module reads a finished run through :func:`load_run` (a :class:`RunRecord`), not
-by string keys into the JSON. Writes are atomic: a crash leaves the old file or the new one.
+Every other module reads a run folder through :func:`load_run` (a :class:`RunFolder`, read once
+and handed down the lifecycle), not by string keys into the JSON, and changes it through that
+object. Writes are atomic: a crash leaves the old file or the new one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from .errors import RunExistsError, RunFolderError
 from .files import read_json, write_json
+from .lock import RunLock, holder, last_holder
 from .names import validate_name
 from .provenance import now
 
@@ -44,28 +46,8 @@ def read_summary(run_dir: Path) -> dict:
     return data
 
 
-def update_summary(run_dir: Path, **fields) -> dict:
-    data = read_summary(run_dir)
-    data.update(fields)
-    write_json(Path(run_dir) / SUMMARY, data)
-    return data
-
-
-def set_status(run_dir: Path, status: str, **fields) -> dict:
-    """Move a run folder along its lifecycle (``rendered → running → completed | failed | interrupted``)."""
-    if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}")
-    stamp = {"running": "started", "completed": "finished", "failed": "finished", "interrupted": "finished"}
-    if status in stamp:
-        fields.setdefault(stamp[status], now())
-    if status == "running":
-        fields.setdefault("error", None)
-    return update_summary(run_dir, status=status, **fields)
-
-
 def create_run_dir(runs_dir: Path, name: str, *, overwrite: bool = False) -> Path:
     """A new, empty run folder. An existing one is an error unless ``overwrite`` is given."""
-    from .lock import RunLock
 
     validate_name("run folder name", name)
     runs_dir = make_dir(runs_dir, "runs folder")
@@ -120,12 +102,60 @@ class MDRecord:
     temperature_K: float
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """A run folder as the harness wrote it: ``summary.json`` read once, with typed accessors."""
+class RunFolder:
+    """A run folder and its ``summary.json``, read once and held: the one object the lifecycle
+    hands down (render → execute → collect), with typed accessors for what the summary says.
+    Every change goes through :meth:`update` or :meth:`set_status`, which write the summary
+    atomically; nothing re-reads it between stages.
 
-    path: Path
-    summary: dict
+    It stands in for its path where a task wants one: ``run / "thermo.dat"`` is a
+    :class:`~pathlib.Path`, ``Path(run)`` and ``os.fspath(run)`` its folder, ``str(run)`` too.
+    """
+
+    def __init__(self, path: Path | str, summary: dict | None = None):
+        self.path = Path(path)
+        self.summary = summary if summary is not None else read_summary(self.path)
+
+    @classmethod
+    def load(cls, run_dir: Path | str | RunFolder) -> RunFolder:
+        """The run folder at ``run_dir`` (itself when given one), or one line saying it is not one."""
+        return run_dir if isinstance(run_dir, RunFolder) else load_run(run_dir)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __truediv__(self, name) -> Path:
+        return self.path / name
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r}, status={self.status!r})"
+
+    def reload(self) -> RunFolder:
+        """Read the summary again: after taking the folder's lock, what the last holder left."""
+        self.summary = read_summary(self.path)
+        return self
+
+    # ---- changes, written atomically
+    def update(self, **fields) -> dict:
+        """Add ``fields`` to the summary and write it (write, then rename)."""
+        self.summary.update(fields)
+        write_json(self.path / SUMMARY, self.summary)
+        return self.summary
+
+    def set_status(self, status: str, **fields) -> dict:
+        """Move the folder along its lifecycle (``rendered → running → completed | failed |
+        interrupted``), stamping ``started`` / ``finished``."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        stamp = {"running": "started", "completed": "finished", "failed": "finished", "interrupted": "finished"}
+        if status in stamp:
+            fields.setdefault(stamp[status], now())
+        if status == "running":
+            fields.setdefault("error", None)
+        return self.update(status=status, **fields)
 
     # ---- every task
     @property
@@ -218,7 +248,7 @@ class RunRecord:
             raise RunFolderError(f"{self.path}: no {RESULTS} (run `harness analyze {self.path}` first)")
         return read_json(path)
 
-    def require(self, *, md: bool = False, completed: bool = True, what: str = "analyse") -> "RunRecord":
+    def require(self, *, md: bool = False, completed: bool = True, what: str = "analyse") -> RunRecord:
         """This record, or one line saying why the folder cannot be used for ``what``."""
         if md and not self.is_md:
             raise RunFolderError(f"{self.path}: not an MD run folder (task {self.task!r}); nothing to {what}")
@@ -227,8 +257,14 @@ class RunRecord:
         return self
 
 
-def load_run(run_dir: Path | str) -> RunRecord:
-    """The :class:`RunRecord` of a harness run folder, or one line saying it is not one."""
+RunRecord = RunFolder  # (the name readers of finished runs use)
+
+
+def load_run(run_dir: Path | str | RunFolder) -> RunFolder:
+    """The :class:`RunFolder` at ``run_dir``, or one line saying it is not one (a folder given as
+    a :class:`RunFolder` is returned as it is: its summary is already read)."""
+    if isinstance(run_dir, RunFolder):
+        return run_dir
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: no such run folder")
@@ -241,7 +277,7 @@ def load_run(run_dir: Path | str) -> RunRecord:
         raise RunFolderError(f"{path}: unreadable ({exc})") from None
     if not isinstance(summary, dict) or "task" not in summary:
         raise RunFolderError(f"{path}: no task recorded; not a harness run folder")
-    return RunRecord(run_dir, summary)
+    return RunFolder(run_dir, summary)
 
 
 def _last_thermo_step(run_dir: Path) -> int | None:
@@ -260,11 +296,10 @@ def _last_thermo_step(run_dir: Path) -> int | None:
     return None
 
 
-def live_status(run: "RunRecord | Path | str") -> str:
+def live_status(run: RunRecord | Path | str) -> str:
     """The status as it is now. A summary that says ``running`` while nobody holds the folder's
     lock (:mod:`harness.lock`) was interrupted: its process ended without a word (``kill -9``,
     a crash, a node failure, a job killed at its walltime)."""
-    from .lock import holder
 
     path = run.path if isinstance(run, RunRecord) else Path(run)
     status = run.status if isinstance(run, RunRecord) else read_summary(path).get("status", "unknown")
@@ -290,7 +325,6 @@ def _lammps_error(run_dir: Path) -> str | None:
 def describe_status(record: RunRecord) -> str:
     """One line: run, task, status, where an MD run is (step of steps), when, and why it failed
     (or why a run said to be running is not)."""
-    from .lock import last_holder
 
     status = live_status(record)
     parts = [f"{record.name}", f"task {record.task}", status]

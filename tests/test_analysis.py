@@ -38,10 +38,10 @@ def test_streamed_analysis_equals_in_memory_mdanalysis_route(tmp_path, monkeypat
     from harness.analysis import md as md_mod
     from harness.analysis.msd import compute_msd, fit_diffusion
     from harness.analysis.rdf import compute_rdf, default_r_max
-    from harness.analysis.trajectory import memory_universe, read_frames
-    from harness.io.lammps_dump import load_dump_universe
+    from harness.analysis.trajectory import memory_universe
     from harness.analysis.vdos import partial_vdos
     from harness.config import md_settings
+    from harness.io.lammps_dump import load_dump_universe, read_frames
     from harness.tasks.base import execute_run, render_run
     from harness.tasks.md import MDTask
 
@@ -62,7 +62,8 @@ def test_streamed_analysis_equals_in_memory_mdanalysis_route(tmp_path, monkeypat
     assert res["n_frames"] == frames.n_frames == 76  # 0.8 ps, 0.2 ps skipped, every 8 fs
     assert seen[-1] == (76, 76) and len(seen) == 11
     assert np.allclose(res["rdf"]["total"], rdf["total"], atol=1e-5)
-    assert np.allclose(res["vdos"]["frequency_THz"], freq) and np.allclose(res["vdos"]["total"], total, rtol=1e-5, atol=1e-7)
+    assert np.allclose(res["vdos"]["frequency_THz"], freq) and np.allclose(res["vdos"]["total"], total,
+                                                                           rtol=1e-5, atol=1e-7)
     assert np.allclose(res["msd"]["msd_A2"], msd, rtol=1e-4, atol=1e-6)
     direct = fit_diffusion(t, msd)
     assert res["msd"]["D_verdict"] == direct["D_verdict"]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from harness.cli import main
-
 from clihelp import fails
 
-
+from harness.cli import main
 
 
 def test_unknown_names_list_the_valid_ones(capsys, runs_dir):

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clihelp import fails
+from trajfiles import trajectory_from_run, unwrap, write_xdatcar
 
 from harness.analysis import dynamat as dm
 from harness.cli import main
+from harness.io.trajectory import read_trajectory, write_extxyz
 
-from clihelp import fails
-from harness.io.trajectory import read_trajectory, trajectory_from_run, write_extxyz, write_xdatcar
-
-TI_VASPRUN = Path(__file__).resolve().parents[2] / "shared" / "data" / "vasp-md-small" / "Ti_aimd_500K_10steps_vasprun.xml"
+TI_VASPRUN = (Path(__file__).resolve().parents[2] / "shared" / "data" / "vasp-md-small"
+              / "Ti_aimd_500K_10steps_vasprun.xml")
 ALL_ERRORS = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
               "W1_VDOS_THz", "W1_P_GPa")
 
@@ -85,7 +86,7 @@ def test_unwrap_recovers_a_path_through_a_triclinic_cell():
     path += rng.normal(scale=0.1, size=path.shape)  # steps well below half a cell width
     wrapped = np.array([wrap_positions(p, cell) for p in path])
     assert np.abs(wrapped - path).max() > 5  # really wrapped
-    np.testing.assert_allclose(dm.unwrap(wrapped, cell) - (wrapped[0] - path[0]), path, atol=1e-9)
+    np.testing.assert_allclose(unwrap(wrapped, cell) - (wrapped[0] - path[0]), path, atol=1e-9)
 
 
 def test_ideal_gas_rdf_against_a_structured_reference_is_100_percent():
@@ -132,7 +133,8 @@ def test_pressure_histogram_and_combined_errors():
     assert dm.combined(0, 0, 0) == {"E_RPV_percent": 0.0, "L_RPV_percent": 0.0}
     # 3-D and 2-D pressure from stress (ASE sign: tension positive)
     s = np.array([[-1.0, -2.0, -3.0, 0, 0, 0]])
-    assert dm.pressure_from_stress(s)[0] == pytest.approx(2.0) and dm.pressure_from_stress(s, 2)[0] == pytest.approx(1.5)
+    assert (dm.pressure_from_stress(s)[0] == pytest.approx(2.0)
+            and dm.pressure_from_stress(s, 2)[0] == pytest.approx(1.5))
 
 
 def test_matching_single_points_and_equipartition():
@@ -241,8 +243,8 @@ def test_singlepoint_against_own_labels_is_zero(runs, tmp_path, capsys):
     from ase.calculators.singlepoint import SinglePointCalculator
 
     from harness.config import load_model
-    from harness.io.frames import write_frames
     from harness.forces import ForceSession
+    from harness.io.frames import write_frames
 
     ref = trajectory_from_run(runs["cu_ref"])
     frames = []
@@ -312,6 +314,7 @@ def test_bad_inputs_one_line_each(runs, tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- campaign
+@pytest.mark.slow
 def test_campaign_two_models_two_systems(runs, tmp_path, capsys):
     refs = tmp_path / "refs"
     refs.mkdir()

@@ -69,9 +69,9 @@ def test_eam_lammps_equals_ase_eam_same_file(tmp_path):
     from harness.models import calculator
 
     spec = load_model("eam")
-    from harness.models import restrict_eam
+    from harness.models import for_elements
 
-    cu = restrict_eam(spec, ["Cu"])
+    cu = for_elements(spec, ["Cu"])
     atoms = rattled(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(3), 0.08)
     ase_eam = calculator(cu)
     # funcfl files store effective charges Z; phi = 27.2*0.529 Z_i Z_j / r in LAMMPS, while ASE
@@ -119,6 +119,7 @@ def test_mace_bridge_equals_mace_calculator(tiny_mace, tmp_path):
     assert np.abs(r.stress_eV_A3 - s0).max() < 1e-9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["chgnet", "sevennet"])
 def test_offline_foundation_model_bridge_equals_its_calculator(name, tmp_path):
     """The foundation models whose weights ship in their wheels give, through LAMMPS, what their

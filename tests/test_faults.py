@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from harness.cli import main
-
 from clihelp import fails
 from runfiles import dump_steps, thermo_rows
+
+from harness.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 # 864 Cu atoms, ~1 ms per step here: 4,000 steps are long enough to kill 20 times, short enough
@@ -68,6 +67,7 @@ def render(runs: Path, tag: str, *extra: str) -> Path:
     return runs / "runs" / f"CuKill-eam-md-{tag}"
 
 
+@pytest.mark.slow
 def test_a_run_killed_twenty_times_ends_like_the_uninterrupted_one(runs, capsys):
     ref = render(runs, "whole")
     main(["execute", str(ref), "--no-progress"])

@@ -93,6 +93,7 @@ def _shipped_table(text: str) -> dict:
     raise AssertionError("no SHIPPED_FILES table")
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_templates_systems_and_model_yamls_and_nothing_else(installed):
     from harness.config.project import SHIPPED_FILES
     from harness.scaffold import shipped_files
@@ -112,6 +113,7 @@ def wheel_dist_info(wheel: Path) -> str:
     return f"{name}-{version}.dist-info"
 
 
+@pytest.mark.slow
 def test_installed_harness_runs_from_an_empty_folder(installed):
     here = _empty(installed, "empty")
     listing = _run([installed.harness, "list", "systems"], here, installed.env).stdout
@@ -137,6 +139,7 @@ def test_installed_harness_runs_from_an_empty_folder(installed):
     assert not [p for p in installed.package.rglob("*") if ".cache" in p.parts]  # nothing cached into the package
 
 
+@pytest.mark.slow
 def test_the_cache_goes_to_the_user_cache_directory_or_harness_cache(installed):
     here = _empty(installed, "cache-check")
     env = {k: v for k, v in installed.env.items() if k != "HARNESS_CACHE"}
@@ -156,6 +159,7 @@ def test_the_cache_goes_to_the_user_cache_directory_or_harness_cache(installed):
     assert line.endswith(str(installed.tmp / "elsewhere"))
 
 
+@pytest.mark.slow
 def test_init_writes_a_project_whose_files_override_the_shipped_ones(installed):
     here = _empty(installed, "user")
     out = _run([installed.harness, "init", "proj"], here, installed.env).stdout
@@ -171,7 +175,8 @@ def test_init_writes_a_project_whose_files_override_the_shipped_ones(installed):
     cu = proj / "inputs" / "Cu.yaml"
     cu.write_text(cu.read_text().replace("temperature_K: 1000", "temperature_K: 777"))
     again = _run([installed.harness, "init", "proj"], here, installed.env).stdout
-    assert "nothing new to write" in again and f"kept {len(shipped) + 1} existing file(s)" in again and "inputs/Cu.yaml" in again
+    assert ("nothing new to write" in again and f"kept {len(shipped) + 1} existing file(s)" in again
+            and "inputs/Cu.yaml" in again)
     assert "temperature_K: 777" in cu.read_text()  # never overwritten
 
     _run([installed.harness, "run", "--system", "Cu", "--model", "eam", "--steps", "40"], proj, installed.env)

@@ -19,18 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clihelp import fails
+from runfiles import dump_steps, thermo_rows
 
 from harness.cli import main
 from harness.config import md_settings
+from harness.files import read_json
 from harness.jobs import campaign as jc
 from harness.jobs.profiles import load_profile
 from harness.lammps.launch import Mpiexec
-from harness.files import read_json
 from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
-
-from clihelp import fails
-from runfiles import dump_steps, thermo_rows
 
 SLURM = Path(__file__).resolve().parent / "slurm"
 COMMANDS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")
@@ -143,6 +142,7 @@ def campaign(slurm, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_array_members_complete_with_their_resources(campaign):
     doc = read_json(campaign / jc.CAMPAIGN)
     assert {a["group"]: len(a["members"]) for a in doc["arrays"]} == {"n1": 2, "n2": 2}
@@ -161,6 +161,7 @@ def test_array_members_complete_with_their_resources(campaign):
         assert_continuous(run, 300, 4)
 
 
+@pytest.mark.slow
 def test_campaign_table_matches_the_same_runs_done_here(campaign, tmp_path):
     """Each member equals the same settings run here (EAM on 2 mpiexec ranks, EMT in-process):
     the thermo rows to rounding; the table's mean ± spread are those of the members."""
@@ -187,6 +188,7 @@ def test_campaign_table_matches_the_same_runs_done_here(campaign, tmp_path):
     assert "| md | Cu | eam | 2/2 |" in md and " ± " in md
 
 
+@pytest.mark.slow
 def test_one_and_two_ranks_give_the_same_energies(campaign, tmp_path):
     """The srun 2-rank classic member against the same deck on 1 rank here: the same energies
     to rounding over the first 40 steps (then round-off grows, as in any chaotic MD)."""
@@ -198,6 +200,7 @@ def test_one_and_two_ranks_give_the_same_energies(campaign, tmp_path):
     np.testing.assert_allclose(two[:11, 1:4], one[:11, 1:4], rtol=1e-8)
 
 
+@pytest.mark.slow
 def test_status_and_collect_from_the_command_line(campaign, capsys):
     main(["jobs", "status", str(campaign)])
     out = capsys.readouterr().out
@@ -210,6 +213,7 @@ def test_status_and_collect_from_the_command_line(campaign, capsys):
 
 
 # ----------------------------------------------------------------------------- failures
+@pytest.mark.slow
 def test_a_killed_member_is_resubmitted_alone_and_continues(slurm, tmp_path):
     """Kill -9 of one member's harness mid-run: it is `failed` (why: SIGKILL), `resubmit` sends
     exactly it (a sparse array), it continues from its restart and ends with every thermo row
@@ -242,6 +246,7 @@ def test_a_killed_member_is_resubmitted_alone_and_continues(slurm, tmp_path):
     np.testing.assert_allclose(thermo_rows(victim)[:, 1:3], thermo_rows(ref)[:, 1:3], rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_job_at_its_walltime_stops_cleanly_and_continues_after_requeue(slurm, tmp_path):
     """A profile whose runs stop 6 s into a job (walltime 1 min, margin 54 s): the member writes
     a restart, exits 75, requeues itself and continues, until it completes with every step once."""
@@ -266,6 +271,7 @@ def test_a_job_at_its_walltime_stops_cleanly_and_continues_after_requeue(slurm, 
     np.testing.assert_allclose(thermo_rows(run)[:, 1:3], thermo_rows(ref)[:, 1:3], rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_stop_after_writes_a_restart_at_a_restart_step_on_two_ranks(tmp_path):
     """`harness execute --stop-after` on 2 MPI ranks: LAMMPS' timer stops both ranks on the same
     step, the run goes on to the next restart step, writes restart.stop there and exits 75; the
@@ -365,6 +371,7 @@ def test_a_walltime_shorter_than_one_restart_interval_is_refused(tmp_path, capsy
         jc.create([MDTask(s)], load_profile(str(prof)), tmp_path / "runs", "slow")
 
 
+@pytest.mark.slow
 def test_rendered_job_scripts_for_every_kind_of_member(tmp_path, tiny_mace):
     """GPU profile + ML-IAP: the Kokkos switches and the export step; NEB: one task per image;
     every script passes `bash -n`."""
@@ -384,6 +391,7 @@ def test_rendered_job_scripts_for_every_kind_of_member(tmp_path, tiny_mace):
     out = jc.create([neb], load_profile("local"), tmp_path / "runs", "neb")
     assert read_json(out / jc.CAMPAIGN)["members"][0]["ntasks"] == 5
     assert "#SBATCH --ntasks=5" in (out / "array-n5.sh").read_text()
-    for script in [run / "job.sh", out / "array-n5.sh", out / "collect.sh", tmp_path / "runs" / neb.run_name / "job.sh"]:
+    for script in [run / "job.sh", out / "array-n5.sh", out / "collect.sh",
+                   tmp_path / "runs" / neb.run_name / "job.sh"]:
         assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
     json.dumps(read_json(out / jc.CAMPAIGN))

@@ -7,13 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from runfiles import dump_steps, thermo_rows
 
 from harness.config import md_settings
 from harness.errors import RunExistsError, SimulationError
 from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
-
-from runfiles import dump_steps, thermo_rows
 
 
 def block_sem(x, n_blocks=10):
@@ -108,9 +107,9 @@ def test_resume_continues_without_duplicates(runs_dir, tmp_path):
     run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", steps=252, tag="resume")), runs_dir)
     execute_run(run_dir, progress=False)
     (run_dir / "restart.final").unlink()
-    from harness.runs import update_summary
+    from harness.runs import load_run
 
-    update_summary(run_dir, status="failed")
+    load_run(run_dir).update(status="failed")
 
     summary = execute_run(run_dir, task=MDTask(full), resume=True, progress=False)
     assert summary["status"] == "completed"

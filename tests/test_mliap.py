@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.spacegroup import crystal
+from clihelp import fails
 
 from harness.config import load_model
 from harness.errors import EngineUnavailableError, ModelUnavailableError
 from harness.forces import ForceSession
-
-from clihelp import fails
 
 MODEL_ELEMENTS = ["Co", "Pt"]  # the model's own order (sorted by Z)
 TYPE_ORDER = ["Pt", "Co"]      # the data file's atom types: deliberately another order
@@ -63,9 +62,10 @@ def unified(exported):
     return load_unified(exported)
 
 
+@pytest.mark.slow
 def test_export_is_real_cached_by_hash_and_checked(mace2, exported):
-    from harness.models.mace import check_export, export_mliap, export_record_path
     from harness.files import read_json
+    from harness.models.mace import check_export, export_mliap, export_record_path
 
     out = exported
     assert out.name == f"{mace2.name}-mliap_lammps.pt" and out.parent.parent.name == "mliap"
@@ -103,6 +103,7 @@ def _triclinic():
     return atoms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [_l12_unit_cell, _triclinic], ids=["orthogonal", "triclinic"])
 def test_driver_equals_bridge(make, mace2, unified, tmp_path):
     from harness.lammps.mliap_driver import MliapDriver
@@ -128,6 +129,7 @@ def test_driver_equals_bridge(make, mace2, unified, tmp_path):
         assert np.ptp(mine.energies_eV) > 1e-4  # per atom, not the total spread evenly
 
 
+@pytest.mark.slow
 def test_ghost_exchange_is_what_makes_layer_two_right(mace2, unified, tmp_path, monkeypatch):
     """Without the forward exchange (ghost features left zero) the two-layer model is wrong:
     the agreement above is the exchange's doing, not a model that never reads ghosts."""
@@ -148,7 +150,7 @@ def test_ghost_exchange_is_what_makes_layer_two_right(mace2, unified, tmp_path, 
 
 # ---------------------------------------------------------------------- pre-flight
 def test_swap_replaces_only_the_mliap_pair_style():
-    from harness.preflight import swap_pair_style
+    from harness.lammps.deck import swap_pair_style
 
     deck = ("read_data       structure.data\n"
             "pair_style      hybrid/scaled 0.93 mliap unified model/m.model-mliap_lammps.pt 0\n"
@@ -173,6 +175,7 @@ def mliap_run(mace2, tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_render_exports_and_checks_the_model(mliap_run, mace2):
     from harness.files import read_json
 
@@ -181,6 +184,7 @@ def test_render_exports_and_checks_the_model(mliap_run, mace2):
     assert read_json(model / f"{mace2.name}-mliap_lammps.json")["elements"] == MODEL_ELEMENTS
 
 
+@pytest.mark.slow
 def test_preflight_passes_for_a_rendered_mliap_md_folder(mliap_run, capsys):
     from harness.cli import main
 
@@ -215,6 +219,7 @@ def _broken(run_dir, tmp_path, file, old, new):
     ("job.sh", "\nfi\n", "\n", r"FAIL job script: bash -n job\.sh: job\.sh: line \d+: syntax error"),
     ("job.sh", "-k on g 4", "-k on g 2", r"FAIL launch: job\.sh line {n}: `-k on g 2` but the job has 4 GPUs per node"),
 ], ids=["deck", "element-order", "bash", "kokkos-gpus"])
+@pytest.mark.slow
 def test_preflight_fails_naming_the_line(mliap_run, tmp_path, capsys, file, old, new, expect):
     from harness.cli import main
 
@@ -248,6 +253,7 @@ def mliap_neb(mace2, tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_preflight_runs_an_neb_deck_on_its_partitions(mliap_neb, capsys):
     """The NEB deck on 3 partitions of the wheel's own lmp (mpiexec -n 3 lmp -partition 3x1),
     with the inputs `harness execute` would write made here; the relax decks on one."""
@@ -263,6 +269,7 @@ def test_preflight_runs_an_neb_deck_on_its_partitions(mliap_neb, capsys):
     assert "elements (neb.in.lammps)" in "\n".join(out) and out[-1].endswith("pre-flight passed (9 checks)")
 
 
+@pytest.mark.slow
 def test_preflight_fails_a_broken_neb_deck_with_lammps_words(mliap_neb, tmp_path, capsys):
     from harness.cli import main
 
@@ -276,6 +283,7 @@ def test_preflight_fails_a_broken_neb_deck_with_lammps_words(mliap_neb, tmp_path
     assert failed.startswith("FAIL deck neb.in.lammps: neb.in.lammps on 3 partitions: ") and "nebb" in failed, failed
 
 
+@pytest.mark.slow
 def test_on_build_says_what_this_build_lacks(mliap_run, capsys, monkeypatch):
     """Here (the PyPI wheel) the real ML-IAP pair style cannot run: one line saying so and what to
     do on the cluster, after the pre-flight itself passed."""
@@ -293,6 +301,7 @@ def test_on_build_says_what_this_build_lacks(mliap_run, capsys, monkeypatch):
                     "cuequivariance-torch)")
 
 
+@pytest.mark.slow
 def test_on_build_comparison_reads_the_frame_as_lammps_wrote_it(mace2, unified, tmp_path):
     """The comparison --on-build makes after the real deck (a `write_data` frame, forces in atom-ID
     order, types in pair_coeff's order), fed here with the driver's forces: they agree."""

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ase.calculators.singlepoint import SinglePointCalculator
+from clihelp import fails
 
 from harness.cli import main
-
-from clihelp import fails
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,8 +67,8 @@ def americium_yaml(folder: Path) -> Path:
 # ----------------------------------------------------------------------------- coverage
 @pytest.mark.parametrize("model", ["local-mace", "chgnet", "sevennet", "eam", "scaled"])
 def test_an_uncovered_element_is_refused_before_anything_runs(model, hcu_mace, tmp_path, capsys):
-    from harness.systems import build_atoms
     from harness.config import load_system
+    from harness.systems import build_atoms
 
     runs = tmp_path / "runs"
     if model == "local-mace":
@@ -108,7 +107,13 @@ def test_what_a_model_file_covers_is_read_once_and_cached(hcu_mace, tmp_path, mo
     cached = tmp_path / "cache" / "metadata" / f"{files_sha256([hcu_mace])}.json"
     assert json.loads(cached.read_text())["info"]["elements"] == ["H", "Cu"]
     metadata._info_of_files.cache_clear()
-    monkeypatch.setitem(metadata._READERS, "mace", lambda files: pytest.fail("read the file again"))
+    from dataclasses import replace
+
+    from harness import catalog
+    from harness.models import family
+
+    never = replace(family("mace"), read_info=lambda files: pytest.fail("read the file again"))
+    monkeypatch.setitem(catalog._LOADED, ("model family", "mace"), never)
     assert metadata.model_info(spec).elements == ("H", "Cu")  # from the cache file, not the model
 
 
@@ -175,6 +180,7 @@ def test_precision_is_a_stated_choice(float32_mace, tmp_path, capsys):
     assert "Default dtype" not in err
 
 
+@pytest.mark.slow
 def test_the_terminal_shows_only_the_harness_lines(float32_mace, tmp_path):
     """`harness run` and `harness phonons` with a small MACE (which converts precision for the
     phonons): every line on the terminal is the harness's own."""

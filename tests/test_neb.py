@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clihelp import fails
 
 from harness.cli import main
-
-from clihelp import fails
 
 ROOT = Path(__file__).resolve().parent.parent
 CU_HOP = ["neb", "--system", "Cu", "--hop", "vacancy", "--images", "5", "--no-progress"]
@@ -39,14 +38,15 @@ def lammps_eam():
     from ase.units import Bohr, Hartree
 
     from harness.config import load_model
-    from harness.models import calculator, restrict_eam
+    from harness.models import calculator, for_elements
 
-    calc = calculator(restrict_eam(load_model("eam"), ["Cu"]))
+    calc = calculator(for_elements(load_model("eam"), ["Cu"]))
     calc.rphi_data *= 27.2 * 0.529 / (Hartree * Bohr)
     calc.set_splines()
     return calc
 
 
+@pytest.mark.slow
 def test_vacancy_hop_equals_ase_neb(cu_neb):
     """The LAMMPS barrier (5 partitions) equals ASE's climbing-image NEB driving ASE's own EAM on the
     same file, from the same relaxed endpoints and the same interpolated band, within 0.01 eV."""
@@ -86,6 +86,7 @@ def summary_launch(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())["launch"]
 
 
+@pytest.mark.slow
 def test_the_bridge_on_partitions_equals_the_classic_barrier(cu_neb, tmp_path):
     """Every partition's rank holds its own copy of the model (the EAM as an ASE calculator)."""
     main([*CU_HOP, "--model", "eam", "--engine", "bridge", "--runs-dir", str(tmp_path)])
@@ -93,6 +94,7 @@ def test_the_bridge_on_partitions_equals_the_classic_barrier(cu_neb, tmp_path):
     assert bridge["barrier_eV"] == pytest.approx(results(cu_neb)["band"]["barrier_eV"], abs=0.005)
 
 
+@pytest.mark.slow
 def test_a_scaled_model_scales_the_barrier_and_one_table_compares_models(cu_neb, tmp_path, capsys):
     soft = tmp_path / "soft.yaml"
     soft.write_text("family: scaled\nbase: eam\nscale: 0.8\n")
@@ -104,6 +106,7 @@ def test_a_scaled_model_scales_the_barrier_and_one_table_compares_models(cu_neb,
     assert "| eam |" in table and "| soft |" in table and "barrier_eV" in table and "table:" in out
 
 
+@pytest.mark.slow
 def test_a_fixed_path_reproduces_the_neb_energies(cu_neb, tmp_path):
     main(["path", "--path", str(cu_neb / "images.extxyz"), "--model", "eam", "--runs-dir", str(tmp_path),
           "--no-progress"])
@@ -113,6 +116,7 @@ def test_a_fixed_path_reproduces_the_neb_energies(cu_neb, tmp_path):
     assert np.abs(e_path - e_neb).max() < 1e-4  # the NEB log prints 8 significant digits
 
 
+@pytest.mark.slow
 def test_the_endpoints_are_minima(cu_neb):
     """Relaxed on the force tolerance (not an energy one): the largest force is below it, and a
     small random push and re-relaxation does not lower the energy."""
@@ -144,6 +148,7 @@ def test_a_sliding_scan_of_a_rigid_structure_is_periodic(tmp_path):
     assert (tmp_path / "Cu-eam-slide-rigid" / "figures" / "slide.png").is_file()
 
 
+@pytest.mark.slow
 def test_an_interrupted_neb_resumes_from_its_band(cu_neb, tmp_path):
     """kill -9 of the whole launch (harness, mpiexec and its ranks) mid-band; --resume continues
     from the last band written, not from the interpolation, to the same barrier."""
@@ -195,8 +200,8 @@ def test_bad_input_one_line_each(tmp_path, capsys, monkeypatch):
     assert "3.61 Å wide; the model's cutoff needs ≥ 9.90 Å" in msg
     assert "unknown hop 'vacany'" in fails(capsys, "neb", "--system", "Cu", "--hop", "vacany", "--model", "eam", *rd)
     monkeypatch.setenv("HARNESS_MAX_RANKS", "3")
-    assert "5 partitions (5 ranks) asked for, but at most 3 may start here (HARNESS_MAX_RANKS)" in fails(capsys, *CU_HOP, "--model",
-                                                                                       "eam", *rd)
+    assert ("5 partitions (5 ranks) asked for, but at most 3 may start here (HARNESS_MAX_RANKS)"
+            in fails(capsys, *CU_HOP, "--model", "eam", *rd))
     monkeypatch.delenv("HARNESS_MAX_RANKS")
     monkeypatch.setenv("HARNESS_MPIEXEC", str(tmp_path / "no-such-mpiexec"))
     assert "no such executable (the MPI launcher" in fails(capsys, *CU_HOP, "--model", "eam", *rd)

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clihelp import fails
 
 from harness.cli import main
-
-from clihelp import fails
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +66,7 @@ def cut_like(full: Path, killed: Path, out: Path) -> Path:
     if len(later):
         with open(out / "traj.lammpstrj", "r+b") as fh:
             fh.truncate(int(ref.offsets[later[0]]))
-    from harness.analysis.thermo import read_thermo
+    from harness.io.thermo import read_thermo
 
     last_row = int(read_thermo(killed / "thermo.dat", 2.0)["step"][-1])
     rows = (out / "thermo.dat").read_text().splitlines(keepends=True)
@@ -154,7 +153,8 @@ def test_a_skipped_observable_is_printed_and_fails_the_command(tmp_path, capsys)
     assert "--skip vdos,msd" in out.err
     assert results(run_dir)["skipped"] == {"vdos": "3 frames < 4", "msd": "3 frames < 4"}
     main(["analyze", str(run_dir), "--skip", "vdos,msd", "--no-progress"])
-    assert results(run_dir)["skipped"] == {"vdos": "left out on request (--skip)", "msd": "left out on request (--skip)"}
+    assert results(run_dir)["skipped"] == {"vdos": "left out on request (--skip)",
+                                           "msd": "left out on request (--skip)"}
     assert "unknown observable" in fails(capsys, "analyze", str(run_dir), "--skip", "vacf")
 
 

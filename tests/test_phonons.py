@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from harness.analysis.harmonic import DisplacementSettings, to_ase
+from harness.analysis.phonon_reference import compare_with_reference, load_reference
 from harness.analysis.sigma import SigmaAnalysis, classify, confusion_matrix, harmonic_forces
 from harness.config import load_model
 from harness.errors import ConfigError, StructureError
-from harness.tasks.phonons import (DisplacementSettings, FiniteDisplacements, compare_with_reference,
-                                   load_reference, to_ase)
+from harness.tasks.displacements import FiniteDisplacements
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "phonopy-dft"
 needs_dft = pytest.mark.skipif(not DFT.is_dir(), reason=f"DFT phonon data not found at {DFT} (../shared absent)")
@@ -28,18 +29,20 @@ def frequencies(ph, q=Q, nac_direction=None):
 def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
     from phonopy import Phonopy
 
-    from harness.models import calculator, restrict_eam
+    from harness.models import calculator, for_elements
 
     cell = bulk("Cu", "fcc", a=3.615, cubic=True)
-    task = FiniteDisplacements(load_model("eam"), cell, DisplacementSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8)))
+    task = FiniteDisplacements(load_model("eam"), cell,
+                               DisplacementSettings(supercell_matrix=np.diag([3, 3, 3]).tolist(), mesh=(8, 8, 8)))
     task.run()
     # the independent route: phonopy driving ASE's own EAM implementation, no LAMMPS
-    ase_eam = calculator(restrict_eam(load_model("eam"), ["Cu"]))
+    ase_eam = calculator(for_elements(load_model("eam"), ["Cu"]))
     from ase.units import Bohr, Hartree
 
     ase_eam.rphi_data *= 27.2 * 0.529 / (Hartree * Bohr)  # LAMMPS' funcfl constant (see test_engines_agree)
     ase_eam.set_splines()
-    ph = Phonopy(task.phonon.unitcell, supercell_matrix=np.diag([3, 3, 3]), primitive_matrix=task.phonon.primitive_matrix)
+    ph = Phonopy(task.phonon.unitcell, supercell_matrix=np.diag([3, 3, 3]),
+                 primitive_matrix=task.phonon.primitive_matrix)
     ph.generate_displacements(distance=0.01)
     forces = []
     for sc in ph.supercells_with_displacements:
@@ -55,6 +58,7 @@ def test_eam_phonons_equal_phonopy_with_ase_eam_on_the_same_file():
     assert task.timings["n_displacements"] == 1 and task.timings["engine"] == "classic"
 
 
+@pytest.mark.slow
 def test_unstable_structure_has_imaginary_modes():
     """bcc Cu is dynamically unstable (EAM): imaginary modes, with their q-points."""
     task = FiniteDisplacements(load_model("eam"), bulk("Cu", "bcc", a=2.87, cubic=True),
@@ -97,6 +101,7 @@ def test_si_dft_vasprun_forces_reproduce_phonopy():
     assert a[0, -1] == pytest.approx(15.11, abs=0.02)  # Si optical phonon at Γ (PBE, 16-atom cell)
 
 
+@pytest.mark.slow
 def test_comparison_metrics_softened_force_constants():
     """Force constants × 0.81 -> every frequency × 0.9: ratio 0.9, ω² RMSE analytic."""
     task = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
@@ -143,6 +148,7 @@ def test_imaginary_branches_leave_the_group_velocity_rmse():
     assert every["rmse_group_velocity_THz_A"] is None and "no real band is left" in every["group_velocity_note"]
 
 
+@pytest.mark.slow
 def test_reference_supercell_mismatch_and_non_periodic():
     a = FiniteDisplacements(load_model("eam"), bulk("Cu", "fcc", a=3.615, cubic=True),
                    DisplacementSettings(supercell_matrix=np.diag([2, 2, 2]).tolist()))
@@ -154,7 +160,8 @@ def test_reference_supercell_mismatch_and_non_periodic():
     molecule = bulk("Cu", "fcc", a=3.615, cubic=True)
     molecule.pbc = [True, True, False]
     with pytest.raises(StructureError, match="periodic in 3-D"):
-        FiniteDisplacements(load_model("eam"), molecule, DisplacementSettings(supercell_matrix=np.eye(3, dtype=int).tolist()))
+        FiniteDisplacements(load_model("eam"), molecule,
+                            DisplacementSettings(supercell_matrix=np.eye(3, dtype=int).tolist()))
 
 
 # ------------------------------------------------------------------------------- σ^(2)
@@ -210,6 +217,7 @@ def test_classes_and_confusion_matrix():
     assert cm["counts"][0] == [1, 1, 0] and cm["agreement"] == 0.5
 
 
+@pytest.mark.slow
 def test_cli_phonons_run_folder(tmp_path):
     from harness.cli import main
 
@@ -250,6 +258,7 @@ def test_cli_system_that_is_not_the_reference(capsys, tmp_path):
     assert _reduced(bulk("NaCl", "rocksalt", a=5.6)) == _reduced(bulk("NaCl", "rocksalt", a=5.6, cubic=True)) == "NaCl"
 
 
+@pytest.mark.slow
 def test_low_temperature_vdos_matches_harmonic_modes(tmp_path):
     """At 30 K the MD VDOS of EAM Cu sits on the harmonic frequencies of the MD cell's q-points."""
     from harness.cli import main
@@ -266,6 +275,7 @@ def test_low_temperature_vdos_matches_harmonic_modes(tmp_path):
     assert (ph_run / "figures" / "vdos_vs_dos.png").is_file()
 
 
+@pytest.mark.slow
 def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
     """Reference route: frames with their own forces + Φ from a phonopy file; the model that
     labelled the frames gets the same σ as the frames' forces. Also `harness sigma --run`."""
@@ -275,7 +285,7 @@ def test_sigma_on_reference_frames_with_reference_fc(tmp_path):
     from harness.config import md_settings
     from harness.tasks.base import execute_run, render_run
     from harness.tasks.md import MDTask
-    from harness.tasks.sigma import sigma_of_reference_frames, run_structure
+    from harness.tasks.sigma import run_structure, sigma_of_reference_frames
 
     run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", temperature_K=600, steps=400, tag="ref")),
                          tmp_path / "runs")

@@ -52,7 +52,8 @@ def test_bridge_and_classic_decks(tiny_mace, runs_dir):
     classic = render_run(MDTask(md_settings("Cu", "eam")), runs_dir)
     deck = (classic / "in.lammps").read_text()
     assert "pair_style      eam\npair_coeff      1 1 model/Cu_u3.eam" in deck
-    assert (classic / "model" / "Cu_u3.eam").is_file() and not (classic / "Cu_u3.eam").exists()  # one copy, the checked one
+    # one copy, the checked one
+    assert (classic / "model" / "Cu_u3.eam").is_file() and not (classic / "Cu_u3.eam").exists()
     assert 'srun "$LMP" -in in.lammps' in (classic / "job.sh").read_text()
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ase.build import bulk
-
 from clihelp import fails
+
 from harness.cli import main
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "phonopy-dft"
@@ -55,8 +55,9 @@ def write_reference(folder: Path, ph, fc: np.ndarray) -> Path:
 def cu_refs(tmp_path_factory) -> Path:
     from phonopy import Phonopy
 
+    from harness.analysis.harmonic import DisplacementSettings, to_phonopy
     from harness.config import load_model
-    from harness.tasks.phonons import DisplacementSettings, FiniteDisplacements, to_phonopy
+    from harness.tasks.displacements import FiniteDisplacements
 
     refs = tmp_path_factory.mktemp("refs")
     cubic = FiniteDisplacements(load_model("emt"), bulk("Cu", "fcc", a=3.615, cubic=True),
@@ -80,17 +81,24 @@ def cu_refs(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def count_model_loads(monkeypatch):
-    """How many calculators harness.models.calculator builds (the bridge and shared_calculator use it)."""
-    import harness.models as models
+    """How many calculators the model families build (every calculator is made by its family's
+    ``calculator``: the bridge, shared_calculator and corrected models alike)."""
+    from dataclasses import replace
+
+    from harness import catalog
+    from harness.models import family
 
     built = []
-    real = models.calculator
 
-    def counting(spec):
-        built.append(spec.label)
-        return real(spec)
+    def counting(real):
+        def build(spec):
+            built.append(spec.label)
+            return real(spec)
+        return build
 
-    monkeypatch.setattr(models, "calculator", counting)
+    for name in catalog.names("model family"):
+        fam = family(name)
+        monkeypatch.setitem(catalog._LOADED, ("model family", name), replace(fam, calculator=counting(fam.calculator)))
     return built
 
 
@@ -113,6 +121,7 @@ def rows_of(runs: Path, folder: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ screen
+@pytest.mark.slow
 def test_screen_classes_softening_instability_and_sigma(cu_refs, tmp_path, capsys, count_model_loads):
     """Four reference folders, EMT, σ from 300 K MD: the softened, the unstable and the broken
     material are classed, counted and reported; the model is built once; a rerun reuses."""
@@ -142,7 +151,8 @@ def test_screen_classes_softening_instability_and_sigma(cu_refs, tmp_path, capsy
     assert s["softening"]["n_softened"] == 1 and s["softening"]["n_materials"] == 3
     # σ: Φ from the model (its phonons member) and from the reference, both rotated into the MD cell
     # Cu-prim's reference is the model's own Φ: both protocols agree
-    assert prim["sigma_fc_reference"] == pytest.approx(prim["sigma_fc_model"], abs=1e-8) and 0 < prim["sigma_fc_model"] < 0.5
+    assert (prim["sigma_fc_reference"] == pytest.approx(prim["sigma_fc_model"], abs=1e-8)
+            and 0 < prim["sigma_fc_model"] < 0.5)
     assert soft["sigma_fc_reference"] > soft["sigma_fc_model"]  # a stiffer harmonic model misfits the forces
     assert s["sigma_classes"]["n"] == 3 and sum(map(sum, s["sigma_classes"]["counts"])) == 3
     # the triclinic (primitive fcc) cell: the same σ as `harness sigma --run` computing Φ itself
@@ -152,7 +162,8 @@ def test_screen_classes_softening_instability_and_sigma(cu_refs, tmp_path, capsy
     out = runs / "screen-emt-syn"
     with open(out / "screen.csv") as fh:
         table = {r["material"]: r for r in csv.DictReader(fh)}
-    assert table["Cu-soft"]["softened"] == "True" and float(table["Cu-soft"]["max_frequency_ratio"]) == pytest.approx(0.9)
+    assert (table["Cu-soft"]["softened"] == "True"
+            and float(table["Cu-soft"]["max_frequency_ratio"]) == pytest.approx(0.9))
     assert table["broken"]["status"] == "failed" and "no forces" in table["broken"]["reason"]
     md = (out / "screen.md").read_text()
     assert "| unstable | 1 | 0 |" in md and "- broken: phonons:" in md
@@ -183,6 +194,7 @@ def test_screen_classes_softening_instability_and_sigma(cu_refs, tmp_path, capsy
     assert rows_of(runs, "screen-emt-syn")[1]["Cu-soft"]["max_frequency_ratio"] == soft["max_frequency_ratio"]
 
 
+@pytest.mark.slow
 def test_one_material_reports_reference_stability_and_thermodynamics(cu_refs, tmp_path, capsys):
     """`harness phonons --reference` on an unstable reference: its imaginary modes (q-point, lowest
     frequency, tolerance), the disagreement, RMSE(v_g) over real branches only, thermodynamics."""
@@ -211,6 +223,7 @@ def test_one_material_reports_reference_stability_and_thermodynamics(cu_refs, tm
     assert th["reference"]["helmholtz_free_energy_eV_per_atom"] == pytest.approx(f.tolist(), abs=1e-10)
 
 
+@pytest.mark.slow
 def test_screen_of_structures_render_only_then_job_array(tmp_path, capsys):
     """--structures (no reference): the model's own phonons per file, an unreadable file is a row;
     --render-only writes the member folders for a job array, the next screen collects them."""
@@ -272,6 +285,7 @@ def nacl_si_mace(tmp_path_factory) -> Path:
                                 channels=8, num_interactions=1)
 
 
+@pytest.mark.slow
 @needs_dft
 def test_dft_nacl_and_si_screen_equal_phonons_alone(nacl_si_mace, tmp_path, capsys, count_model_loads):
     """NaCl (FORCE_SETS + BORN) and Si (vasprun.xml) as two materials: each row is what
@@ -291,7 +305,8 @@ def test_dft_nacl_and_si_screen_equal_phonons_alone(nacl_si_mace, tmp_path, caps
     alone = {
         "NaCl": ["--reference", str(DFT / "NaCl" / "phonopy_disp.yaml"), "--reference-forces",
                  str(DFT / "NaCl" / "FORCE_SETS"), "--born", str(DFT / "NaCl" / "BORN")],
-        "Si": ["--reference", str(DFT / "Si" / "phonopy_disp.yaml"), "--reference-forces", str(DFT / "Si" / "vasprun.xml")],
+        "Si": ["--reference", str(DFT / "Si" / "phonopy_disp.yaml"), "--reference-forces",
+               str(DFT / "Si" / "vasprun.xml")],
     }
     for name, ref_args in alone.items():
         main(["phonons", "--model", model, *ref_args, "--mesh", "6", "6", "6", "--temperatures", "300",

@@ -14,13 +14,12 @@ import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
+from clihelp import fails
 
 from harness.cli import main
-
-from clihelp import fails
 from harness.config import load_model
-from harness.io.frames import write_frames
 from harness.forces import ForceSession
+from harness.io.frames import write_frames
 
 MLEARN_CU = Path(__file__).resolve().parents[2] / "shared" / "data" / "mlearn-dft" / "Cu_test.json"
 
@@ -121,8 +120,8 @@ def test_correction_fitted_on_one_frame_reproduces_c_on_the_others(tmp_path):
     assert corrected.base.name == "eam" and corrected.scale == pytest.approx(1.0, abs=1e-12)
     # c fitted on each of the other frames alone is the same
     from harness.analysis.parity import fit_correction
-    from harness.io.frames import read_frames
     from harness.forces import evaluate_frames as model_forces
+    from harness.io.frames import read_frames
 
     frames = read_frames(ref)
     forces, _ = model_forces(load_model(str(soft)), frames, engine="classic")
@@ -150,7 +149,8 @@ def test_corrected_model_scales_stress_in_bridge_and_classic(tmp_path):
         assert corr.energy_eV == pytest.approx(c * base.energy_eV, rel=1e-12)
         assert np.allclose(corr.forces_eV_A, c * base.forces_eV_A, rtol=1e-9, atol=1e-12)
         if engine == "classic":
-            assert "pair_style      hybrid/scaled 1.07 eam\n" in deck and "pair_coeff      1 1 eam model/Cu_u3.eam" in deck
+            assert ("pair_style      hybrid/scaled 1.07 eam\n" in deck
+                    and "pair_coeff      1 1 eam model/Cu_u3.eam" in deck)
 
 
 def test_corrected_model_phonon_frequencies_scale_with_sqrt_c(tmp_path):
@@ -162,8 +162,9 @@ def test_corrected_model_phonon_frequencies_scale_with_sqrt_c(tmp_path):
     freqs = {}
     for name, spec in (("base", load_model("eam")), ("soft", load_model(str(scaled_yaml(tmp_path, "eam", c))))):
         ph = Phonopy(PhonopyAtoms(symbols=unit.get_chemical_symbols(), cell=unit.cell[:],
-                                  scaled_positions=unit.get_scaled_positions()), supercell_matrix=2 * np.eye(3, dtype=int),
-                    primitive_matrix="F")  # fcc: what 'auto' finds, given explicitly
+                                  scaled_positions=unit.get_scaled_positions()),
+                     supercell_matrix=2 * np.eye(3, dtype=int),
+                     primitive_matrix="F")  # fcc: what 'auto' finds, given explicitly
         ph.generate_displacements(distance=0.01)
         sc = ph.supercell
         from ase import Atoms
@@ -238,7 +239,8 @@ def test_bad_reference_input(capsys, tmp_path):
     nof = tmp_path / "noforces.extxyz"
     write(nof, rattled_cu(1), format="extxyz")
     assert "has no forces" in fails(capsys, "softening", "--model", "eam", "--reference", str(nof), *rd)
-    assert "no such file" in fails(capsys, "softening", "--model", "eam", "--reference", str(tmp_path / "x.extxyz"), *rd)
+    assert "no such file" in fails(capsys, "softening", "--model", "eam", "--reference",
+                                   str(tmp_path / "x.extxyz"), *rd)
     msg = fails(capsys, "softening", "--model", "eam", "--reference", str(nof), "--format", "cif", *rd)
     assert "unknown reference format 'cif'" in msg and "pymatgen-json" in msg
     assert "cannot tell the format" in fails(capsys, "softening", "--model", "eam", "--reference",

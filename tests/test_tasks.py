@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
-
-from harness.cli import main
-
 from clihelp import fails
 from runfiles import thermo_rows
+
+from harness.cli import main
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness"
 
@@ -60,6 +59,7 @@ def test_md_render_then_execute_then_collect(tmp_path, capsys):
     assert res["temperature"]["target_K"] == 1000 and summary(run_dir)["results"] == "results.json"
 
 
+@pytest.mark.slow
 def test_phonons_render_then_execute_equals_one_shot(tmp_path, capsys):
     """A rendered phonons folder executed later (as a job would) gives the numbers of `harness phonons`."""
     args = ["phonons", "--system", "Cu", "--model", "eam", "--mesh", "6", "6", "6"]
@@ -125,8 +125,15 @@ def test_every_task_reports_its_status(tmp_path, capsys):
 
 def test_request_round_trip_rebuilds_every_task(tmp_path):
     """summary.json's request rebuilds the same task: what `harness execute` relies on on another machine."""
-    from harness.config import (MDSettings, PhononsSettings, SinglePointSettings, SofteningSettings, load_model,
-                                load_system, md_settings)
+    from harness.config import (
+        MDSettings,
+        PhononsSettings,
+        SinglePointSettings,
+        SofteningSettings,
+        load_model,
+        load_system,
+        md_settings,
+    )
 
     frames = str(labelled_cu(tmp_path / "cu.extxyz"))
     for settings in (md_settings("Pt3Co", "emt", "dynamat", temperature_K=500, steps=10, seed=7, tag="x"),
@@ -209,15 +216,17 @@ def test_bad_names_in_yaml_files(tmp_path, capsys):
 
 
 def test_closed_sets_are_choices_with_one_spelling(capsys):
+    from harness import catalog
     from harness.cli import cli
     from harness.cli.options import ENGINES
-    from harness.engines import ENGINES as REGISTERED
+
+    REGISTERED = catalog.names("engine")
 
     assert set(ENGINES) == {"auto", *REGISTERED}
     msg = fails(capsys, "md", "--engine", "warp")
     assert msg == "harness: error: --engine: unknown engine 'warp' (valid: auto, mliap, bridge, classic)"
     spellings = {}
-    for name, cmd in cli.commands.items():
+    for cmd in cli.commands.values():
         for p in cmd.params:
             for opt in getattr(p, "opts", []):
                 spellings.setdefault(p.name, set()).add(opt)
@@ -235,10 +244,11 @@ def test_tasks_never_branch_on_engines_nor_talk_to_lammps():
 
 
 def test_task_registry_knows_every_task():
-    from harness.tasks.base import TASKS, Task, register, task_class
+    from harness import catalog
+    from harness.tasks.base import Task, register, task_class
 
-    for name in ("md", "phonons", "singlepoint", "softening", "sigma", "highenergy"):
+    for name in catalog.names("task"):
         assert task_class(name).name == name
     with pytest.raises(ValueError, match="registered twice"):
         register(type("Other", (Task,), {"name": "md"}))
-    assert TASKS["md"].__name__ == "MDTask"
+    assert task_class("md").__name__ == "MDTask"

@@ -50,20 +50,6 @@ def pressure_from_stress(stress_voigt: np.ndarray, dimension: int = 3) -> np.nda
     return -(s[:, 0] + s[:, 1] + s[:, 2]) / 3.0
 
 
-def kinetic_stress(velocities_A_ps: np.ndarray, masses_amu: np.ndarray, volume_A3: np.ndarray) -> np.ndarray:
-    """Kinetic part of the stress, ASE sign and Voigt order, eV/Å³, per frame: −Σ m v_a v_b / V.
-
-    LAMMPS' pressure tensor is (Σ m v_a v_b + W_ab)/V (so its scalar kinetic part is 2KE/(3V)):
-    adding this term to a potential-only stress gives what LAMMPS reports for the model.
-    """
-    v = np.asarray(velocities_A_ps, dtype=float)
-    m = np.asarray(masses_amu, dtype=float)
-    k = np.einsum("i,fia,fib->fab", m, v, v) * MVV2E
-    vol = np.broadcast_to(np.asarray(volume_A3, dtype=float), (len(v),))
-    voigt = np.stack([k[:, 0, 0], k[:, 1, 1], k[:, 2, 2], k[:, 1, 2], k[:, 0, 2], k[:, 0, 1]], axis=1)
-    return -voigt / vol[:, None]
-
-
 def shared_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
     """Bin edges spanning both samples (the E_P histograms must share them)."""
     both = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
@@ -180,30 +166,3 @@ def equipartition_check(t_measured_K: float, t_expected_K: float, tol: float = 0
         return (f"{head}: a wrong frame interval (Δt × {np.sqrt(ratio):.3g} would agree); check --timestep-fs "
                 f"and --stride")
     return f"{head}: velocities in another unit than Å/ps, or a reference at another temperature"
-
-
-class Unwrapper:
-    """Unwrap periodic positions frame by frame: each step between frames is taken to its minimum image
-    (in fractional coordinates of each frame's cell), so a trajectory can be unwrapped as it is read."""
-
-    def __init__(self):
-        self._frac = self._frac_u = None
-
-    def __call__(self, positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
-        cell = np.asarray(cell, dtype=float)
-        frac = np.asarray(positions, dtype=float) @ np.linalg.inv(cell)
-        if self._frac is None:
-            self._frac_u = frac
-        else:
-            d = frac - self._frac
-            self._frac_u = self._frac_u + (d - np.round(d))
-        self._frac = frac
-        return self._frac_u @ cell
-
-
-def unwrap(positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Unwrap periodic positions (n_frames, N, 3) by minimum-image steps between frames."""
-    x = np.asarray(positions, dtype=float)
-    cells = np.broadcast_to(np.asarray(cells, dtype=float), (len(x), 3, 3))
-    step = Unwrapper()
-    return np.array([step(p, c) for p, c in zip(x, cells)])

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import AnalysisError
+from ..files import jsonable
+from ..io.elements import element_mass
+from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
+from ..io.thermo import read_thermo
 from .correlate import LagCorrelator
 from .msd import MSDAccumulator, fit_diffusion
 from .pressure import pressure_summary, summarize_series
 from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
-from .thermo import read_thermo
-from ..errors import AnalysisError
-from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
-from ..files import jsonable
-from .trajectory import element_mass, universe_from_arrays
+from .trajectory import universe_from_arrays
 from .vdos import spectra
 
 MIN_FRAMES_TIME_CORRELATION = 4

@@ -16,9 +16,8 @@ or ``run too short for D``, with the reason. 1 A^2/ps = 1e-4 cm^2/s.
 
 from __future__ import annotations
 
-import numpy as np
-
 import MDAnalysis as mda
+import numpy as np
 from MDAnalysis.analysis.msd import EinsteinMSD
 
 from ..units import A2_PER_PS_TO_CM2_PER_S

@@ -1,6 +1,8 @@
 """Energy profiles along a path of images: barriers, the KRA barrier, and a report card.
 
-Pure functions on arrays (eV, Å). The quoted barrier is the climbing image's (the highest
+Pure functions on arrays (eV, Å), and the readers of what a LAMMPS NEB leaves behind: the
+universe log's table (:func:`parse_neb_log`: energies, reaction coordinate and forces per
+iteration) and the band's dumps. The quoted barrier is the climbing image's (the highest
 image of a converged climbing-image band); a cubic spline through the image energies on the
 reaction coordinate is reported beside it, never instead of it. A band that did not converge
 has no barrier: its report card says why.
@@ -15,7 +17,15 @@ Definitions (MISSION §3–4):
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from ..errors import SimulationError
+from ..io.lammps_dump import dump_cells, index_dump, iter_dump
 
 SYMMETRIC_TOL_EV = 1e-3  # end states this close in energy: a symmetric hop (forward = backward)
 
@@ -149,3 +159,84 @@ def compare_profile(rc_model: np.ndarray, e_model: np.ndarray, rc_ref: np.ndarra
             "forward_barrier_error_eV": bm["forward_barrier_eV"] - br["forward_barrier_eV"],
             "kra_barrier_error_eV": bm["kra_barrier_eV"] - br["kra_barrier_eV"],
             "reference_energies_eV": er, "reference_reaction_coordinate": np.asarray(rc_ref, float)}
+
+
+# ---------------------------------------------------------------------- what LAMMPS leaves
+def parse_neb_log(path: Path) -> dict:
+    """The NEB table of a LAMMPS universe log: every row of both stages, the climbing image.
+
+    Returns ``{"stages": [[row, ...], [row, ...]], "climbing_image": k or None}`` where a row
+    maps the log's columns (``Step``, ``MaxReplicaForce``, ``MaxAtomForce``, ``EBF``, ``EBR``,
+    ``RD1`` … ``PEN``) to numbers; image numbers are 1-based as in the log.
+    """
+    stages: list[list[dict]] = []
+    header: list[str] | None = None
+    climbing = None
+    if not Path(path).is_file():
+        return {"stages": [], "climbing_image": None}
+    for line in Path(path).read_text(errors="replace").splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "Step" and "MaxReplicaForce" in words:
+            header = words
+            stages.append([])
+            continue
+        m = re.match(r"Climbing replica = (\d+)", line.strip())
+        if m:
+            climbing = int(m.group(1))
+            continue
+        if header is not None and len(words) == len(header):
+            try:
+                stages[-1].append(dict(zip(header, (float(w) for w in words))))
+            except ValueError:
+                header = None
+        elif header is not None:
+            header = None
+    return {"stages": stages, "climbing_image": climbing}
+
+
+def profile_of(row: dict, n_images: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reaction coordinate, potential energy eV) of every image in one log row."""
+    rc = np.array([row[f"RD{k}"] for k in range(1, n_images + 1)])
+    pe = np.array([row[f"PE{k}"] for k in range(1, n_images + 1)])
+    return rc, pe
+
+
+def convergence_history(log: dict) -> list[dict]:
+    """Every row of :func:`parse_neb_log`'s stages as ``stage`` (1: the band, 2: climbing),
+    ``iteration``, ``max_force_eV_A`` (largest NEB force), ``max_atom_force_eV_A`` and
+    ``forward_barrier_eV``."""
+    return [{"stage": k + 1, "iteration": int(r["Step"]), "max_force_eV_A": r["MaxReplicaForce"],
+             "max_atom_force_eV_A": r["MaxAtomForce"], "forward_barrier_eV": r["EBF"]}
+            for k, stage in enumerate(log["stages"]) for r in stage]
+
+
+def last_common_band(dumps: list[Path], elements: list[str]) -> tuple[list[np.ndarray], int]:
+    """Positions (Å, shifted to the box origin) of every image at the last iteration all band
+    ``dumps`` (one per image, in order) have, and that iteration; the band an NEB resumes from."""
+    indices = [index_dump(path) for path in dumps]
+    common = set(indices[0].steps.tolist())
+    for ix in indices[1:]:
+        common &= set(ix.steps.tolist())
+    if not common:
+        raise SimulationError(f"{Path(dumps[0]).parent}: the band dumps share no iteration to resume from")
+    step = max(common)
+    band = []
+    for ix in indices:
+        frames, _ = next(iter_dump(ix.select(ix.steps == step), elements))
+        band.append(np.asarray(frames.positions_A[0], dtype=float))  # shifted to the box origin
+    return band, int(step)
+
+
+def read_images(dumps: list[Path], elements: list[str], energies_eV: np.ndarray) -> list[Atoms]:
+    """The first frame of each image's dump (one per image, in order) as periodic atoms with its
+    energy (eV, a single-point calculator) and ``info["image"]`` (1-based, as in the log)."""
+    out = []
+    for i, path in enumerate(dumps, start=1):
+        frames, symbols = next(iter_dump(index_dump(path), elements))
+        atoms = Atoms(symbols, positions=frames.positions_A[0].astype(float), cell=dump_cells(frames)[0], pbc=True)
+        atoms.calc = SinglePointCalculator(atoms, energy=float(energies_eV[i - 1]))
+        atoms.info["image"] = i
+        out.append(atoms)
+    return out

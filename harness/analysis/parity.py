@@ -100,6 +100,7 @@ def fit_correction(f_ref: np.ndarray, f_model: np.ndarray, *, min_rms_force_eV_A
                               f"(RMS {rms_model:.3g} eV/Å) while the reference's are not")
     c = float(x @ y) / float(y @ y)
     if not c > 0:
-        raise CorrectionError(f"cannot fit the correction: model and reference forces are anti-correlated (c = {c:.3g})")
+        raise CorrectionError(f"cannot fit the correction: model and reference forces are anti-correlated "
+                              f"(c = {c:.3g})")
     return {"c": c, "n_components": int(x.size), "reference_rms_force_eV_A": rms_ref,
             "model_rms_force_eV_A": rms_model, "residual_mae_eV_A": float(np.abs(c * y - x).mean())}

@@ -1,4 +1,5 @@
-"""Phonon comparisons and stability checks: pure functions on phonopy outputs (THz, Å).
+"""Phonon comparisons, stability checks, per-atom thermodynamics and the VDOS check: pure
+functions on phonopy outputs (THz, Å); :mod:`.harmonic` gets those outputs from phonopy.
 
 Conventions: frequencies in THz, imaginary modes as negative frequencies (phonopy's
 convention); ω² keeps the sign (ω² = sign(ν) ν², THz²); group velocities in THz·Å.
@@ -7,6 +8,8 @@ convention); ω² keeps the sign (ω² = sign(ν) ν², THz²); group velocities
 from __future__ import annotations
 
 import numpy as np
+
+from .metrics import normalise, spectrum_error
 
 # Acoustic modes near Γ come out slightly imaginary from finite-difference noise; below this
 # magnitude (THz) they are not called an instability.
@@ -117,7 +120,8 @@ def compare_frequencies(freq_model_THz: np.ndarray, freq_ref_THz: np.ndarray, we
             dropped = np.flatnonzero(imaginary)
             out["group_velocity_note"] = (
                 f"band{'s' if len(dropped) > 1 else ''} {', '.join(str(b) for b in dropped)} (of {fm.shape[1]}, "
-                f"ascending order) {'are' if len(dropped) > 1 else 'is'} imaginary (< -{tol_THz} THz) somewhere in the model or the reference and are left out of "
+                f"ascending order) {'are' if len(dropped) > 1 else 'is'} imaginary (< -{tol_THz} THz) somewhere in "
+                "the model or the reference and are left out of "
                 "RMSE(v_g)" + ("; no real band is left" if imaginary.all() else ""))
     return out
 
@@ -187,3 +191,32 @@ def broadened_modes(modes_THz: np.ndarray, width_THz: float, f_max_THz: float, n
     f = np.linspace(0, f_max_THz, n)
     s = np.exp(-0.5 * ((f[:, None] - np.asarray(modes_THz)[None, :]) / width_THz) ** 2).sum(axis=1)
     return f, s
+
+
+def vdos_against_modes(modes_THz: np.ndarray, vdos: dict) -> dict:
+    """An MD run's mass-weighted VDOS against harmonic mode frequencies (equal in the harmonic limit).
+
+    Parameters
+    ----------
+    modes_THz : (n,)
+        The harmonic frequencies the MD cell holds (see
+        :func:`harness.analysis.harmonic.md_cell_modes`).
+    vdos : dict
+        The ``vdos`` block of an analysed MD run: ``frequency_THz``, ``total`` and
+        ``resolution_THz`` (0.1 THz when absent).
+
+    Returns
+    -------
+    dict
+        ``E_VDOS_percent`` (:func:`~harness.analysis.metrics.spectrum_error`), ``broadening_THz``
+        (the VDOS resolution, at least 0.05 THz: the modes are broadened to it), the spectra to
+        draw, ``harmonic`` (frequency, unit area) and ``vdos`` (frequency, values), and
+        ``max_mode_THz``.
+    """
+    fv, sv = np.asarray(vdos["frequency_THz"], dtype=float), np.asarray(vdos["total"], dtype=float)
+    modes = np.asarray(modes_THz)
+    width = max(float(vdos.get("resolution_THz", 0.1)), 0.05)
+    fd, sd = broadened_modes(modes, width, max(fv.max(), modes.max() + 5 * width))
+    err = spectrum_error(fd, sd, fv, sv)
+    return {"E_VDOS_percent": err, "broadening_THz": width, "harmonic": (fd, normalise(fd, sd)), "vdos": (fv, sv),
+            "max_mode_THz": modes.max()}

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from itertools import combinations_with_replacement
 
-import numpy as np
-
 import MDAnalysis as mda
+import numpy as np
 from MDAnalysis.analysis.rdf import InterRDF
 from MDAnalysis.lib.mdamath import triclinic_vectors
 

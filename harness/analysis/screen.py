@@ -1,6 +1,7 @@
-"""Statistics of a screen over materials: pure functions on its table rows (dicts).
+"""A screen's table rows and their statistics over materials: pure functions on dicts.
 
-A row is one material (see :mod:`harness.tasks.screen`): ``status`` ("done" or "failed"),
+A row is one material (see :mod:`harness.tasks.screen`; :func:`phonon_row` makes its phonon
+columns from the phonons results.json): ``status`` ("done" or "failed"),
 ``reference_stable`` / ``model_stable`` (bool or ``None`` without a reference),
 ``max_frequency_ratio``, ``rmse_omega2_THz2``, σ^(2) classes ``class_fc_reference`` /
 ``class_fc_model`` and ``sigma_error`` (⟨σ⟩ with Φ from the model − with Φ from the reference).
@@ -21,6 +22,41 @@ SOFTENED_MARGIN = 1e-6
 def is_softened(ratio: float | None) -> bool | None:
     """Max-frequency ratio model/reference below 1 (``None`` without a ratio)."""
     return None if ratio is None else bool(ratio < 1.0 - SOFTENED_MARGIN)
+
+
+def phonon_row(doc: dict) -> dict:
+    """The table's phonon columns from a phonons results.json."""
+    from ase.formula import Formula
+
+    c = doc.get("comparison") or {}
+    symbols = doc["primitive_cell"]["symbols"]
+    row = {"formula": str(Formula("".join(symbols)).reduce()[0]), "n_atoms_primitive": len(symbols),
+           "model_stable": doc["dynamically_stable"], "model_min_frequency_THz": doc["min_frequency_THz"],
+           "model_n_imaginary_qpoints": doc["n_imaginary_qpoints"], "max_frequency_model_THz": doc["max_frequency_THz"]}
+    thermo = doc.get("thermodynamics") or {}
+    for k, t in enumerate(thermo.get("temperatures_K", [])):
+        row[f"F_model_{t:g}K_eV_per_atom"] = thermo["helmholtz_free_energy_eV_per_atom"][k]
+    if c:
+        rs = c["reference_stability"]
+        row.update(reference_stable=rs["dynamically_stable"], reference_min_frequency_THz=rs["min_frequency_THz"],
+                   reference_n_imaginary_qpoints=rs["n_imaginary_qpoints"],
+                   stability_agreement=c["stability_agreement"],
+                   max_frequency_model_THz=c["max_frequency_model_THz"],
+                   max_frequency_reference_THz=c["max_frequency_reference_THz"],
+                   max_frequency_ratio=c["max_frequency_ratio"], softened=is_softened(c["max_frequency_ratio"]),
+                   rmse_omega2_THz2=c["rmse_omega2_THz2"],
+                   rmse_omega2_reference_stable_THz2=c["rmse_omega2_reference_stable_THz2"],
+                   rmse_group_velocity_THz_A=c.get("rmse_group_velocity_THz_A"),
+                   group_velocity_bands_dropped=c.get("group_velocity_bands_dropped"),
+                   mae_frequency_THz=c["mae_frequency_THz"])
+        err = c["thermodynamics"]["error"]
+        # imaginary modes are left out of the harmonic sums: an error involving them is not physics
+        row["thermodynamics_reliable"] = bool(thermo.get("reliable") and c["thermodynamics"]["reference"]["reliable"])
+        for k, t in enumerate(err["temperatures_K"]):
+            row[f"dF_{t:g}K_meV_per_atom"] = err["helmholtz_free_energy_error_meV_per_atom"][k]
+            row[f"dS_{t:g}K_J_per_K_per_mol_atoms"] = err["entropy_error_J_per_K_per_mol_atoms"][k]
+            row[f"dCv_{t:g}K_J_per_K_per_mol_atoms"] = err["heat_capacity_error_J_per_K_per_mol_atoms"][k]
+    return row
 
 
 def _with(rows: list[dict], *keys) -> list[dict]:
@@ -95,5 +131,5 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-__all__ = ["CLASSES", "DISTRIBUTIONS", "STABILITY_CLASSES", "distribution", "is_softened", "sigma_confusion",
-           "softening", "stability_confusion", "summarize"]
+__all__ = ["CLASSES", "DISTRIBUTIONS", "STABILITY_CLASSES", "distribution", "is_softened", "phonon_row",
+           "sigma_confusion", "softening", "stability_confusion", "summarize"]

@@ -14,8 +14,22 @@ import sys
 import click
 
 from ..errors import HarnessError
-from . import (compare, highenergy, init, jobs, listing, md, neb, phonons, preflight, runs, screen, sigma,
-               singlepoint, softening)
+from . import (
+    compare,
+    highenergy,
+    init,
+    jobs,
+    listing,
+    md,
+    neb,
+    phonons,
+    preflight,
+    runs,
+    screen,
+    sigma,
+    singlepoint,
+    softening,
+)
 
 COMMAND_MODULES = (md, runs, listing, init, phonons, sigma, softening, singlepoint, highenergy, compare, neb,
                    preflight, screen, jobs)

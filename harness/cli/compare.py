@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .options import (Choice, engine_option, partial_option, preset_option, reference_trajectory_options, split_list,
-                      steps_option)
+from .options import (
+    Choice,
+    engine_option,
+    partial_option,
+    preset_option,
+    reference_trajectory_options,
+    split_list,
+    steps_option,
+)
 
 
 @click.command()

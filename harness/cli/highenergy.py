@@ -6,16 +6,29 @@ from pathlib import Path
 
 import click
 
-from .options import (engine_option, model_option, no_progress_option, overwrite_option, preset_option,
-                      render_only_option, run_command, runs_dir_option, seed_option, steps_option, system_option,
-                      tag_option, timestep_option)
+from .options import (
+    engine_option,
+    model_option,
+    no_progress_option,
+    overwrite_option,
+    preset_option,
+    render_only_option,
+    run_command,
+    runs_dir_option,
+    seed_option,
+    steps_option,
+    system_option,
+    tag_option,
+    timestep_option,
+)
 
 
 @click.command()
 @system_option(required=True)
 @model_option(required=True, help="the model that samples (MD)")
 @click.option("--temperature", "temperature_K", type=float, default=1000.0, show_default=True, help="K")
-@click.option("--frames", type=int, default=10, show_default=True, help="frames to export (evenly spaced after equilibration)")
+@click.option("--frames", type=int, default=10, show_default=True,
+              help="frames to export (evenly spaced after equilibration)")
 @preset_option
 @steps_option
 @timestep_option

@@ -9,8 +9,20 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .options import (Choice, apply, engine_option, md_options, overwrite_option, preset_option, runs_dir_option,
-                      split_list, stage_option, steps_option, temperature_option, timestep_option)
+from .options import (
+    Choice,
+    apply,
+    engine_option,
+    md_options,
+    overwrite_option,
+    preset_option,
+    runs_dir_option,
+    split_list,
+    stage_option,
+    steps_option,
+    temperature_option,
+    timestep_option,
+)
 
 TASKS = ("md", "neb")
 cluster_option = click.option("--cluster", "-c", required=True,
@@ -40,9 +52,9 @@ def jobs():
 @_model_path_option
 def render(cluster, model_path_on_cluster, **kw):
     """One MD run folder with the job script for a cluster profile; submits nothing."""
-    from ..names import validate_path
     from ..jobs.campaign import render_job
     from ..jobs.profiles import load_profile
+    from ..names import validate_path
     from ..tasks.base import render_run
     from .md import md_task
 
@@ -123,9 +135,10 @@ def _echo_submissions(out: Path, subs: list[dict]) -> None:
 def submit(render_only, no_collect, **kw):
     """Render every member (systems × models × seeds) and submit one job array per resource shape,
     then a collect job that runs when they have ended (afterany)."""
-    from ..names import safe_name
-    from ..jobs.campaign import create, submit as submit_campaign
+    from ..jobs.campaign import create
+    from ..jobs.campaign import submit as submit_campaign
     from ..jobs.profiles import load_profile
+    from ..names import safe_name
 
     profile = load_profile(kw["cluster"])
     tasks = _tasks(kw)

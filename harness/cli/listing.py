@@ -27,7 +27,8 @@ def _lookup_header(folder: str) -> None:
 @click.command("list")
 @click.argument("what", type=Choice(LISTINGS, "listing"))
 def list_(what):
-    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this build's support), clusters.
+    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this
+    build's support), clusters.
 
     Systems, models and templates are looked up in $HARNESS_ROOT, then the project folder
     (the current directory or the nearest one above it holding inputs/, potentials/ or

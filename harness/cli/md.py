@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from .options import (md_options, no_progress_option, partial_option, ranks_option, resume_option, run_command,
-                      skip_option)
+from .options import (
+    md_options,
+    no_progress_option,
+    partial_option,
+    ranks_option,
+    resume_option,
+    run_command,
+    skip_option,
+)
 
 
 def md_task(kw: dict, *, render_only: bool = False):
@@ -64,8 +71,8 @@ def md(resume, ranks, no_progress, **kw):
               help="where the model's weights file is on the cluster: not copied; job.sh links model/ to it")
 def render(nodes, gpus_per_node, tasks_per_node, walltime, partition, model_path_on_cluster, **kw):
     """Write the MD run folder (deck, data, job script, model) without running it, for any engine."""
-    from ..names import validate_path
     from ..config.resources import JobResources
+    from ..names import validate_path
     from ..tasks.base import render_run
 
     job = JobResources(nodes=nodes, gpus_per_node=gpus_per_node, tasks_per_node=tasks_per_node, walltime=walltime,

@@ -8,9 +8,21 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .options import (Choice, engine_option, no_progress_option, overwrite_option, ranks_option, render_only_option,
-                      resume_option, run_command, runs_dir_option, split_list, stage_option, system_option,
-                      tag_option)
+from .options import (
+    Choice,
+    engine_option,
+    no_progress_option,
+    overwrite_option,
+    ranks_option,
+    render_only_option,
+    resume_option,
+    run_command,
+    runs_dir_option,
+    split_list,
+    stage_option,
+    system_option,
+    tag_option,
+)
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -54,7 +66,8 @@ def neb(system, model, models, hop, initial, final, supercell, images, interpola
         reference_barrier_eV, tag, runs_dir, overwrite, stage_model, render_only, resume, ranks, no_progress):
     """Climbing-image NEB barrier of a hop (built for a crystal, or between given endpoints)."""
     from ..config import NEBSettings, load_model, load_system
-    from ..tasks.neb import NEBTask, compare_models
+    from ..report.neb import compare_models
+    from ..tasks.neb import NEBTask
 
     names = split_list(models) or ([model] if model else None)
     if not names:

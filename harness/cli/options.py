@@ -1,7 +1,8 @@
 """Options shared by several commands, defined once (one spelling and one help text each),
 and the one way every task command runs its task.
 
-Only click and the standard library are imported here: ``harness --help`` stays fast.
+Only click, the standard library and the catalog of names are imported here: ``harness --help`` stays
+fast.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import click
 
-ENGINES = ("auto", "mliap", "bridge", "classic")  # checked against harness.engines.ENGINES in the tests
+from .. import catalog
+
+ENGINES = ("auto", *catalog.names("engine"))
 
 
 class Choice(click.Choice):
@@ -82,8 +85,8 @@ skip_option = click.option("--skip", default=None, metavar="OBS[,OBS]",
 
 def md_options(fn):
     """The MD settings (run, md, render)."""
+    from ..config import RELAX_MODES
     from ..config.system import THERMOSTATS
-    from ..config.tasks import RELAX_MODES
 
     return apply(fn, [
         system_option(default="Pt3Co", show_default=True),
@@ -107,7 +110,7 @@ def md_options(fn):
 
 def labelled_frames_options(fn):
     """A model evaluated on labelled reference frames (softening, singlepoint)."""
-    from ..config.tasks import FRAME_FORMATS
+    from ..config import FRAME_FORMATS
 
     return apply(fn, [
         model_option(required=True),

@@ -6,8 +6,18 @@ from pathlib import Path
 
 import click
 
-from .options import (apply, engine_option, model_option, no_progress_option, overwrite_option, render_only_option,
-                      run_command, runs_dir_option, system_option, tag_option)
+from .options import (
+    apply,
+    engine_option,
+    model_option,
+    no_progress_option,
+    overwrite_option,
+    render_only_option,
+    run_command,
+    runs_dir_option,
+    system_option,
+    tag_option,
+)
 from .screen import parse_temperatures, temperatures_option
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

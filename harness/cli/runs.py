@@ -24,12 +24,14 @@ def execute(run_dir, resume, ranks, stop_after_s, collect, overwrite, no_progres
     """Execute a rendered run folder here, whatever its task (e.g. inside a job script).
 
     A completed run is left as it is (a requeued job changes nothing) unless --overwrite."""
+    from ..runs import load_run
     from ..tasks.base import collect_run, execute_run, load_task
 
     name = run_dir.resolve().name
-    task = load_task(run_dir)
-    resume = resume and task.can_resume(run_dir)
-    done = execute_run(run_dir, task.launcher_for(ranks), task=task, resume=resume, progress=not no_progress,
+    run = load_run(run_dir)  # read once, handed down
+    task = load_task(run)
+    resume = resume and task.can_resume(run.path)
+    done = execute_run(run, task.launcher_for(ranks), task=task, resume=resume, progress=not no_progress,
                        stop_after_s=stop_after_s, overwrite=overwrite)
     if done is None:
         click.echo(f"{name}: completed already ({task.name}); nothing done (--overwrite runs it again from the "
@@ -37,7 +39,7 @@ def execute(run_dir, resume, ranks, stop_after_s, collect, overwrite, no_progres
     else:
         click.echo(f"{name}: completed ({task.name})", err=True)
     if collect:
-        results = collect_run(run_dir, task=task, progress=not no_progress)
+        results = collect_run(run, task=task, progress=not no_progress)
         for line in task.headline(results):
             click.echo(line)
         task.check_results(results)
@@ -48,10 +50,12 @@ def execute(run_dir, resume, ranks, stop_after_s, collect, overwrite, no_progres
 @no_progress_option
 def collect(run_dir, no_progress):
     """Post-process an executed run folder of any task into results.json and figures."""
+    from ..runs import load_run
     from ..tasks.base import collect_run, load_task
 
-    task = load_task(run_dir)
-    results = collect_run(run_dir, task=task, progress=not no_progress)
+    run = load_run(run_dir)
+    task = load_task(run)
+    results = collect_run(run, task=task, progress=not no_progress)
     for line in task.headline(results):
         click.echo(line)
     click.echo(f"results: {run_dir / 'results.json'}")

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from .options import (engine_option, model_option, no_progress_option, render_only_option, runs_dir_option,
-                      split_list, tag_option)
+from .options import (
+    engine_option,
+    model_option,
+    no_progress_option,
+    render_only_option,
+    runs_dir_option,
+    split_list,
+    tag_option,
+)
 
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -52,8 +59,7 @@ def screen(references, structures, model, engine, mesh, temperatures, supercell,
            sigma_steps, sigma_timestep_fs, tag, runs_dir, render_only, no_progress):
     """Phonons and anharmonicity over many materials: stability agreement, softening, σ classes,
     thermodynamics; one run folder per material (resumable), one table and its figures."""
-    from ..config import load_model
-    from ..config.tasks import ScreenSettings
+    from ..config import ScreenSettings, load_model
     from ..tasks.screen import check_screen
     from ..tasks.screen import screen as run_screen
 

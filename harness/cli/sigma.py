@@ -57,7 +57,8 @@ def sigma_matrix(files, pairs, out_dir):
 
     FILES are results of `harness sigma --reference` (both σ inside): results.json files or their run folders.
     """
-    from ..tasks.sigma import sigma_matrix as build, write_sigma_matrix
+    from ..tasks.sigma import sigma_matrix as build
+    from ..tasks.sigma import write_sigma_matrix
 
     doc = build(list(files), list(pairs))
     written = write_sigma_matrix(doc, out_dir)

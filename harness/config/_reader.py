@@ -70,7 +70,7 @@ class Reader:
             raise self.fail(key, f"must be a number >= 0, got {value!r}")
         return float(value)
 
-    def sub(self, key: str, default: Any = ...) -> "Reader":
+    def sub(self, key: str, default: Any = ...) -> Reader:
         return Reader(self.raw(key, default), self.source, self._key(key))
 
     def unknown(self, allowed: set[str]) -> None:

@@ -7,26 +7,14 @@ implement them (:mod:`harness.models`, :mod:`harness.engines`), never repeated h
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .. import catalog
 from ..errors import ConfigError, UnknownNameError
+from ..names import NAME_RULE, PATH_RULE, is_plain_path, is_valid_name, safe_name, validate_name
 from ._reader import Reader, load_yaml, relative_source, resolve
-from ..names import NAME_RULE, is_valid_name, safe_name, validate_name
 from .project import registry
-
-
-def model_families() -> tuple[str, ...]:
-    from ..models import families
-
-    return families()
-
-
-def engine_names() -> tuple[str, ...]:
-    from ..engines import ENGINES
-
-    return tuple(ENGINES)
 
 
 @dataclass(frozen=True)
@@ -52,14 +40,14 @@ class ModelSpec:
     # family "scaled" (a linear correction, ``harness softening --fit-correction``): the
     # resolved base model and the factor c on its energy, forces and virial; everything else
     # (elements, engines, files, pair style, cutoff) is copied from the base.
-    base: "ModelSpec | None" = None
+    base: ModelSpec | None = None
     scale: float | None = None
     provenance: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """Short name for run folders: ``mace``, ``mace-medium``, ``chgnet``."""
-        if self.family == "scaled":
+        if self.base is not None:  # a corrected model is named by its own YAML
             return self.name
         if self.variant and self.variants and self.variant != next(iter(self.variants)):
             return f"{self.name}-{self.variant}"
@@ -108,14 +96,14 @@ def load_model(name: str) -> ModelSpec:
     path = resolve("model", base, "potentials")
     src = relative_source(path)
     r = Reader(load_yaml(path), src)
-    if r.raw("family", None) == "scaled":
+    if r.has("base") or r.raw("family", None) == "scaled":  # the schema of a linear correction
         if variant:
             raise UnknownNameError(f"model {base} is a scaled model and has no variants (asked for '{variant}')")
         return _load_scaled(r, path, src)
     r.unknown(_MODEL_KEYS)
-    family = r.str("family", allowed=model_families())
+    family = r.str("family", allowed=catalog.names("model family"))
     engines = r.raw("engines", ["bridge"])
-    known = engine_names()
+    known = catalog.names("engine")
     if not isinstance(engines, list) or not engines or not set(engines) <= set(known):
         raise r.fail("engines", f"must be a list drawn from {', '.join(known)}; got {engines!r}")
     elements = r.raw("elements", None)
@@ -136,7 +124,6 @@ def load_model(name: str) -> ModelSpec:
     if not isinstance(files, dict):
         raise r.fail("files", "must map element symbols to potential files")
     # file names and the pair style reach the deck's pair_style/pair_coeff lines as written
-    from ..names import PATH_RULE, is_plain_path
 
     for key, value in files.items():
         if not (re.fullmatch(r"[A-Z][a-z]?", str(key)) and is_plain_path(value)):
@@ -217,7 +204,7 @@ def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:
         base = load_model(base_name)
     except ConfigError as exc:
         raise r.fail("base", f"cannot be loaded: {exc}") from None
-    if base.family == "scaled":  # a correction of a corrected model: one factor on the original
+    if base.base is not None:  # a correction of a corrected model: one factor on the original
         scale, base = scale * base.scale, base.base
     return replace(
         base,

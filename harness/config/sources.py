@@ -12,7 +12,9 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from ..files import file_sha256
+from .model import ModelSpec
 from .project import locate, origin_of, source_path
+from .system import SystemSpec
 
 
 def file_entry(kind: str, name: str, path: Path | None, origin: str | None = None) -> dict:
@@ -26,8 +28,6 @@ def file_entry(kind: str, name: str, path: Path | None, origin: str | None = Non
 
 def _specs(value, seen: set[int]):
     """The system and model specs inside frozen settings (nested settings, lists, scaled bases)."""
-    from .model import ModelSpec
-    from .system import SystemSpec
 
     if id(value) in seen:
         return
@@ -62,7 +62,6 @@ def source_files(settings, templates: tuple[str, ...] = ()) -> list[dict]:
     list of dict
         ``{"kind", "name", "origin", "path", "sha256"}`` per file, each file once.
     """
-    from .system import SystemSpec
 
     out: list[dict] = []
     for name in templates:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UnknownNameError
-from ._reader import Reader, load_yaml, relative_source, resolve
 from ..limits import MAX_RUN_STEPS, TIMESTEP_FS
 from ..names import safe_name
+from ._reader import Reader, load_yaml, relative_source, resolve
 from .project import registry
 
 PROTOTYPES = ("fcc", "bcc", "hcp", "diamond", "rocksalt", "L1_2", "B2")
@@ -105,9 +105,11 @@ def _parse_preset(r: Reader) -> MDProtocol:
     if proto.equilibration_ps >= proto.duration_ps:
         raise r.fail("equilibration_ps", f"must be shorter than the run ({proto.duration_ps:g} ps)")
     if proto.steps > MAX_RUN_STEPS:
-        raise r.fail("steps", f"must be at most {MAX_RUN_STEPS} (the largest `run N` LAMMPS accepts), got {proto.steps}")
+        raise r.fail("steps", f"must be at most {MAX_RUN_STEPS} (the largest `run N` LAMMPS accepts), "
+                              f"got {proto.steps}")
     if not TIMESTEP_FS[0] <= proto.timestep_fs <= TIMESTEP_FS[1]:
-        raise r.fail("timestep_fs", f"must be from {TIMESTEP_FS[0]:g} to {TIMESTEP_FS[1]:g} fs, got {proto.timestep_fs:g}")
+        raise r.fail("timestep_fs", f"must be from {TIMESTEP_FS[0]:g} to {TIMESTEP_FS[1]:g} fs, "
+                                    f"got {proto.timestep_fs:g}")
     return proto
 
 

@@ -59,7 +59,7 @@ def read_frames(path, fmt: str | None = None) -> list:
             frames = [_normalise(a, path, i) for i, a in enumerate(read(str(path), index=":", format=ase_format))]
     except FramesError:
         raise
-    except Exception as exc:  # parsers raise anything from StopIteration to XML errors
+    except Exception as exc:  # noqa: BLE001 - parsers raise anything from StopIteration to XML errors
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FramesError(f"reference frames {path}: cannot read as {fmt} ({msg})") from None
     if not frames:

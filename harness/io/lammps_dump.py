@@ -4,10 +4,26 @@
 parses the frames of an index with numpy, a block at a time, so memory is set by the block,
 not by the run; ``truncate_dump`` cuts a dump before a step (an interrupted run resumes
 there). For layouts the numpy parser does not read (scaled coordinates, say)
-``load_dump_universe`` goes through MDAnalysis' ``LAMMPSDUMP`` reader.
+``load_dump_universe`` goes through MDAnalysis' ``LAMMPSDUMP`` reader and ``read_frames``
+streams that universe into the same :class:`Frames` arrays.
 
 Units: LAMMPS ``metal`` as written (Å, Å/ps, eV/Å); positions are shifted so the box origin
 is 0, as MDAnalysis does.
+
+Unit behaviour of MDAnalysis' ``LAMMPSDUMP`` reader (checked for 2.11):
+
+* It performs **no unit conversion** (its ``units`` are all ``None``): numbers
+  are taken verbatim from the file. For ``units metal`` this means positions
+  in A and velocities in A/ps, which are MDAnalysis' base units anyway, so we
+  keep them as read. (For other LAMMPS unit styles, e.g. ``real`` with A/fs,
+  the caller would have to convert.)
+* Time is ``step * dt`` where ``dt`` is the reader keyword. It is therefore the
+  **MD timestep** in ps, not the spacing between dumped frames; without it
+  MDAnalysis warns and uses 1 ps, making ``ts.time`` equal to the step number.
+* Positions, velocities and forces are stored as float32.
+* The topology built from the dump alone has ``types`` as strings ("1", "2")
+  and all masses guessed as 1.0; we set masses/elements from the type map.
+* The reader shifts positions so that the box lower corner is the origin.
 """
 
 from __future__ import annotations
@@ -17,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .elements import element_mass
 
 
 @dataclass
@@ -62,7 +80,7 @@ class DumpIndex:
     def n_frames(self) -> int:
         return len(self.steps)
 
-    def select(self, idx) -> "DumpIndex":
+    def select(self, idx) -> DumpIndex:
         return DumpIndex(self.path, self.offsets[idx], self.steps[idx], self.truncated)
 
 
@@ -287,8 +305,6 @@ def load_dump_universe(dump_path: str | Path, elements: list[str], timestep_fs: 
     """
     import MDAnalysis as mda
 
-    from ..analysis.trajectory import element_mass
-
     with warnings.catch_warnings():
         # "Guessed all Masses to 1.0": we overwrite masses just below.
         warnings.simplefilter("ignore", UserWarning)
@@ -310,3 +326,42 @@ def load_dump_universe(dump_path: str | Path, elements: list[str], timestep_fs: 
     return u
 
 
+def read_frames(u, min_step: int | None = None) -> Frames:
+    """Stream all frames of ``u`` into preallocated arrays (one pass over the file).
+
+    Frames with ``step < min_step`` are skipped. A step that re-appears (a dump
+    appended after a restart) overwrites the earlier frames from that step on,
+    so the last occurrence wins and steps stay strictly increasing.
+
+    Parameters
+    ----------
+    u : MDAnalysis.Universe
+        Typically from :func:`load_dump_universe`.
+    min_step : int, optional
+
+    Returns
+    -------
+    Frames
+    """
+    traj = u.trajectory
+    n_max, n_atoms = traj.n_frames, u.atoms.n_atoms
+    has_vel = traj.ts.has_velocities
+    steps = np.zeros(n_max, dtype=np.int64)
+    pos = np.empty((n_max, n_atoms, 3), dtype=np.float32)
+    vel = np.empty((n_max, n_atoms, 3), dtype=np.float32) if has_vel else None
+    dims = np.empty((n_max, 6), dtype=np.float64)
+    n = 0
+    for ts in traj:
+        step = int(ts.data["step"])
+        if min_step is not None and step < min_step:
+            continue
+        if n and step <= steps[n - 1]:
+            n = int(np.searchsorted(steps[:n], step))
+        steps[n] = step
+        pos[n] = ts.positions
+        if vel is not None:
+            vel[n] = ts.velocities
+        dims[n] = ts.dimensions
+        n += 1
+    # Slices are views: no copy of the (possibly large) arrays.
+    return Frames(steps[:n], pos[:n], None if vel is None else vel[:n], dims[:n])

@@ -21,7 +21,7 @@ def read_structure(path: Path | str, what: str = "structure", index=None):
     path = Path(path)
     try:
         out = read(path) if index is None else read(path, index=index)
-    except Exception as exc:  # ASE raises many types for unreadable files
+    except Exception as exc:  # noqa: BLE001 - ASE raises many types for unreadable files
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         why = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
         raise ConfigError(f"{what} {path}: cannot read structure (ASE's reader: {why})") from None

@@ -13,21 +13,21 @@ adapter (:func:`harness.jobs.scheduler.adapter`).
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from collections import defaultdict
 from pathlib import Path
 
 from .. import __version__
 from ..errors import ConfigError
-from ..lammps.render import render
 from ..files import read_json, write_json, write_text
+from ..lammps.render import render
 from ..provenance import now
+from ..report.tables import fmt, markdown, write_csv
 from ..runs import load_run
-from .scheduler import SchedulerError, SchedulerUnreachable, TaskState, adapter
 from .profiles import ClusterProfile
+from .scheduler import SchedulerError, SchedulerUnreachable, adapter
+from .states import CAMPAIGN, latest_campaign, load_campaign, member_states, read_campaign
 
-CAMPAIGN = "campaign.json"
 JOB = "job.sh"
 LOGS = "logs"
 
@@ -35,8 +35,8 @@ LOGS = "logs"
 # ---------------------------------------------------------------------- members
 def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
     """(MPI tasks of the job, ranks per replica to pass to ``harness execute --ranks``)."""
-    if task.name == "neb":
-        return task.n_images, 1  # one rank (one GPU) per image
+    if task.replicas > 1:
+        return task.replicas, 1  # one rank (one GPU) per replica (NEB image)
     engine = getattr(task, "engine", None)
     if engine is not None and engine.max_ranks_per_replica is None and task.max_ranks is None:
         return profile.ranks, profile.ranks  # classic / ML-IAP decks: LAMMPS' domain decomposition
@@ -82,12 +82,12 @@ def render_job(task, run_dir: Path, profile: ClusterProfile) -> Path:
 def check_walltime(task, run_dir: Path, profile: ClusterProfile) -> None:
     """A run that cannot reach one restart before its walltime would never progress: refused,
     when its cost per step is known (a previous attempt recorded it)."""
-    if task.name not in ("md", "highenergy"):
+    interval = task.restart_interval
+    if interval is None:
         return
     ms = load_run(run_dir).ms_per_step
     if not ms:
         return
-    interval = task.md.protocol.restart_interval
     needed = interval * ms / 1000
     if needed > profile.stop_after_s:
         raise ConfigError(f"the walltime of profile {profile.name} ({profile.walltime}, stopping "
@@ -130,7 +130,7 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
         render_job(task, run_dir, profile)
         ntasks, ranks = member_ranks(task, profile)
         members.append({"run": str(run_dir), "name": run_dir.name, "task": task.name, "ntasks": ntasks,
-                        "ranks": ranks, **_labels(task)})
+                        "ranks": ranks, **task.labels()})
     out.mkdir(parents=True, exist_ok=True)
     (out / LOGS).mkdir(exist_ok=True)
     groups: dict[int, list[int]] = defaultdict(list)
@@ -154,20 +154,10 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
                                log_pattern=str(out / LOGS / "collect-%j.out")))
     collect.chmod(0o755)
     write_json(out / CAMPAIGN, {"campaign": out.name, "created": now(), "cluster": profile.name,
-                                "scheduler": profile.scheduler, "profile": profile.source, "reference_dir": str(Path(reference_dir).resolve())
-                                if reference_dir else None, "members": members, "arrays": arrays,
-                                "submissions": []})
+                                "scheduler": profile.scheduler, "profile": profile.source,
+                                "reference_dir": str(Path(reference_dir).resolve()) if reference_dir else None,
+                                "members": members, "arrays": arrays, "submissions": []})
     return out
-
-
-def _labels(task) -> dict:
-    """system, model, seed of a member (what the campaign table groups by)."""
-    md = getattr(task, "md", None)
-    if md is not None:
-        return {"system": md.system.name, "model": task.model.label, "seed": md.seed}
-    system = getattr(task.settings, "system", None)
-    model = getattr(task, "model", None)
-    return {"system": getattr(system, "name", None), "model": getattr(model, "label", None), "seed": None}
 
 
 # ---------------------------------------------------------------------- submit
@@ -202,111 +192,6 @@ def submit(out: Path, indices: list[int] | None = None, *, collect: bool = True)
     return new
 
 
-# ---------------------------------------------------------------------- status
-def _sentinels(run_dir: Path) -> dict:
-    job = Path(run_dir) / ".job"
-    out = {"attempts": 0, "exit_code": None}
-    if (job / "starts").is_file():
-        out["attempts"] = len((job / "starts").read_text().splitlines())
-    if (job / "exit").is_file():
-        words = (job / "exit").read_text().split()
-        out["exit_code"] = int(words[0]) if words and words[0].lstrip("-").isdigit() else None
-        out["ended"] = words[1] if len(words) > 1 else None
-    return out
-
-
-def _progress(record) -> str:
-    """``step 400/20000, ETA 00:12:03`` from a running MD folder's thermo and start time."""
-    from ..progress import hms
-    from ..runs import _last_thermo_step
-
-    if not record.is_md:
-        return ""
-    steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
-    step = _last_thermo_step(record.path)
-    if step is None or not steps:
-        return ""
-    text = f"step {step}/{steps}"
-    started = record.summary.get("started")
-    if started and step > 0:
-        elapsed = (_dt.datetime.now(_dt.timezone.utc) - _dt.datetime.fromisoformat(started)).total_seconds()
-        text += f", ETA {hms(elapsed * (steps - step) / step)}"
-    return text
-
-
-def classify(sched: TaskState | None, sentinels: dict, record) -> tuple[str, str]:
-    """(state, why) of one member from the scheduler, the job's sentinels and the run's summary."""
-    if sched is not None and sched.state in ("pending", "running"):
-        why = sched.reason if sched.state == "pending" and sched.reason not in ("None", "") else ""
-        return sched.state, (_progress(record) if sched.state == "running" else why)
-    status = record.status if record is not None else "missing"
-    code = sentinels.get("exit_code")
-    if status == "completed" and code in (0, None, 4):
-        return "completed", "results incomplete (exit 4): see the run's skipped/status" if code == 4 else ""
-    error = (record.error or "") if record is not None else ""
-    if sched is not None and sched.state in ("timeout", "memory", "node-failure", "cancelled"):
-        return sched.state, error or sched.native_state
-    if code == 75:
-        return "timeout", "stopped for the walltime; continues from its restart when resubmitted"
-    if code is None and status in ("rendered",) and sched is None:
-        return "not-submitted", ""
-    if code is None and status == "running":
-        return "failed", "the job ended without its exit sentinel (killed, or its node failed)"
-    low = error.lower()
-    if "non-finite" in low or "nan" in low.split():
-        return "failed", f"NaN: {error}"
-    if "blew up" in low:
-        return "failed", f"MD blow-up: {error}"
-    if code == 4 or "not converged" in low:
-        return "failed", f"not converged: {error}"
-    if code == 137 or code == -9:
-        return "memory" if sched is not None and sched.state == "memory" else "failed", error or "killed (SIGKILL)"
-    return ("failed" if status != "completed" else "completed"), error or (f"exit code {code}" if code else status)
-
-
-def member_states(out: Path) -> list[dict]:
-    """Each member's state (pending / running (step, ETA) / completed / failed, timeout, ... (why)).
-    A member whose job the scheduler cannot be asked about (no client, its controller down) and
-    whose folder does not say how it ended is ``unknown``, with the scheduler's words."""
-    from ..errors import RunFolderError
-
-    out = Path(out)
-    doc = read_campaign(out)
-    scheduler = adapter(doc["scheduler"])
-    sched: dict[tuple[str, int], TaskState] = {}
-    latest: dict[int, str] = {}
-    reachable, unreachable = scheduler.available()
-    unreachable = "" if reachable else unreachable
-    for sub in doc["submissions"]:
-        group = [i for i in next(a for a in doc["arrays"] if a["group"] == sub["group"])["members"]]
-        by_index = {doc["members"][i]["index"]: i for i in group}
-        for k in sub["indices"]:
-            latest[by_index[k]] = sub["job_id"]
-        if unreachable:
-            continue
-        try:
-            for t in scheduler.status(sub["job_id"]):
-                if t.array_task is not None:
-                    sched[(sub["job_id"], t.array_task)] = t
-        except SchedulerUnreachable as exc:
-            unreachable = str(exc)
-    rows = []
-    for i, m in enumerate(doc["members"]):
-        try:
-            record = load_run(m["run"])
-        except RunFolderError:
-            record = None
-        job = latest.get(i)
-        sentinels = _sentinels(Path(m["run"]))
-        state, why = classify(sched.get((job, m["index"])) if job else None, sentinels, record)
-        if job and unreachable and sentinels.get("exit_code") is None and state != "completed":
-            state, why = "unknown", f"the scheduler cannot be asked ({unreachable})"
-        rows.append({"index": i, "run": m["name"], "task": m["task"], "system": m.get("system"),
-                     "model": m.get("model"), "seed": m.get("seed"), "job": f"{job}_{m['index']}" if job else None,
-                     "state": state, "why": why})
-    return rows
-
-
 # ---------------------------------------------------------------------- resubmit, collect
 RETRY = ("failed", "timeout", "memory", "node-failure", "cancelled", "not-submitted")
 
@@ -318,10 +203,6 @@ def resubmit(out: Path) -> tuple[list[dict], list[dict]]:
     if not again:
         return [], []
     return submit(out, [r["index"] for r in again]), again
-
-
-OBSERVABLES = (("temperature", "mean_K", "T_K"), ("pressure", "mean_GPa", "P_GPa"), ("rdf", "first_peak_A", "rdf_peak_A"),
-               ("msd", "D_cm2_per_s", "D_cm2_per_s"))
 
 
 def cancel(out: Path) -> list[str]:
@@ -346,7 +227,7 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
     and the campaign table: each metric's mean ± spread (sample standard deviation) over seeds."""
     import numpy as np
 
-    from ..tasks.base import collect_run
+    from ..tasks.base import collect_run, task_class
 
     out = Path(out)
     doc = read_campaign(out)
@@ -360,13 +241,10 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
             run_dir = Path(m["run"])
             res = read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else \
                 collect_run(run_dir, progress=progress)
-            if m["task"] in ("md", "highenergy"):
-                for section, key, name in OBSERVABLES:
-                    row[name] = (res.get(section) or {}).get(key)
-                if reference_dir is not None:
-                    row.update(_compare(run_dir, reference_dir, m.get("system")))
-            elif m["task"] == "neb":
-                row["barrier_eV"] = res["band"]["barrier_eV"]
+            kind = task_class(m["task"])
+            row.update(kind.metrics(res))
+            if reference_dir is not None:
+                row.update(kind.reference_errors(run_dir, Path(reference_dir), m.get("system")))
         rows.append(row)
     metrics = sorted({k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k not in ("seed",)})
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -390,66 +268,15 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
     return result
 
 
-def _compare(run_dir: Path, reference_dir: Path, system: str | None) -> dict:
-    from ..config import CompareSettings
-    from ..tasks.campaign import find_reference
-    from ..tasks.compare import compare_run
-
-    ref = find_reference(Path(reference_dir), system) if system else None
-    if ref is None:
-        return {}
-    _, doc = compare_run(CompareSettings(run=str(run_dir), reference=str(ref)), figures=False)
-    return {k: v for k, v in doc["errors"].items() if v is not None}
-
-
 def _write_tables(out: Path, table: list[dict], metrics: list[str]) -> None:
-    import csv
-
     cols = ["task", "system", "model", "n_members", "n_completed"] + [c for k in metrics for c in (k, f"{k}_spread")]
-    with open(out / "results.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(table)
-    from ..tasks.campaign import _fmt as fmt
-
-    head = ["task", "system", "model", "completed"] + metrics
-    md = ["# Campaign results (mean ± spread over seeds)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for e in table:
-        cells = [e["task"], e["system"] or "", e["model"] or "", f"{e['n_completed']}/{e['n_members']}"]
-        cells += [f"{fmt(e[k])} ± {fmt(e[k + '_spread'])}" if e.get(k + "_spread") is not None else fmt(e[k])
-                  for k in metrics]
-        md.append("| " + " | ".join(cells) + " |")
+    write_csv(out / "results.csv", table, cols)
+    rows = [[e["task"], e["system"] or "", e["model"] or "", f"{e['n_completed']}/{e['n_members']}"]
+            + [f"{fmt(e[k])} ± {fmt(e[k + '_spread'])}" if e.get(k + "_spread") is not None else fmt(e[k])
+               for k in metrics] for e in table]
+    md = ["# Campaign results (mean ± spread over seeds)", ""] + markdown(["task", "system", "model", "completed"]
+                                                                            + metrics, rows)
     write_text(out / "results.md", "\n".join(md) + "\n")
-
-
-def latest_campaign(runs_dir: Path) -> Path:
-    found = sorted(Path(runs_dir).glob(f"jobs-*/{CAMPAIGN}"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise ConfigError(f"no job campaign in {runs_dir} (harness jobs submit makes one)")
-    return found[-1].parent
-
-
-def load_campaign(path: Path) -> Path:
-    path = Path(path)
-    if not (path / CAMPAIGN).is_file():
-        raise ConfigError(f"{path}: not a job campaign (no {CAMPAIGN})")
-    read_campaign(path)
-    return path
-
-
-def read_campaign(out: Path) -> dict:
-    """``campaign.json`` of a campaign folder, or one line saying why it cannot be read."""
-    path = Path(out) / CAMPAIGN
-    try:
-        doc = read_json(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{out}: not a job campaign (no {CAMPAIGN})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: unreadable ({exc}); render the campaign again with --overwrite") from None
-    missing = [k for k in ("scheduler", "members", "arrays", "submissions") if not isinstance(doc, dict) or k not in doc]
-    if missing:
-        raise ConfigError(f"{path}: not a harness campaign file (no {', '.join(missing)})")
-    return doc
 
 
 __all__ = ["cancel", "collect", "create", "load_campaign", "latest_campaign", "member_states", "render_job", "resubmit",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import catalog
 from ..config._reader import Reader, load_yaml, relative_source, resolve
-from ..names import is_plain_path, validate_name, validate_path, walltime_seconds
 from ..errors import ConfigError
-from .scheduler import ADAPTERS
+from ..names import is_plain_path, validate_name, validate_path, walltime_seconds
 
 LAUNCHERS = ("srun", "mpiexec")
 _KEYS = {"name", "description", "scheduler", "partition", "account", "qos", "walltime", "nodes", "tasks_per_node",
@@ -122,11 +122,12 @@ def load_profile(name: str) -> ClusterProfile:
     validate_path(f"{path}: key 'harness'", harness)
     profile = ClusterProfile(
         name=r.name("name") if r.has("name") else validate_name("cluster profile name", path.stem),
-        source=relative_source(path), scheduler=r.str("scheduler", "slurm", allowed=tuple(ADAPTERS)),
+        source=relative_source(path), scheduler=r.str("scheduler", "slurm", allowed=catalog.names("scheduler")),
         description=r.str("description", ""), partition=word("partition"), account=word("account"), qos=word("qos"),
         walltime=walltime, nodes=count("nodes", 1), tasks_per_node=count("tasks_per_node", 1),
         cpus_per_task=count("cpus_per_task", 1), gpus_per_node=count("gpus_per_node", 0, minimum=0),
-        memory=word("memory"), max_array=count("max_array", 1000), launcher=r.str("launcher", "srun", allowed=LAUNCHERS),
+        memory=word("memory"), max_array=count("max_array", 1000),
+        launcher=r.str("launcher", "srun", allowed=LAUNCHERS),
         srun_args=tuple(srun_args), modules=tuple(modules), env={str(k): str(v) for k, v in env.items()},
         harness=harness, mliap_python=bool(lammps.raw("mliap_python", False)), kokkos=bool(lammps.raw("kokkos", False)),
         gpu_arch=lammps.str("gpu_arch", None), lammps_executable=lammps.str("executable", "lmp"),
@@ -136,9 +137,3 @@ def load_profile(name: str) -> ClusterProfile:
         raise r.fail("gpus_per_node", f"asks for {profile.gpus_per_node} GPUs, but the profile's LAMMPS build has no "
                                       f"Kokkos (lammps.kokkos: false): the ML-IAP engine runs on GPUs through Kokkos")
     return profile
-
-
-def list_profiles() -> list[str]:
-    from ..config.project import registry
-
-    return sorted(registry("clusters"))

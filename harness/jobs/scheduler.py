@@ -4,18 +4,16 @@ error a scheduler command raises, and the lookup from a profile's ``scheduler:``
 An adapter is one module (``harness/jobs/slurm.py``) with ``available()``, ``submit()``,
 ``status()``, ``cancel()``, ``requeue()``, ``array_spec()`` and ``by_hand()``, and its job
 templates ``templates/jobs/<scheduler>.sh.j2``, ``<scheduler>-array.sh.j2`` and
-``<scheduler>-collect.sh.j2``. States use myqueue's names: pending, running, completed, failed,
-timeout, memory, cancelled, node-failure.
+``<scheduler>-collect.sh.j2``; its name goes into :mod:`harness.catalog`. States use
+myqueue's names: pending, running, completed, failed, timeout, memory, cancelled, node-failure.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
+from .. import catalog
 from ..errors import HarnessError
-
-ADAPTERS = {"slurm": "harness.jobs.slurm"}
 
 
 class SchedulerError(HarnessError):
@@ -42,8 +40,8 @@ class TaskState:
 
 
 def adapter(scheduler: str):
-    """The adapter module of a profile's ``scheduler:``."""
-    return importlib.import_module(ADAPTERS[scheduler])
+    """The adapter module of a profile's ``scheduler:`` (named in :mod:`harness.catalog`)."""
+    return catalog.load("scheduler", scheduler)
 
 
-__all__ = ["ADAPTERS", "SchedulerError", "SchedulerUnreachable", "TaskState", "adapter"]
+__all__ = ["SchedulerError", "SchedulerUnreachable", "TaskState", "adapter"]

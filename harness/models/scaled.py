@@ -8,9 +8,13 @@ LAMMPS' ``pair_style hybrid/scaled c <base style>`` instead (templates/pair/*.j2
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
 
 from ase.calculators.calculator import Calculator, all_changes
+
+from ..config import ModelSpec
+from .family import Family, family, for_elements
 
 _SCALED = ("energy", "free_energy", "forces", "stress", "energies", "stresses")
 
@@ -56,3 +60,20 @@ class ScaledCalculator(Calculator):
         wanted += [p for p in properties if p not in wanted]
         for name in wanted:
             self.results[name] = self.scale * base.get_property(name, probe)
+
+
+def _scaled_calculator(spec: ModelSpec) -> ScaledCalculator:
+    """The base model's calculator with energy, forces and stress times ``spec.scale``."""
+    base = spec.base
+    base_family = family(base)
+    if base_family.per_structure_calculator:  # (ASE's EAM reads one funcfl file per element)
+        return ScaledCalculator(lambda elements: base_family.calculator(for_elements(base, elements)), spec.scale)
+    return ScaledCalculator(base_family.calculator(base), spec.scale)
+
+
+def _scaled_weights(spec: ModelSpec) -> list[Path]:
+    return family(spec.base).weights(spec.base)
+
+
+# what the files say is the base's (harness.models.metadata.model_info asks the base itself)
+SCALED = Family("scaled", calculator=_scaled_calculator, weights=_scaled_weights)

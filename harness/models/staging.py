@@ -21,30 +21,35 @@ import yaml
 from ..config import ModelSpec
 from ..errors import ConfigError
 from ..files import file_sha256
+from ..names import validate_path
+from .classic import potential_file
+from .family import family
 
 STAGED = "model"
 MODES = ("copy", "link", "declared")
 
 
 def _yaml_of(spec: ModelSpec, put) -> dict:
-    """A registry YAML for ``spec`` whose files are the staged ones (``put(path) -> name``)."""
-    from . import potential_file, weight_files
+    """A registry YAML for ``spec`` whose files are the staged ones (``put(path) -> name``): a
+    model defined by potential files (``files``: element -> file, classic pair styles) keeps them
+    per element; any other by its one weights file."""
 
+    fam = family(spec)
     data = {"name": spec.label, "family": spec.family, "description": spec.description or f"staged {spec.label}",
             "engines": list(spec.engines), "offline": True}
-    if spec.family == "eam":
-        data["pair_style"] = spec.pair_style
+    if spec.files:
         data["files"] = {el: put(potential_file(spec, el)) for el in spec.files}
     else:
-        files = weight_files(spec)
+        files = fam.weights(spec)
         if len(files) > 1:
             raise ConfigError(f"{spec.source}: staging takes one weights file per model, this one has {len(files)}")
         if files:
             data["weights"] = put(files[0])
         if spec.elements is not None:
             data["elements"] = list(spec.elements)
-    if spec.family == "chgnet" and spec.variant:
-        data["variant"] = spec.variant
+    for key in fam.staged_keys:
+        if getattr(spec, key):
+            data[key] = getattr(spec, key)
     for key in ("pair_style", "dtype", "cutoff_A", "license", "citation"):
         value = getattr(spec, key)
         if value not in (None, "") and key not in data:
@@ -58,7 +63,6 @@ def stage_model(spec: ModelSpec, run_dir: Path, mode: str = "copy", declared: st
         raise ConfigError(f"unknown model staging '{mode}' (valid: {', '.join(MODES)})")
     if (mode == "declared") != (declared is not None):
         raise ConfigError("a declared model path goes with staging 'declared' (--model-path-on-cluster)")
-    from ..names import validate_path
 
     validate_path("--model-path-on-cluster", declared)
     dest = Path(run_dir) / STAGED
@@ -76,7 +80,7 @@ def stage_model(spec: ModelSpec, run_dir: Path, mode: str = "copy", declared: st
         entries.append({"name": src.name, "sha256": file_sha256(src), "source": str(src)})
         return src.name
 
-    if spec.family == "scaled":
+    if spec.base is not None:  # a corrected model: its base staged beside it, and the factor
         (dest / "base.yaml").write_text(yaml.safe_dump(_yaml_of(spec.base, put), sort_keys=False))
         data = {"name": spec.name, "family": "scaled", "description": spec.description, "base": "base.yaml",
                 "scale": spec.scale, "provenance": spec.provenance}

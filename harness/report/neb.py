@@ -1,7 +1,9 @@
-"""Figures of energy profiles along a path: NEB bands, fixed paths, sliding scans."""
+"""Figures of energy profiles along a path: NEB bands, fixed paths, sliding scans; the NEB task's
+headline and the table of barriers across models."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..files import write_text  # noqa: E402
 from .figure import save_figure  # noqa: E402
 
 
@@ -46,3 +49,55 @@ def plot_slide(shift: np.ndarray, energy_meV_A2: np.ndarray, path: Path, *, titl
     ax.set_ylabel("ΔE per area (meV/Å²)")
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)
+
+
+def neb_headline(doc: dict) -> list[str]:
+    """The NEB task's headline from its results.json: the band's status, the barriers and the
+    saddle, convergence and path quality, warnings, the error against a reference barrier."""
+    c = doc["band"]
+    lines = [f"NEB {doc['run_name']}: {doc['images']} images, {c['status']}"]
+    if c["barrier_eV"] is not None:
+        lines.append(f"barrier {c['barrier_eV']:.4f} eV (forward; backward {c['backward_barrier_eV']:.4f} eV, "
+                     f"KRA {c['kra_barrier_eV']:.4f} eV; spline {c['spline_forward_barrier_eV']:.4f} eV), "
+                     f"saddle at image {c['saddle_image'] + 1}")
+    lines.append(f"max force {c['max_force_eV_A']:.2e} eV/Å (ftol {c['ftol_eV_A']:g}) after {c['iterations']} "
+                 f"iterations; image spacing ratio {c['spacing_ratio']:.2f}, largest kink {c['max_kink_deg']:.1f}°")
+    lines += [f"warning: {w}" for w in c.get("warnings", [])]
+    ref = doc.get("reference")
+    if ref and ref.get("forward_barrier_error_eV") is not None:
+        lines.append(f"vs reference: barrier error {ref['forward_barrier_error_eV']:+.4f} eV"
+                     + (f", per-image RMSE {ref['rmse_eV']:.4f} eV" if "rmse_eV" in ref else ""))
+    return lines
+
+
+def compare_models(results: dict[str, dict], out: Path) -> Path:
+    """One table of barriers across models for the same hop: ``<out>.md`` and ``<out>.csv``.
+
+    Parameters
+    ----------
+    results : dict
+        Model label -> that model's NEB results.json, in the table's order.
+    out : Path
+        The tables' path without suffix.
+
+    Returns
+    -------
+    Path
+        The Markdown table (``<out>.md``).
+    """
+    rows = []
+    for model, doc in results.items():
+        c = doc["band"]
+        rows.append({"model": model, "engine": doc["engine"], "barrier_eV": c["barrier_eV"],
+                     "backward_barrier_eV": c["backward_barrier_eV"], "kra_barrier_eV": c["kra_barrier_eV"],
+                     "spline_barrier_eV": c["spline_forward_barrier_eV"], "status": c["status"],
+                     "reference_error_eV": (doc.get("reference") or {}).get("forward_barrier_error_eV")})
+    with open(out.with_suffix(".csv"), "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    fmt = lambda v: "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))  # noqa: E731
+    md = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    md += ["| " + " | ".join(fmt(r[k]) for k in rows[0]) + " |" for r in rows]
+    write_text(out.with_suffix(".md"), "\n".join(md) + "\n")
+    return out.with_suffix(".md")

@@ -9,9 +9,9 @@ import matplotlib
 matplotlib.use("Agg")  # headless
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 
 from .figure import save_figure  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
 
 
 def parity_figure(f_ref: np.ndarray, f_model: np.ndarray, stats: dict, path: Path, *, title: str = "",

@@ -1,4 +1,4 @@
-"""A screen's table (CSV + Markdown) and figures: distributions and confusion matrices.
+"""A screen's headline, table (CSV + Markdown) and figures: distributions and confusion matrices.
 
 Every figure states what it shows, over how many materials, and its headline number, so it
 can be read without the table.
@@ -124,6 +124,28 @@ def write_markdown(path: Path, doc: dict, cols: list[str]) -> Path:
     md += ["", "Figures: " + ", ".join(f"`figures/{Path(f).name}`" for f in doc["figures"])]
     write_text(path, "\n".join(md) + "\n")
     return Path(path)
+
+
+def headline(doc: dict) -> list[str]:
+    """A few lines for the terminal: counts, softening, stability and σ agreement, failures."""
+    s = doc["summary"]
+    out = [f"{s['n_done']} of {s['n_materials']} materials screened with {doc['model']}"
+           + (f", {s['n_failed']} failed" if s["n_failed"] else "")
+           + (f", {s['n_rendered']} rendered (run their folders: members.txt)" if s["n_rendered"] else "")]
+    soft, st, sg = s["softening"], s["stability"], s["sigma_classes"]
+    if soft["n_materials"]:
+        out.append(f"softened max frequency (ratio < 1): {soft['n_softened']} of {soft['n_materials']} "
+                   f"({100 * soft['fraction_softened']:.0f} %), median ratio {soft['median_ratio']:.3f}")
+    if st["n"]:
+        out.append(f"dynamical stability, reference vs model: agree {st['n_agree']} of {st['n']} "
+                   f"(false instabilities {st['false_instabilities']}, missed {st['missed_instabilities']})")
+    elif s["n_done"]:
+        out.append(f"dynamically unstable with the model: {s['model_unstable']} of {s['n_done']}")
+    if sg["n"]:
+        out.append(f"σ^(2) classes, Φ reference vs Φ model: agree {sg['n_agree']} of {sg['n']}")
+    for name, why in s["failed"].items():
+        out.append(f"failed: {name} ({why})")
+    return out
 
 
 # ---------------------------------------------------------------------- figures

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, IncompleteResultsError
-from ..progress import frame_progress
 from ..files import write_json
+from ..progress import frame_progress
 from ..provenance import now
-from ..runs import RunRecord, load_run, update_summary
+from ..runs import RunFolder, load_run
 
 
-def require_md(run_dir: Path | str, *, partial: bool = False, what: str = "analyse") -> RunRecord:
+def require_md(run_dir: Path | str | RunFolder, *, partial: bool = False, what: str = "analyse") -> RunFolder:
     """The record of an MD run folder that can be used as asked: completed, or anything that
     wrote output when ``partial``; otherwise one line naming ``--partial`` and ``--resume``."""
     record = load_run(run_dir).require(md=True, completed=False, what=what)
@@ -43,20 +43,20 @@ def parse_skip(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def analyze_run(run_dir: Path | str, progress: bool = True, *, partial: bool = False, skip: tuple[str, ...] = (),
-                stream=None) -> dict:
+def analyze_run(run_dir: Path | str | RunFolder, progress: bool = True, *, partial: bool = False,
+                skip: tuple[str, ...] = (), stream=None) -> dict:
     """Analyse ``run_dir`` with the settings its summary.json records; writes results.json.
 
     ``partial``: a run that did not complete is analysed on what it wrote (its status stays);
     ``skip``: observables left out on purpose. Dropped tails are reported on ``stream``.
     """
     from ..analysis.md import analyze_md
-    from ..analysis.thermo import read_thermo
+    from ..io.thermo import read_thermo
     from ..report.plots import plot_md_report
 
     stream = stream or sys.stderr
-    run_dir = Path(run_dir)
     record = require_md(run_dir, partial=partial)
+    run_dir = record.path
     md = record.md
     temperature_K = md.temperature_K
     steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
@@ -95,7 +95,7 @@ def analyze_run(run_dir: Path | str, progress: bool = True, *, partial: bool = F
             document["partial"]["why"] = "the run completed, but its outputs were cut short afterwards"
     document["headline"] = headline(document, temperature_K)
     write_json(run_dir / "results.json", document)
-    update_summary(run_dir, analysed=now(), results="results.json")
+    record.update(analysed=now(), results="results.json")
     return document
 
 
@@ -136,7 +136,8 @@ def headline(doc: dict, temperature_K: float) -> list[str]:
         bound = m.get("D_upper_bound_cm2_per_s")
         out.append(f"D: {m['D_verdict']} ({m['D_reason']}" + (f"; D < {bound:.2g} cm²/s)" if bound else ")"))
     if doc["timing"].get("ms_per_step"):
-        out.append(f"{doc['timing']['ms_per_step']:.1f} ms/step ({doc['engine']} engine, {doc['timing']['n_atoms']} atoms)")
+        out.append(f"{doc['timing']['ms_per_step']:.1f} ms/step "
+                   f"({doc['engine']} engine, {doc['timing']['n_atoms']} atoms)")
     for name, why in (doc.get("skipped") or {}).items():
         out.append(f"skipped: {name} ({why})")
     return out

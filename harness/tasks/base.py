@@ -1,7 +1,7 @@
 """One protocol for every task: frozen settings → ``render`` → ``execute`` → ``collect``.
 
 A task is a class with a registry name (recorded as ``task`` in ``summary.json``) and a
-frozen settings class (:mod:`harness.config.tasks`), validated before any compute:
+frozen settings class (:mod:`harness.config`), validated before any compute:
 
 ``render(run_dir)``
     writes the inputs (decks, structures, job script) into a new run folder and returns the
@@ -16,47 +16,47 @@ The functions below own the lifecycle, so every task has the same one:
 ``rendered → running → completed | failed | interrupted``. ``harness execute RUN_DIR``
 rebuilds any task from its folder (:func:`load_task`) and runs it, inside a job script too.
 
-Adding a task: a settings class in :mod:`harness.config.tasks`, a module here with a class
+Adding a task: a settings class in :mod:`harness.config`, a module here with a class
 decorated by :func:`register`, its template(s), a CLI module and a test module.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import shutil
 import time
 from pathlib import Path
 from typing import ClassVar
 
+from .. import catalog
+from ..config.sources import source_files
 from ..errors import HarnessError, LaunchError, RunExistsError, RunFolderError, WalltimeReached
-from ..files import jsonable, write_json
+from ..files import jsonable
+from ..lammps.launch import launcher_for
+from ..lammps.render import template_sha256
+from ..lock import RunLock
+from ..models.staging import stage_model as stage
+from ..models.staging import verify_staged, with_staged_model
 from ..provenance import host_info, now, package_versions
-from ..runs import RESULTS, SUMMARY, create_run_dir, load_run, read_summary, set_status, update_summary
-
-TASKS: dict[str, type["Task"]] = {}
+from ..runs import RESULTS, SUMMARY, RunFolder, create_run_dir, load_run
 
 
-def register(cls: type["Task"]) -> type["Task"]:
-    """Class decorator: make a task known by its ``name`` (a duplicate name is an error)."""
+def register(cls: type[Task]) -> type[Task]:
+    """Class decorator: the task :mod:`harness.catalog` names ``cls.name`` must be this class
+    (a second class under the same name, or one the catalog does not know, is an error)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no task name")
-    if cls.name in TASKS and TASKS[cls.name] is not cls:
-        raise ValueError(f"task {cls.name!r} registered twice ({TASKS[cls.name].__name__}, {cls.__name__})")
-    TASKS[cls.name] = cls
+    here, listed = f"{cls.__module__}:{cls.__qualname__}", catalog.TASKS.get(cls.name)
+    if listed != here:
+        raise ValueError(f"task {cls.name!r} registered twice or not in harness.catalog (catalog: {listed}, "
+                         f"class: {here})")
     return cls
 
 
-def task_class(name: str) -> type["Task"]:
-    """The registered task class of ``name`` (every module of :mod:`harness.tasks` is imported once)."""
-    if name not in TASKS:
-        import harness.tasks as package
-
-        for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    if name not in TASKS:
-        raise RunFolderError(f"unknown task '{name}' (known: {', '.join(sorted(TASKS))})")
-    return TASKS[name]
+def task_class(name: str) -> type[Task]:
+    """The task class registered as ``name`` in :mod:`harness.catalog` (imported on first use)."""
+    if name not in catalog.TASKS:
+        raise RunFolderError(f"unknown task '{name}' (known: {', '.join(sorted(catalog.TASKS))})")
+    return catalog.load("task", name)
 
 
 class Task:
@@ -70,6 +70,10 @@ class Task:
     max_ranks: ClassVar[int | None] = 1
     # request keys a resumed run may increase (MD: steps); every other difference is refused
     growable: ClassVar[tuple[str, ...]] = ()
+    # replicas of one run (NEB images): a job gets one MPI rank (one GPU) per replica
+    replicas: int = 1
+    # steps between restarts of a task that writes them (MD); None: it does not
+    restart_interval: int | None = None
 
     def __init__(self, settings, **_):
         self.settings = settings
@@ -101,7 +105,7 @@ class Task:
         return self.settings.request()
 
     @classmethod
-    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> "Task":
+    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> Task:
         """The task of a rendered folder (``run_dir``: tasks that read inputs the folder holds)."""
         return cls(cls.settings_class.from_request(request), **kwargs)
 
@@ -128,7 +132,6 @@ class Task:
     def launcher_for(self, ranks: int = 1):
         """How this task's LAMMPS work is launched when the user asks for ``ranks`` ranks (per
         replica, for multi-replica tasks): in-process for one, mpiexec for more."""
-        from ..lammps.launch import launcher_for
 
         return launcher_for(ranks)
 
@@ -144,8 +147,24 @@ class Task:
         """A few lines with units for the terminal."""
         return list(results.get("headline", []))
 
+    # ---- what a campaign table asks of its members (harness.jobs.campaign)
+    def labels(self) -> dict:
+        """system, model and seed of this run (what a campaign table groups by)."""
+        system = getattr(self.settings, "system", None)
+        return {"system": getattr(system, "name", None), "model": getattr(self.model_spec, "label", None),
+                "seed": None}
+
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        """The numbers of this task's ``results.json`` a campaign averages over seeds."""
+        return {}
+
+    @classmethod
+    def reference_errors(cls, run_dir: Path, reference_dir: Path, system: str | None) -> dict:
+        """Errors against ``<reference_dir>/<system>.*`` for a campaign table (none by default)."""
+        return {}
+
     def templates_sha256(self) -> dict:
-        from ..lammps.render import template_sha256
 
         return template_sha256(*self.templates) if self.templates else {}
 
@@ -154,9 +173,14 @@ class Task:
 def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, stage_model: str = "copy",
                model_path_on_cluster: str | None = None, **options) -> Path:
     """A new run folder with the task's inputs, its model staged into ``model/`` (see
-    :mod:`harness.models.staging`) and a ``summary.json`` in status ``rendered``."""
-    from ..models.staging import stage_model as stage
-    from ..config.sources import source_files
+    :mod:`harness.models.staging`) and a ``summary.json`` in status ``rendered``; its path."""
+    return render_folder(task, runs_dir, overwrite=overwrite, stage_model=stage_model,
+                         model_path_on_cluster=model_path_on_cluster, **options).path
+
+
+def render_folder(task: Task, runs_dir: Path | str, *, overwrite: bool = False, stage_model: str = "copy",
+                  model_path_on_cluster: str | None = None, **options) -> RunFolder:
+    """:func:`render_run`, returning the :class:`~harness.runs.RunFolder` (its summary in hand)."""
 
     run_dir = create_run_dir(Path(runs_dir), task.run_name, overwrite=overwrite)
     try:
@@ -175,14 +199,15 @@ def render_run(task: Task, runs_dir: Path | str, *, overwrite: bool = False, sta
         summary.setdefault("source_files", source_files(getattr(task, "settings", None), task.templates))
         summary.update(versions=package_versions(), host=host_info())
         summary["rendered"] = rendered_inventory(run_dir, summary)
-        write_json(run_dir / SUMMARY, summary)
+        run = RunFolder(run_dir, summary)
+        run.update()
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing half-rendered is left to be mistaken for a run
         raise
-    return run_dir
+    return run
 
 
-def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None, resume: bool = False,
+def execute_run(run_dir: Path | str | RunFolder, launcher=None, *, task: Task | None = None, resume: bool = False,
                 progress: bool = True, stop_after_s: float | None = None, overwrite: bool = False) -> dict | None:
     """Execute a rendered run folder; the status moves to running, then completed or failed
     (interrupted: a kill, or ``stop_after_s`` seconds reached by a task that can stop cleanly).
@@ -190,69 +215,70 @@ def execute_run(run_dir: Path | str, launcher=None, *, task: Task | None = None,
     The folder is locked for the whole execution (:mod:`harness.lock`): a second process is
     refused, naming this one. A completed run is left as it is and ``None`` returned (a
     requeued job must change nothing), unless ``overwrite``: its outputs are removed and it
-    runs again from the start.
+    runs again from the start. What a failed step reports besides its error (its timings:
+    ``exc.summary_fields``) goes into the summary too.
     """
-    from ..lock import RunLock
-    from ..models.staging import verify_staged
 
-    run_dir = Path(run_dir)
-    with RunLock(run_dir, "execute"):
-        record = load_run(run_dir)
-        if record.status == "completed":
+    with RunLock(Path(run_dir), "execute") as lock:
+        run = RunFolder.load(run_dir)
+        if lock.depth == 1 and isinstance(run_dir, RunFolder):
+            run.reload()  # the lock is new: what its last holder left, not what was read before it
+        if run.status == "completed":
             if not overwrite:
                 return None
-            clear_outputs(run_dir)
+            clear_outputs(run)
             resume = False
         if task is not None:  # (load_task checks it itself)
-            verify_staged(run_dir, record.model.get("staged"))  # the model it was rendered with
-        task = task or load_task(run_dir)
+            verify_staged(run.path, run.model.get("staged"))  # the model it was rendered with
+        task = task or load_task(run)
         launcher = launcher or task.launcher_for(1)
         if task.max_ranks is not None and launcher.ranks > task.max_ranks * launcher.partitions:
             raise LaunchError(f"task {task.name} runs on {task.max_ranks} rank(s) per replica; "
                               f"{launcher.ranks} were asked for")
-        set_status(run_dir, "running", launch=launcher.describe())
+        run.set_status("running", launch=launcher.describe())
         t0 = time.perf_counter()
         task.deadline = time.time() + stop_after_s if stop_after_s else None
         try:
-            fields = task.execute(run_dir, launcher, resume=resume, progress=progress) or {}
-        except WalltimeReached as exc:
-            set_status(run_dir, "interrupted", error=str(exc), wall_s=time.perf_counter() - t0)
-            raise
-        except KeyboardInterrupt:
-            set_status(run_dir, "interrupted", error="interrupted (KeyboardInterrupt)",
-                       wall_s=time.perf_counter() - t0)
-            raise
-        except HarnessError as exc:
-            set_status(run_dir, "failed", error=str(exc), wall_s=time.perf_counter() - t0)
+            fields = task.execute(run, launcher, resume=resume, progress=progress) or {}
+        except (WalltimeReached, KeyboardInterrupt) as exc:
+            error = str(exc) if isinstance(exc, WalltimeReached) else "interrupted (KeyboardInterrupt)"
+            run.set_status("interrupted", error=error, wall_s=time.perf_counter() - t0, **_reported(exc))
             raise
         except Exception as exc:
-            set_status(run_dir, "failed", error=f"{type(exc).__name__}: {exc}", wall_s=time.perf_counter() - t0)
+            error = str(exc) if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+            run.set_status("failed", error=error, wall_s=time.perf_counter() - t0, **_reported(exc))
             raise
-        return set_status(run_dir, "completed", wall_s=time.perf_counter() - t0, **fields)
+        return run.set_status("completed", wall_s=time.perf_counter() - t0, **fields)
+
+
+def _reported(exc: BaseException) -> dict:
+    """What a failed step reported for the summary besides its error (``exc.summary_fields``:
+    MD's timings up to the failure, also from the root rank of an MPI launch)."""
+    return dict(getattr(exc, "summary_fields", None) or {})
 
 
 KEEP = (SUMMARY, ".lock", ".job")  # never removed by clear_outputs (.job: a job script's sentinels)
 
 
-def clear_outputs(run_dir: Path) -> None:
+def clear_outputs(run: RunFolder) -> None:
     """Back to the folder as rendered: every file execute or collect wrote is removed and the
     summary loses what they recorded (the rendered files and keys are listed in it)."""
-    run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
-    rendered = summary.get("rendered") or {}
+    rendered = run.summary.get("rendered") or {}
     files, keys = set(rendered.get("files") or ()), rendered.get("keys")
     if keys is None:
-        raise RunFolderError(f"{run_dir}: rendered by an older harness that did not list its inputs; render it "
+        raise RunFolderError(f"{run.path}: rendered by an older harness that did not list its inputs; render it "
                              f"again with --overwrite")
-    for path in sorted(run_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        rel = path.relative_to(run_dir).as_posix()
+    for path in sorted(run.path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(run.path).as_posix()
         if rel.split("/")[0] in KEEP or rel in files:
             continue
         if path.is_symlink() or not path.is_dir():
             path.unlink()
         elif not any(path.iterdir()):  # (deeper paths come first: emptied folders go too)
             path.rmdir()
-    write_json(run_dir / SUMMARY, {k: v for k, v in summary.items() if k in keys} | {"status": "rendered"})
+    for key in [k for k in run.summary if k not in keys]:
+        del run.summary[key]
+    run.update(status="rendered")
 
 
 def rendered_inventory(run_dir: Path, summary: dict) -> dict:
@@ -262,39 +288,39 @@ def rendered_inventory(run_dir: Path, summary: dict) -> dict:
     return {"files": files, "keys": sorted(set(summary) | {"rendered"})}
 
 
-def collect_run(run_dir: Path | str, *, task: Task | None = None, progress: bool = True, **options) -> dict:
+def collect_run(run_dir: Path | str | RunFolder, *, task: Task | None = None, progress: bool = True,
+                **options) -> dict:
     """Post-process an executed run folder (its task's :meth:`Task.collect`, with its options)."""
-    run_dir = Path(run_dir)
-    task = task or load_task(run_dir)
-    results = task.collect(run_dir, progress=progress, **options)
-    update_summary(run_dir, collected=now(), results=RESULTS)
+    run = RunFolder.load(run_dir)
+    task = task or load_task(run)
+    results = task.collect(run, progress=progress, **options)
+    run.update(collected=now(), results=RESULTS)
     return results
 
 
 def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resume: bool = False, launcher=None,
              progress: bool = True, collect: bool = True, collect_options: dict | None = None,
              **options) -> tuple[Path, dict | None]:
-    """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task.
+    """Render (or reuse, with ``resume``), execute and collect: the whole pipeline of one task,
+    on one :class:`~harness.runs.RunFolder` handed from stage to stage.
 
     Resuming a folder with other settings than it was rendered with is refused, naming the
     keys; only those the task lets grow (:attr:`Task.growable`, MD's ``steps``) may be larger,
     and the folder is extended to them. A completed run is not executed again."""
-    from ..lock import RunLock
 
-    run_dir = Path(runs_dir) / task.run_name
-    if resume and run_dir.exists():
-        with RunLock(run_dir, "resume"):
-            record = load_run(run_dir)  # a folder the harness did not write is refused here
-            check_same_request(task, record)
-            execute_run(run_dir, launcher, task=task, resume=True, progress=progress)
-            results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) \
-                if collect else None
-        return run_dir, results
-    run_dir = render_run(task, runs_dir, overwrite=overwrite, **options)
-    with RunLock(run_dir, "run"):
-        execute_run(run_dir, launcher, task=task, resume=False, progress=progress)
-        results = collect_run(run_dir, task=task, progress=progress, **(collect_options or {})) if collect else None
-    return run_dir, results
+    path = Path(runs_dir) / task.run_name
+    if resume and path.exists():
+        with RunLock(path, "resume"):
+            run = load_run(path)  # a folder the harness did not write is refused here
+            check_same_request(task, run)
+            execute_run(run, launcher, task=task, resume=True, progress=progress)
+            results = collect_run(run, task=task, progress=progress, **(collect_options or {})) if collect else None
+        return path, results
+    run = render_folder(task, runs_dir, overwrite=overwrite, **options)
+    with RunLock(run.path, "run"):
+        execute_run(run, launcher, task=task, resume=False, progress=progress)
+        results = collect_run(run, task=task, progress=progress, **(collect_options or {})) if collect else None
+    return run.path, results
 
 
 def check_same_request(task: Task, record) -> None:
@@ -309,7 +335,7 @@ def check_same_request(task: Task, record) -> None:
         raise RunExistsError(f"{record.path}: cannot resume with other settings than it was rendered with{hint}: "
                              f"{listed}; render a new run (another --tag) or start over with --overwrite")
     if grown:
-        task.extend(record.path, grown)
+        task.extend(record, grown)
 
 
 def check_reusable(task: Task, run_dir: Path, hint: str) -> None:
@@ -339,12 +365,11 @@ def request_differences(recorded: dict, asked: dict, prefix: str = "") -> dict[s
     return out
 
 
-def load_task(run_dir: Path | str, **kwargs) -> Task:
+def load_task(run_dir: Path | str | RunFolder, **kwargs) -> Task:
     """Rebuild the task of a run folder from its ``summary.json`` (any registered task)."""
-    from ..models.staging import verify_staged, with_staged_model
 
-    record = load_run(run_dir)
-    staged = record.model.get("staged")
-    verify_staged(record.path, staged)  # every staged file is the one the folder was rendered with
-    request = with_staged_model(record.request, record.path) if staged else record.request
-    return task_class(record.task).from_request(request, run_dir=record.path, **kwargs)
+    run = load_run(run_dir)
+    staged = run.model.get("staged")
+    verify_staged(run.path, staged)  # every staged file is the one the folder was rendered with
+    request = with_staged_model(run.request, run.path) if staged else run.request
+    return task_class(run.task).from_request(request, run_dir=run.path, **kwargs)

@@ -11,17 +11,17 @@ Outputs in ``<runs_dir>/campaign-<tag>/``: ``campaign.json``, ``results.csv`` an
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..config import CampaignSettings, CompareSettings
-from ..names import safe_name
 from ..errors import HarnessError
 from ..files import write_json, write_text
+from ..names import safe_name
 from ..provenance import now
+from ..report.tables import fmt, markdown, write_csv, write_rows_csv
 from ..runs import load_run, read_summary
 
 OBSERVABLES = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", "E_RPV_percent", "L_RPV_percent",
@@ -29,27 +29,11 @@ OBSERVABLES = ("E_RDF_percent", "E_P_percent", "delta_P_GPa", "E_VDOS_percent", 
 COLUMNS = ("system", "model", "engine", "n_atoms", "ms_per_step") + OBSERVABLES + ("run", "reference", "note")
 
 
-def find_reference(reference_dir: Path | None, system: str) -> Path | None:
-    """``<dir>/<system>.<ext>`` in a format :mod:`harness.io.trajectory` reads (first in name order)."""
-    from ..io.trajectory import guess_format
-
-    if reference_dir is None:
-        return None
-    for path in sorted(Path(reference_dir).glob(f"{system}.*")):
-        try:
-            guess_format(path)
-        except HarnessError:
-            continue
-        if path.is_file():
-            return path
-    return None
-
-
 def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = False, stream=None) -> tuple[Path, dict]:
     """Run, analyse and compare every system × model; returns (campaign folder, campaign.json)."""
     stream = stream or sys.stderr
     from ..config import load_model, load_system, md_settings
-    from ..io.trajectory import read_trajectory
+    from ..io.trajectory import find_reference, read_trajectory
     from ..lammps.probe import probe
     from ..report.compare import pareto_front, plot_overlays, plot_pareto
     from .base import check_reusable, collect_run, execute_run, render_run
@@ -156,38 +140,22 @@ def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = Fa
     return out, doc
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def _write_tables(out: Path, rows: list[dict], per_model: list[dict], systems: list[str]) -> None:
-    with open(out / "results.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
+    write_csv(out / "results.csv", rows, COLUMNS)
     tables = out / "tables"
     tables.mkdir(exist_ok=True)
     models = list(dict.fromkeys(r["model"] for r in rows))
+    shown = [c for c in COLUMNS if c not in ("run", "reference")]
     md = ["# Campaign results", "",
           "Errors of each model's NVT run against the reference trajectory (Dyna-Mat definitions; 0 is perfect). "
           "E_* in %, ΔP and W1_P in GPa, W1_VDOS in THz (Wasserstein-1: keeps growing with a peak shift where the "
           "L1-overlap E_VDOS saturates); cost = wall time per MD step (ms).", "",
-          "## Combined", "",
-          "| " + " | ".join(c for c in COLUMNS if c not in ("run", "reference")) + " |",
-          "|" + "---|" * (len(COLUMNS) - 2)]
-    for r in rows:
-        md.append("| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS if c not in ("run", "reference")) + " |")
-    md += ["", "## Per model (means over systems) and the Pareto front (E_RPV vs ms/step)", "",
-           "| model | ms_per_step | " + " | ".join(OBSERVABLES) + " | Pareto-optimal |",
-           "|" + "---|" * (len(OBSERVABLES) + 3)]
-    for e in per_model:
-        md.append(f"| {e['model']} | {_fmt(e['ms_per_step'])} | " + " | ".join(_fmt(e[k]) for k in OBSERVABLES)
-                  + f" | {'yes' if e['pareto_optimal'] else ''} |")
+          "## Combined", ""]
+    md += markdown(shown, [[fmt(r.get(c)) for c in shown] for r in rows])
+    md += ["", "## Per model (means over systems) and the Pareto front (E_RPV vs ms/step)", ""]
+    md += markdown(["model", "ms_per_step", *OBSERVABLES, "Pareto-optimal"],
+                   [[e["model"], fmt(e["ms_per_step"]), *(fmt(e[k]) for k in OBSERVABLES),
+                     "yes" if e["pareto_optimal"] else ""] for e in per_model])
     for k in OBSERVABLES:
         header = ["model"] + systems + ["mean"]
         table = []
@@ -195,11 +163,6 @@ def _write_tables(out: Path, rows: list[dict], per_model: list[dict], systems: l
             vals = {r["system"]: r.get(k) for r in rows if r["model"] == m}
             present = [v for v in vals.values() if v is not None]
             table.append([m] + [vals.get(s) for s in systems] + [float(np.mean(present)) if present else None])
-        with open(tables / f"{k}.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            for t in table:
-                w.writerow(["" if v is None else v for v in t])
-        md += ["", f"## {k}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        md += ["| " + " | ".join(_fmt(v) for v in t) + " |" for t in table]
+        write_rows_csv(tables / f"{k}.csv", header, table)
+        md += ["", f"## {k}", ""] + markdown(header, [[fmt(v) for v in t] for t in table])
     write_text(out / "results.md", "\n".join(md) + "\n")

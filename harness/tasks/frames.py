@@ -41,7 +41,7 @@ def model_entry(spec: ModelSpec) -> dict:
     files = weight_files(spec)
     entry = {"name": spec.name, "label": spec.label, "family": spec.family, "source": spec.source,
              "argument": spec.argument, "files": [str(f) for f in files], "sha256": files_sha256(files)}
-    if spec.family == "scaled":
+    if spec.base is not None:  # a corrected model: its base and the factor
         entry["correction"] = {"scale": spec.scale, "base": spec.base.label, "provenance": spec.provenance}
     return entry
 
@@ -69,7 +69,6 @@ class LabelledFramesTask(Task):
 
     def __init__(self, settings, **_):
         from ..io.frames import read_frames
-
         from ..models import with_precision
 
         super().__init__(settings)

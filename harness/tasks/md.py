@@ -11,15 +11,14 @@ from ..config import MDSettings
 from ..config.resources import JobResources
 from ..engines import ENGINES, choose
 from ..errors import HarnessError
+from ..files import files_sha256, write_text
 from ..io.lammps_dump import truncate_dump
 from ..lammps.launch import Srun
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Guard, Progress, Session, restart_problem, restart_step
-from ..files import files_sha256
 from ..models import for_elements, weight_files, with_precision
-from ..files import write_text
-from ..runs import update_summary
+from ..runs import RunFolder
 from ..systems import build_atoms, check_atoms, species_order
 from .base import Task, register
 
@@ -47,7 +46,8 @@ class MDTask(Task):
 
     name = "md"
     settings_class = MDSettings
-    templates = ("md.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2", "slurm.sh.j2")
+    templates = ("md.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2", "slurm.sh.j2",
+                 "jobs/slurm-output.j2", "jobs/slurm-model-links.j2", "jobs/slurm-mliap-export.j2")
 
     def __init__(self, settings, *, render_only: bool = False, caps: Capabilities | None = None):
         super().__init__(settings)
@@ -74,6 +74,34 @@ class MDTask(Task):
 
     def request(self) -> dict:
         return {**self.md.request(), "engine": self.choice.name}
+
+    @property
+    def restart_interval(self) -> int:
+        return self.md.protocol.restart_interval
+
+    def labels(self) -> dict:
+        return {"system": self.md.system.name, "model": self.model.label, "seed": self.md.seed}
+
+    # results.json section, key -> the campaign table's column
+    CAMPAIGN_METRICS = (("temperature", "mean_K", "T_K"), ("pressure", "mean_GPa", "P_GPa"),
+                        ("rdf", "first_peak_A", "rdf_peak_A"), ("msd", "D_cm2_per_s", "D_cm2_per_s"))
+
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        return {name: (results.get(section) or {}).get(key) for section, key, name in cls.CAMPAIGN_METRICS}
+
+    @classmethod
+    def reference_errors(cls, run_dir: Path, reference_dir: Path, system: str | None) -> dict:
+        """The Dyna-Mat errors of the run against ``<reference_dir>/<system>.*`` (none without one)."""
+        from ..config import CompareSettings
+        from ..io.trajectory import find_reference
+        from .compare import compare_run
+
+        ref = find_reference(Path(reference_dir), system) if system else None
+        if ref is None:
+            return {}
+        _, doc = compare_run(CompareSettings(run=str(run_dir), reference=str(ref)), figures=False)
+        return {k: v for k, v in doc["errors"].items() if v is not None}
 
     # ------------------------------------------------------------------ render
     def context(self, *, resume: bool = False, restart_file: str | None = None) -> dict:
@@ -149,7 +177,7 @@ class MDTask(Task):
                       "license": m.license, "citation": m.citation,
                       **({"correction": {"scale": m.scale, "base": m.base.label, "base_source": m.base.source,
                                          "base_sha256": files_sha256(weight_files(m.base)), "provenance": m.provenance}}
-                         if m.family == "scaled" else {})},
+                         if m.base is not None else {})},
             "templates_sha256": self.templates_sha256(),
             "seed": self.md.seed,
             "units": {"energy": "eV", "length": "Å", "time": "ps", "pressure": "bar (thermo), GPa (results)",
@@ -168,20 +196,19 @@ class MDTask(Task):
     def extend(self, run_dir: Path, grown: dict) -> None:
         """More steps for this folder: its deck and summary ask for them, and a completed run is
         open again (it continues from its last restart)."""
-        from ..runs import load_run, set_status
-
-        run_dir = Path(run_dir)
-        write_text(run_dir / DECK, render("md.in.j2", **self.context()))
-        update_summary(run_dir, request=self.request(), resolved=self.md.to_dict())
+        run = RunFolder.load(run_dir)
+        write_text(run / DECK, render("md.in.j2", **self.context()))
+        run.update(request=self.request(), resolved=self.md.to_dict())
         (old, new), = grown.values()
-        if load_run(run_dir).status == "completed":
-            set_status(run_dir, "interrupted", error=f"extended from {old} to {new} steps; continues from its "
-                                                     f"last restart")
+        if run.status == "completed":
+            run.set_status("interrupted", error=f"extended from {old} to {new} steps; continues from its last "
+                                                f"restart")
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True,
                 stream=None) -> dict:
         """Run the deck in ``run_dir`` (from its newest restart with ``resume``)."""
-        run_dir = Path(run_dir)
+        run = RunFolder.load(run_dir)
+        run_dir = run.path
         stream = stream or sys.stderr
         deck_name, log_name = DECK, "log.lammps"
         if resume:
@@ -199,7 +226,7 @@ class MDTask(Task):
             deck_name, log_name = f"in.resume{n}.lammps", f"log.resume{n}.lammps"
             write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart)))
             print(f"[md] resuming {run_dir.name} from {restart} at step {step}", file=stream)
-        update_summary(run_dir, deck=deck_name, log=log_name)
+        run.update(deck=deck_name, log=log_name)
         deadline = getattr(self, "deadline", None)  # (execute_run's stop_after_s, as a time.time())
         # every rank gets the same number of seconds (LAMMPS' timer timeout compares rank 0's
         # clock with it, so all stop on the same step)
@@ -223,9 +250,9 @@ class MDTask(Task):
             session.restart_every = p.restart_interval
             session.stop_restart = STOP_RESTART
             session.execute((run_dir / step["deck"]).read_text())
-        except (HarnessError, KeyboardInterrupt):
-            if ranks.root:
-                update_summary(run_dir, timings=self._timings(session, t_wall))
+        except (HarnessError, KeyboardInterrupt) as exc:
+            if ranks.root:  # the timings up to the failure go into the summary with the error
+                exc.summary_fields = {"timings": self._timings(session, t_wall)}
             raise
         finally:
             session.close()

@@ -5,8 +5,10 @@ deck (``templates/relax.in.j2``, ``templates/neb.in.j2``); execute relaxes both 
 the model (positions, cell fixed, on the force tolerance), interpolates the band (linear or
 IDPP) and runs the NEB through the launch seam: ``mpiexec -n R`` with ``-partition Rx1``, each
 rank one image (the bridge engine: each rank holds its own copy of the model); collect parses
-the universe log (replica energies, reaction coordinate, forces per iteration), writes the
-final images and the report card (:func:`harness.analysis.neb.report_card`).
+the universe log (replica energies, reaction coordinate, forces per iteration:
+:func:`harness.analysis.neb.parse_neb_log`), writes the final images and the report card
+(:func:`harness.analysis.neb.report_card`); :mod:`harness.report.neb` draws the profile and
+tabulates barriers across models.
 
 An NEB cut short (walltime, kill) continues with ``--resume`` from the band dumped every
 ``band_every`` iterations, not from the interpolation.
@@ -15,7 +17,6 @@ An NEB cut short (walltime, kill) continues with ``--resume`` from the band dump
 from __future__ import annotations
 
 import ctypes
-import re
 import sys
 import time
 from pathlib import Path
@@ -24,13 +25,23 @@ import numpy as np
 from ase import Atoms
 
 from .. import __version__
+from ..analysis.neb import (
+    compare_profile,
+    convergence_history,
+    last_common_band,
+    parse_neb_log,
+    profile_of,
+    reaction_coordinate,
+    read_images,
+    report_card,
+)
 from ..config import NEBSettings
 from ..engines import ENGINES, choose
 from ..errors import ConfigError, IncompleteResultsError, SimulationError, StructureError
+from ..files import write_json, write_text
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Session
-from ..files import write_json, write_text
 from ..runs import load_run
 from .base import Task, register
 
@@ -42,48 +53,6 @@ BAND_EVERY = 10
 PUSH_A, PUSH_SEED, PUSH_TOL_EV, MAX_PUSHES = 0.02, 2027, 1e-4, 4
 # endpoints that relax to within this (largest atom displacement, Å) are the same state
 SAME_STATE_A = 0.1
-
-
-# ---------------------------------------------------------------------- the universe log
-def parse_neb_log(path: Path) -> dict:
-    """The NEB table of a LAMMPS universe log: every row of both stages, the climbing image.
-
-    Returns ``{"stages": [[row, ...], [row, ...]], "climbing_image": k or None}`` where a row
-    maps the log's columns (``Step``, ``MaxReplicaForce``, ``MaxAtomForce``, ``EBF``, ``EBR``,
-    ``RD1`` … ``PEN``) to numbers; image numbers are 1-based as in the log.
-    """
-    stages: list[list[dict]] = []
-    header: list[str] | None = None
-    climbing = None
-    if not Path(path).is_file():
-        return {"stages": [], "climbing_image": None}
-    for line in Path(path).read_text(errors="replace").splitlines():
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "Step" and "MaxReplicaForce" in words:
-            header = words
-            stages.append([])
-            continue
-        m = re.match(r"Climbing replica = (\d+)", line.strip())
-        if m:
-            climbing = int(m.group(1))
-            continue
-        if header is not None and len(words) == len(header):
-            try:
-                stages[-1].append(dict(zip(header, (float(w) for w in words))))
-            except ValueError:
-                header = None
-        elif header is not None:
-            header = None
-    return {"stages": stages, "climbing_image": climbing}
-
-
-def profile_of(row: dict, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    """(reaction coordinate, potential energy eV) of every image in one log row."""
-    rc = np.array([row[f"RD{k}"] for k in range(1, n_images + 1)])
-    pe = np.array([row[f"PE{k}"] for k in range(1, n_images + 1)])
-    return rc, pe
 
 
 def write_coords(path: Path, positions: np.ndarray) -> None:
@@ -136,7 +105,8 @@ class NEBTask(Task):
             initial, final = self._read_endpoints(Path(endpoints_from) / "initial.extxyz",
                                                   Path(endpoints_from) / "final.extxyz")
         elif s.hop is not None:
-            from ..defects import build_hop, parse_hop
+            from ..config.neb import parse_hop
+            from ..defects import build_hop
 
             unit = unit_cell(s.system.structure)
             elements = list(dict.fromkeys(unit.get_chemical_symbols() + [parse_hop(s.hop)[1] or unit[0].symbol]))
@@ -178,7 +148,7 @@ class NEBTask(Task):
         return initial, final
 
     @classmethod
-    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> "NEBTask":
+    def from_request(cls, request: dict, run_dir: Path | None = None, **kwargs) -> NEBTask:
         return cls(cls.settings_class.from_request(request), endpoints_from=run_dir, **kwargs)
 
     @property
@@ -188,6 +158,12 @@ class NEBTask(Task):
     @property
     def n_images(self) -> int:
         return self.settings.images
+
+    replicas = n_images  # a job gets one rank (one GPU) per image
+
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        return {"barrier_eV": results["band"]["barrier_eV"]}
 
     def launcher_for(self, ranks: int = 1):
         """One partition per image, ``ranks`` ranks each (1 for the bridge engine)."""
@@ -301,20 +277,7 @@ class NEBTask(Task):
 
     def _last_band(self, run_dir: Path) -> tuple[list[np.ndarray], int]:
         """Positions of every image at the last iteration all band dumps have."""
-        from ..io.lammps_dump import index_dump, iter_dump
-
-        indices = [index_dump(run_dir / f"band.{i}.lammpstrj") for i in range(1, self.n_images + 1)]
-        common = set(indices[0].steps.tolist())
-        for ix in indices[1:]:
-            common &= set(ix.steps.tolist())
-        if not common:
-            raise SimulationError(f"{run_dir}: the band dumps share no iteration to resume from")
-        step = max(common)
-        band = []
-        for ix in indices:
-            frames, _ = next(iter_dump(ix.select(ix.steps == step), self.elements))
-            band.append(np.asarray(frames.positions_A[0], dtype=float))  # shifted to the box origin
-        return band, int(step)
+        return last_common_band([run_dir / f"band.{i}.lammpstrj" for i in range(1, self.n_images + 1)], self.elements)
 
     def _monitor(self, run_dir: Path):
         """A progress line from the universe log: iteration, largest NEB force, current barrier."""
@@ -385,24 +348,13 @@ class NEBTask(Task):
                 "iterations": int(lmp.get_thermo("step"))}
 
     def final_images(self, run_dir: Path, energies_eV: np.ndarray) -> list[Atoms]:
-        from ase.calculators.singlepoint import SinglePointCalculator
-
-        from ..io.lammps_dump import dump_cells, index_dump, iter_dump
-
-        out = []
-        for i in range(1, self.n_images + 1):
-            frames, symbols = next(iter_dump(index_dump(run_dir / f"final.{i}.lammpstrj"), self.elements))
-            atoms = Atoms(symbols, positions=frames.positions_A[0].astype(float), cell=dump_cells(frames)[0],
-                          pbc=True)
-            atoms.calc = SinglePointCalculator(atoms, energy=float(energies_eV[i - 1]))
-            atoms.info["image"] = i
-            out.append(atoms)
-        return out
+        """The converged band's images with their energies (eV)."""
+        return read_images([run_dir / f"final.{i}.lammpstrj" for i in range(1, self.n_images + 1)], self.elements,
+                           energies_eV)
 
     def collect(self, run_dir: Path, *, progress: bool = True, **_) -> dict:
         from ase.io import read, write
 
-        from ..analysis.neb import compare_profile, reaction_coordinate, report_card
         from ..report.neb import plot_profile
 
         s, run_dir, n = self.settings, Path(run_dir), self.n_images
@@ -420,9 +372,7 @@ class NEBTask(Task):
                            iterations=int(last["Step"]))
         card["reaction_coordinate_lammps"] = rc_log
         card["climbing_image"] = log["climbing_image"]
-        history = [{"stage": k + 1, "iteration": int(r["Step"]), "max_force_eV_A": r["MaxReplicaForce"],
-                    "max_atom_force_eV_A": r["MaxAtomForce"], "forward_barrier_eV": r["EBF"]}
-                   for k, stage in enumerate(log["stages"]) for r in stage]
+        history = convergence_history(log)
         doc = {"task": "neb", "run_name": self.run_name, "model": self.model.label, "engine": self.choice.name,
                "hop": load_run(run_dir).summary.get("hop"), "images": n,
                "absolute_energies_eV": pe, "band": card, "convergence": history,
@@ -453,43 +403,10 @@ class NEBTask(Task):
         return doc
 
     def headline(self, doc: dict) -> list[str]:
-        c = doc["band"]
-        lines = [f"NEB {doc['run_name']}: {doc['images']} images, {c['status']}"]
-        if c["barrier_eV"] is not None:
-            lines.append(f"barrier {c['barrier_eV']:.4f} eV (forward; backward {c['backward_barrier_eV']:.4f} eV, "
-                         f"KRA {c['kra_barrier_eV']:.4f} eV; spline {c['spline_forward_barrier_eV']:.4f} eV), "
-                         f"saddle at image {c['saddle_image'] + 1}")
-        lines.append(f"max force {c['max_force_eV_A']:.2e} eV/Å (ftol {c['ftol_eV_A']:g}) after {c['iterations']} "
-                     f"iterations; image spacing ratio {c['spacing_ratio']:.2f}, largest kink {c['max_kink_deg']:.1f}°")
-        lines += [f"warning: {w}" for w in c.get("warnings", [])]
-        ref = doc.get("reference")
-        if ref and ref.get("forward_barrier_error_eV") is not None:
-            lines.append(f"vs reference: barrier error {ref['forward_barrier_error_eV']:+.4f} eV"
-                         + (f", per-image RMSE {ref['rmse_eV']:.4f} eV" if "rmse_eV" in ref else ""))
-        return lines
+        from ..report.neb import neb_headline
+
+        return neb_headline(doc)
 
     def check_results(self, results: dict) -> None:
         if results["band"]["barrier_eV"] is None:
             raise IncompleteResultsError(f"no barrier: {results['band']['status']} (results.json has the band)")
-
-
-def compare_models(results: dict[str, dict], out: Path) -> Path:
-    """One table of barriers across models for the same hop: ``<out>.md`` and ``<out>.csv``."""
-    import csv
-
-    rows = []
-    for model, doc in results.items():
-        c = doc["band"]
-        rows.append({"model": model, "engine": doc["engine"], "barrier_eV": c["barrier_eV"],
-                     "backward_barrier_eV": c["backward_barrier_eV"], "kra_barrier_eV": c["kra_barrier_eV"],
-                     "spline_barrier_eV": c["spline_forward_barrier_eV"], "status": c["status"],
-                     "reference_error_eV": (doc.get("reference") or {}).get("forward_barrier_error_eV")})
-    with open(out.with_suffix(".csv"), "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    fmt = lambda v: "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))  # noqa: E731
-    md = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    md += ["| " + " | ".join(fmt(r[k]) for k in rows[0]) + " |" for r in rows]
-    write_text(out.with_suffix(".md"), "\n".join(md) + "\n")
-    return out.with_suffix(".md")

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..config import PathSettings, SlideSettings
 from ..errors import ConfigError, StructureError
-from ..forces import TEMPLATES as FORCE_TEMPLATES
 from ..files import write_json
+from ..forces import TEMPLATES as FORCE_TEMPLATES
 from .base import Task, register
 
 ENERGIES = "path_energies.npz"

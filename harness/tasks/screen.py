@@ -12,6 +12,7 @@ holds the table and the figures:
                   sigma_confusion
 ``members.txt``   the member run folders, one a line (``harness execute $(sed -n Np members.txt)``)
 ``systems/``, ``force-constants/``  what the σ members read: the MD cell, Φ of both sides
+                  (:mod:`.screen_inputs` writes them)
 
 Resuming: a member folder that completed with the same request is reused, any other (failed,
 interrupted, rendered, other settings) is rendered again and run; a material that fails
@@ -26,17 +27,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from ..analysis.screen import is_softened, summarize
+from ..analysis.harmonic import to_ase
+from ..analysis.screen import phonon_row, summarize
 from ..analysis.sigma import classify
-from ..config import PhononsSettings, SigmaSettings, load_system, md_settings
-from ..names import safe_name
-from ..config.tasks import ScreenSettings
+from ..config import PhononsSettings, ScreenSettings, SigmaSettings, load_system, md_settings
 from ..errors import HarnessError, IncompleteResultsError
 from ..files import jsonable, read_json, write_json, write_text
+from ..names import safe_name
 from ..provenance import now
 from ..runs import RESULTS, load_run
+from .screen_inputs import full_force_constants, lammps_frame, md_system, structure_system, write_fc_file
 
 YAMLS = ("phonopy_params.yaml", "phonopy_disp.yaml", "phonopy.yaml")  # first found is the reference
 STRUCTURE_SKIP = {".md", ".txt", ".json", ".csv", ".png", ".pdf", ".py", ".yaml", ".yml"}
@@ -161,135 +161,6 @@ def run_member(task, runs_dir: Path, label: str, *, stream, progress: bool = Fal
     return run_dir, collect_run(run_dir, task=task, progress=progress)
 
 
-def phonon_row(doc: dict) -> dict:
-    """The table's phonon columns from a phonons results.json."""
-    from ase.formula import Formula
-
-    c = doc.get("comparison") or {}
-    symbols = doc["primitive_cell"]["symbols"]
-    row = {"formula": str(Formula("".join(symbols)).reduce()[0]), "n_atoms_primitive": len(symbols),
-           "model_stable": doc["dynamically_stable"], "model_min_frequency_THz": doc["min_frequency_THz"],
-           "model_n_imaginary_qpoints": doc["n_imaginary_qpoints"], "max_frequency_model_THz": doc["max_frequency_THz"]}
-    thermo = doc.get("thermodynamics") or {}
-    for k, t in enumerate(thermo.get("temperatures_K", [])):
-        row[f"F_model_{t:g}K_eV_per_atom"] = thermo["helmholtz_free_energy_eV_per_atom"][k]
-    if c:
-        rs = c["reference_stability"]
-        row.update(reference_stable=rs["dynamically_stable"], reference_min_frequency_THz=rs["min_frequency_THz"],
-                   reference_n_imaginary_qpoints=rs["n_imaginary_qpoints"],
-                   stability_agreement=c["stability_agreement"],
-                   max_frequency_model_THz=c["max_frequency_model_THz"],
-                   max_frequency_reference_THz=c["max_frequency_reference_THz"],
-                   max_frequency_ratio=c["max_frequency_ratio"], softened=is_softened(c["max_frequency_ratio"]),
-                   rmse_omega2_THz2=c["rmse_omega2_THz2"],
-                   rmse_omega2_reference_stable_THz2=c["rmse_omega2_reference_stable_THz2"],
-                   rmse_group_velocity_THz_A=c.get("rmse_group_velocity_THz_A"),
-                   group_velocity_bands_dropped=c.get("group_velocity_bands_dropped"),
-                   mae_frequency_THz=c["mae_frequency_THz"])
-        err = c["thermodynamics"]["error"]
-        # imaginary modes are left out of the harmonic sums: an error involving them is not physics
-        row["thermodynamics_reliable"] = bool(thermo.get("reliable") and c["thermodynamics"]["reference"]["reliable"])
-        for k, t in enumerate(err["temperatures_K"]):
-            row[f"dF_{t:g}K_meV_per_atom"] = err["helmholtz_free_energy_error_meV_per_atom"][k]
-            row[f"dS_{t:g}K_J_per_K_per_mol_atoms"] = err["entropy_error_J_per_K_per_mol_atoms"][k]
-            row[f"dCv_{t:g}K_J_per_K_per_mol_atoms"] = err["heat_capacity_error_J_per_K_per_mol_atoms"][k]
-    return row
-
-
-# ---------------------------------------------------------------------- σ^(2) pieces
-def lammps_frame(atoms):
-    """``atoms`` rotated as LAMMPS holds a cell (a along x, b in the xy plane: a lower-triangular
-    cell with a positive diagonal) and the rotation ``R`` (row vectors: r' = r @ R).
-
-    The MD of a σ member starts from the rotated cell, so its dump's cell and positions are
-    those of the force constants rotated with the same R (Φ'_ij = Rᵀ Φ_ij R)."""
-    from ase import Atoms
-
-    cell = np.array(atoms.cell)
-    q, r = np.linalg.qr(cell.T)
-    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
-    rot = q * signs  # cell.T = (q D)(D r): cell @ rot = (D r)ᵀ, lower triangular, positive diagonal
-    new_cell = cell @ rot
-    new_cell[np.abs(new_cell) < 1e-12] = 0.0
-    out = Atoms(symbols=atoms.get_chemical_symbols(), positions=atoms.positions @ rot, cell=new_cell, pbc=True,
-                masses=atoms.get_masses())
-    return out, rot
-
-
-def full_force_constants(ph) -> np.ndarray:
-    """(N, N, 3, 3) force constants of a phonopy object's supercell (from compact ones too)."""
-    from phonopy.harmonic.force_constants import compact_fc_to_full_fc
-
-    fc = np.asarray(ph.force_constants)
-    if fc.shape[0] != fc.shape[1]:
-        fc = compact_fc_to_full_fc(ph.primitive, fc)
-    return fc
-
-
-def write_fc_file(path: Path, atoms_rot, fc_full: np.ndarray, rot: np.ndarray) -> bool:
-    """Φ of the MD cell as a phonopy yaml (unit cell = the rotated supercell, supercell matrix =
-    identity, full FC rotated by ``rot``); what a sigma member reads with ``--fc``. Returns
-    whether the file changed (a σ member that read the old one is then stale)."""
-    import phonopy
-    from phonopy import Phonopy
-
-    from .phonons import to_phonopy
-
-    fc = np.einsum("ai,xyab,bj->xyij", rot, fc_full, rot)
-    if path.is_file():
-        try:
-            old = phonopy.load(str(path), produce_fc=False, is_compact_fc=False, log_level=0)
-            if old.force_constants is not None and np.allclose(old.force_constants, fc, atol=1e-10, rtol=0):
-                return False
-        except Exception:  # an unreadable old file is replaced
-            pass
-    # primitive = the cell itself ('P'): phonopy then keeps the full FC, which σ reads as is
-    ph = Phonopy(to_phonopy(atoms_rot), supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P")
-    ph.force_constants = fc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ph.save(str(path), settings={"force_constants": True})
-    return True
-
-
-def md_system(out_dir: Path, name: str, atoms, temperature_K: float, steps: int, timestep_fs: float) -> Path:
-    """A system YAML for the σ MD of one material: its phonon supercell (rotated, one cell), the
-    CSVR thermostat (stochastic and canonical: the Yang et al. protocol used Andersen, which
-    LAMMPS lacks), frames every 10 steps, the first 20 % as equilibration."""
-    import yaml
-    from ase.io import write
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    struct = out_dir / f"{name}-md.extxyz"
-    write(struct, atoms, format="extxyz")
-    preset = {"supercell": [1, 1, 1], "timestep_fs": float(timestep_fs), "steps": int(steps), "thermostat": "csvr",
-              "thermostat_damping_fs": 100.0, "dump_every": 10, "thermo_every": 10, "restart_every": 1000,
-              "equilibration_ps": round(0.2 * steps * timestep_fs / 1000.0, 6)}
-    doc = {"name": name, "description": f"{name}: its phonon supercell ({len(atoms)} atoms, LAMMPS orientation) for "
-                                        f"σ^(2) along model MD (harness screen)",
-           "structure": {"file": struct.name}, "temperature_K": float(temperature_K), "default_preset": "screen",
-           "presets": {"screen": preset}}
-    path = out_dir / f"{name}-md.yaml"
-    text = yaml.safe_dump(doc, sort_keys=False)
-    if not path.is_file() or path.read_text() != text:
-        write_text(path, text)
-    return path
-
-
-def structure_system(out_dir: Path, name: str, file: Path) -> Path:
-    """A system YAML naming a structure file (--structures): what PhononsSettings takes."""
-    import yaml
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    doc = {"name": name, "description": f"{file.name} (harness screen)", "structure": {"file": str(file)},
-           "temperature_K": 300.0, "default_preset": "none",
-           "presets": {"none": {"supercell": [1, 1, 1], "timestep_fs": 1.0, "steps": 1}}}
-    path = out_dir / f"{name}.yaml"
-    text = yaml.safe_dump(doc, sort_keys=False)
-    if not path.is_file() or path.read_text() != text:
-        write_text(path, text)
-    return path
-
-
 # ---------------------------------------------------------------------- one material
 class Screen:
     """One screen: its settings, where it writes, the shared model; :meth:`run` does it all."""
@@ -355,7 +226,7 @@ class Screen:
             raise
         except HarnessError as exc:
             row["reason"] = f"{stage}: {_one_line(str(exc))}"
-        except Exception as exc:  # a broken input file: phonopy, yaml, ASE raise many types
+        except Exception as exc:  # noqa: BLE001 - a broken input file: phonopy, yaml, ASE raise many types
             row["reason"] = f"{stage}: {type(exc).__name__}: {_one_line(str(exc))}"
         if row["status"] == "failed":
             print(f"[screen] {m.name}: FAILED ({row['reason']})", file=self.stream)
@@ -364,7 +235,6 @@ class Screen:
     def _md(self, m: Material, task):
         """The MD member in the phonon supercell, rotated as LAMMPS holds it; returns (dir, R, atoms)."""
         from .md import MDTask
-        from .phonons import to_ase
 
         s = self.settings
         atoms, rot = lammps_frame(to_ase(task.calc.phonon.supercell))
@@ -421,7 +291,7 @@ class Screen:
 
     def write(self, rows: list[dict]) -> dict:
         from ..analysis.phonons import IMAGINARY_TOL_THZ
-        from ..report.screen import columns, plot_screen, write_csv, write_markdown
+        from ..report.screen import columns, headline, plot_screen, write_csv, write_markdown
 
         s = self.settings
         summary = summarize(rows)
@@ -448,28 +318,6 @@ class Screen:
 def _one_line(text: str) -> str:
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
     return lines[0] if lines else "(no message)"
-
-
-def headline(doc: dict) -> list[str]:
-    """A few lines for the terminal: counts, softening, stability and σ agreement, failures."""
-    s = doc["summary"]
-    out = [f"{s['n_done']} of {s['n_materials']} materials screened with {doc['model']}"
-           + (f", {s['n_failed']} failed" if s["n_failed"] else "")
-           + (f", {s['n_rendered']} rendered (run their folders: members.txt)" if s["n_rendered"] else "")]
-    soft, st, sg = s["softening"], s["stability"], s["sigma_classes"]
-    if soft["n_materials"]:
-        out.append(f"softened max frequency (ratio < 1): {soft['n_softened']} of {soft['n_materials']} "
-                   f"({100 * soft['fraction_softened']:.0f} %), median ratio {soft['median_ratio']:.3f}")
-    if st["n"]:
-        out.append(f"dynamical stability, reference vs model: agree {st['n_agree']} of {st['n']} "
-                   f"(false instabilities {st['false_instabilities']}, missed {st['missed_instabilities']})")
-    elif s["n_done"]:
-        out.append(f"dynamically unstable with the model: {s['model_unstable']} of {s['n_done']}")
-    if sg["n"]:
-        out.append(f"σ^(2) classes, Φ reference vs Φ model: agree {sg['n_agree']} of {sg['n']}")
-    for name, why in s["failed"].items():
-        out.append(f"failed: {name} ({why})")
-    return out
 
 
 def screen(settings: ScreenSettings, runs_dir="runs", *, progress: bool = False, stream=None,

@@ -14,15 +14,17 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from ..analysis.harmonic import DisplacementSettings, to_ase
+from ..analysis.phonon_reference import load_reference
 from ..analysis.sigma import SigmaAnalysis, classify
 from ..config import ModelSpec, SigmaSettings, load_model
-from ..names import safe_name
 from ..errors import ConfigError
-from ..forces import TEMPLATES as FORCE_TEMPLATES
 from ..files import read_json, write_json
+from ..forces import TEMPLATES as FORCE_TEMPLATES
+from ..names import safe_name
 from ..runs import load_run
 from .base import Task, register
-from .phonons import DisplacementSettings, FiniteDisplacements, load_reference, to_ase
+from .displacements import FiniteDisplacements
 
 SERIES = "sigma_series.json"
 
@@ -158,7 +160,7 @@ class SigmaTask(Task):
 
             try:
                 self.frames = read(s.reference, index=":")
-            except Exception as exc:  # ASE raises many types for unreadable files
+            except Exception as exc:  # noqa: BLE001 - ASE raises many types for unreadable files
                 raise ConfigError(f"--reference {s.reference}: cannot read frames ({exc})") from None
             formula = str(self.frames[0].symbols.formula.reduce()[0]) if self.frames else "frames"
             self._run_name = f"{formula}-{s.model.label}-sigma-{s.tag or safe_name(Path(s.reference).stem)}"
@@ -267,8 +269,8 @@ def write_sigma_matrix(doc: dict, out_dir: Path) -> list[Path]:
     import csv
     import io
 
-    from ..report.phonons import plot_confusion
     from ..files import write_text
+    from ..report.phonons import plot_confusion
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,8 @@ class SofteningTask(LabelledFramesTask):
         self.yaml_path = None
         if s.fit:  # refused before any compute when the frames cannot fix c
             check_fit_reference(np.concatenate([frames[i].get_forces() for i in self.fit_indices]))
-            self.yaml_path = Path(s.potentials_out or potentials_dir()) / f"{s.model.label}-corrected-{s.resolved_tag}.yaml"
+            self.yaml_path = (Path(s.potentials_out or potentials_dir())
+                              / f"{s.model.label}-corrected-{s.resolved_tag}.yaml")
             if self.yaml_path.exists() and not s.overwrite_model:
                 raise RunExistsError(f"corrected model {self.yaml_path} already exists; choose another --tag, "
                                      f"or --overwrite")
@@ -110,7 +111,8 @@ class SofteningTask(LabelledFramesTask):
     def headline(self, res: dict) -> list[str]:
         p = res["parity"]
         fit = p["fit_with_intercept"]
-        lines = [f"{res['reference']['n_frames']} frames, {p['n_components']} force components ({res['engine']} engine)",
+        lines = [f"{res['reference']['n_frames']} frames, {p['n_components']} force components "
+                 f"({res['engine']} engine)",
                  f"softening scale {p['softening_scale']:.4f} (slope through 0; with intercept "
                  f"{fit['slope']:.4f}, R² {fit['r2']:.4f})",
                  f"force MAE {p['force_mae_eV_A']:.4f} eV/Å, cMAE {p['force_cmae_eV_A']:.4f} eV/Å"]
@@ -140,7 +142,7 @@ def write_corrected_model(path: Path, spec: ModelSpec, c: float, frames_used: di
     from ..models import weight_files
 
     base_arg = spec.argument  # a registry name, or an absolute path
-    base_spec = spec.base if spec.family == "scaled" else spec
+    base_spec = spec.base if spec.base is not None else spec
     data = {
         "name": path.stem,
         "family": "scaled",
@@ -152,7 +154,7 @@ def write_corrected_model(path: Path, spec: ModelSpec, c: float, frames_used: di
             "base_model": spec.label,
             "base_source": spec.source,
             "base_sha256": files_sha256(weight_files(base_spec)),
-            "base_scale": spec.scale if spec.family == "scaled" else 1.0,
+            "base_scale": spec.scale if spec.base is not None else 1.0,
             "frames": frames_used,
             "fit": {k: v for k, v in (fit_stats or {}).items() if k != "c"},
             "min_rms_force_eV_A": MIN_RMS_FORCE_EV_A,
@@ -164,7 +166,8 @@ def write_corrected_model(path: Path, spec: ModelSpec, c: float, frames_used: di
         data["license"] = spec.license
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, "# Written by `harness softening --fit-correction`; use as MODEL=" + path.stem
-               + (" (it is in potentials/)" if path.parent.resolve() == potentials_dir().resolve() else f" or --model {path}")
+               + (" (it is in potentials/)" if path.parent.resolve() == potentials_dir().resolve()
+                  else f" or --model {path}")
                + "\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100))
     load_model(str(path))  # it must load back
     return path

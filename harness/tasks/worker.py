@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
 
         report["result"] = load_task(run_dir).lammps(run_dir, spec["step"], ranks)
     except HarnessError as exc:
-        report["error"] = {"type": type(exc).__name__, "message": str(exc)}
+        report["error"] = {"type": type(exc).__name__, "message": str(exc),
+                           "summary_fields": getattr(exc, "summary_fields", None)}
         code = exc.exit_code
     except BaseException as exc:  # noqa: BLE001 - reported to the launcher, with the traceback on stderr
         traceback.print_exc()

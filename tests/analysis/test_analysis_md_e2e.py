@@ -32,7 +32,9 @@ def run_cu_nvt(make_lammps, potentials, run_dir, n_steps=3000):
         variable vol equal vol
         dump traj all custom {DUMP_EVERY} {run_dir / 'traj.lammpstrj'} id type xu yu zu vx vy vz fx fy fz
         dump_modify traj sort id
-        fix thermo_out all ave/time 1 1 {THERMO_EVERY} c_thermo_temp c_thermo_pe c_ke c_thermo_press c_thermo_press[1] c_thermo_press[2] c_thermo_press[3] c_thermo_press[4] c_thermo_press[5] c_thermo_press[6] v_vol file {run_dir / 'thermo.dat'}
+        fix thermo_out all ave/time 1 1 {THERMO_EVERY} c_thermo_temp c_thermo_pe c_ke c_thermo_press """
+                        f"""c_thermo_press[1] c_thermo_press[2] c_thermo_press[3] c_thermo_press[4] """
+                        f"""c_thermo_press[5] c_thermo_press[6] v_vol file {run_dir / 'thermo.dat'}
         run {n_steps}
     """)
     lmp.close()

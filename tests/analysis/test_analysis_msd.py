@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from harness.analysis.msd import compute_msd, fit_diffusion
-from harness.analysis.trajectory import memory_universe, read_frames, universe_from_arrays
-from harness.io.lammps_dump import load_dump_universe
+from harness.analysis.trajectory import memory_universe, universe_from_arrays
+from harness.io.lammps_dump import load_dump_universe, read_frames
 
 
 def test_random_walk_from_dump_gives_known_D(tmp_path, write_dump):

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.analysis.pressure import (in_plane_pressure, pressure_summary,
-                                       statistical_inefficiency, summarize_series)
+from harness.analysis.pressure import in_plane_pressure, pressure_summary, statistical_inefficiency, summarize_series
 
 
 def ar1(n, phi, rng):

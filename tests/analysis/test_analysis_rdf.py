@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.analysis.rdf import (compute_rdf, default_r_max, first_peak_position,
-                                  running_coordination)
+from harness.analysis.rdf import compute_rdf, default_r_max, first_peak_position, running_coordination
 from harness.analysis.trajectory import universe_from_arrays
 
 A_CU = 3.615

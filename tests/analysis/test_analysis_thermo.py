@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.analysis.thermo import read_thermo
+from harness.io.thermo import read_thermo
 from harness.units import BAR_TO_GPA
 
 HEADER = (

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.analysis.trajectory import element_mass, read_frames
-from harness.io.lammps_dump import load_dump_universe
+from harness.io.elements import element_mass
+from harness.io.lammps_dump import load_dump_universe, read_frames
 
 
 def test_dump_reader_units_masses_and_restart_duplicates(tmp_path, write_dump):

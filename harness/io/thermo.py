@@ -1,5 +1,9 @@
 """Reader for the ``fix ave/time`` thermo file (``thermo.dat``) of an MD run.
 
+Reading the file is input, not analysis: the MD analysis, the comparison with a reference and
+the reference reader (a dump in a run folder takes its pressure tensor from here) all read it
+through this one function, so it lives on the io floor, below all of them.
+
 The run writes (LAMMPS ``units metal``)::
 
     fix thermo_out all ave/time 1 1 <every> c_thermo_temp c_thermo_pe c_ke \
