@@ -76,6 +76,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_analysis.py --out benchmarks/results-analysis.md
 	$(BIN)/python benchmarks/bench_screen.py --out benchmarks/results-screen.md
 	$(BIN)/python benchmarks/bench_neb.py --out benchmarks/results-neb.md
+	$(BIN)/python benchmarks/bench_scale.py --out benchmarks/results-scale.md
 
 clean-runs:
 	rm -rf runs

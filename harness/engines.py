@@ -45,6 +45,8 @@ class Engine:
     # True: the model runs in the harness's Python (a job script calls `harness execute`);
     # False: a LAMMPS executable runs the rendered deck by itself
     python_driver = False
+    # LAMMPS gets per-atom energies and virials from this engine (the heat flux needs them)
+    per_atom_virial = True
 
     def available(self, caps: Capabilities) -> tuple[bool, str]:
         return True, "any LAMMPS build"
@@ -82,6 +84,7 @@ class BridgeEngine(Engine):
     description = "fix external pf/callback into an ASE calculator (serial; any LAMMPS build)"
     max_ranks_per_replica = 1  # the model sees all atoms of its replica at once
     python_driver = True
+    per_atom_virial = False  # fix external hands LAMMPS the total energy and virial only
 
     def available(self, caps):
         if not caps.fix_external:
@@ -189,8 +192,17 @@ class ClassicEngine(Engine):
         folder's ``model/``, the very copy whose sha256 ``harness execute`` checks."""
 
         if not model.pair_style:
-            raise ConfigError(f"{model.source}: the classic engine needs 'pair_style' and 'files'")
+            raise ConfigError(f"{model.source}: the classic engine needs 'pair_style' and 'files' (or 'pair_coeff')")
         coeffs = []
+        if model.pair_coeff:
+            # parameters per element pair: every type pair of the structure needs its line
+            for i, a in enumerate(elements, start=1):
+                for j, b in enumerate(elements[i - 1:], start=i):
+                    args = model.pair_coeff.get(f"{a} {b}") or model.pair_coeff.get(f"{b} {a}")
+                    if args is None:
+                        raise ConfigError(f"{model.source}: no pair_coeff for the element pair '{a} {b}'")
+                    coeffs.append(f"{i} {j} {args}")
+            return coeffs, []
         if model.pair_style == "eam":
             # funcfl files: one per type, I,I only; LAMMPS mixes the cross terms.
             for i, el in enumerate(elements, start=1):

@@ -90,6 +90,21 @@ def test_eam_lammps_equals_ase_eam_same_file(tmp_path):
     assert np.abs(f0).max() > 0.1  # rattled enough that forces are not all ~0
 
 
+def test_a_pair_style_given_by_parameters_equals_ase_lennard_jones(tmp_path):
+    """lj-ar.yaml (`pair_style lj/cut 8.5`, `pair_coeff` per element pair) through LAMMPS gives ASE's
+    own Lennard-Jones forces and stress (ASE shifts the energy to 0 at the cutoff: not compared)."""
+    from ase.calculators.lj import LennardJones
+
+    atoms = rattled(bulk("Ar", "fcc", a=5.30, cubic=True).repeat(3), 0.1)
+    ref = LennardJones(sigma=3.40, epsilon=0.0104, rc=8.5, smooth=False)
+    _, f0, s0 = direct(atoms, ref)
+    with ForceSession(load_model("lj-ar"), atoms, engine="classic", workdir=tmp_path / "lj") as fs:
+        r = fs.result
+    assert np.abs(f0).max() > 0.01
+    assert np.abs(r.forces_eV_A - f0).max() < 1e-6 * np.abs(f0).max() + 1e-9
+    assert np.abs(r.stress_eV_A3 - s0).max() < 1e-6 * np.abs(s0).max() + 1e-12
+
+
 def test_eam_same_forces_through_classic_and_bridge(tmp_path):
     spec = load_model("eam")
     atoms = rattled(bulk("Cu", "fcc", a=3.615, cubic=True).repeat(2), 0.08)

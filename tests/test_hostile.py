@@ -128,6 +128,16 @@ def build_world(w: Path) -> None:
     (inp / "shellstyle.yaml").write_text("family: eam\npair_style: 'eam; shell rm -rf x'\nfiles: {Cu: Cu_u3.eam}\n")
     (inp / "shellfile.yaml").write_text("family: eam\npair_style: eam\nfiles: {Cu: 'Cu_u3.eam\\nshell touch x'}\n")
     (inp / "nofamily.yaml").write_text("family: quantum-magic\n")
+    (inp / "coeff-injection.yaml").write_text("family: lammps\npair_style: lj/cut 8.5\n"
+                                              "pair_coeff: {'Ar Ar': \"0.0104 3.40\\nshell touch x\"}\n"
+                                              "engines: [classic]\n")
+    (inp / "style-args-injection.yaml").write_text("family: lammps\npair_style: 'lj/cut 8.5 $(touch x)'\n"
+                                                   "pair_coeff: {'Ar Ar': '0.0104 3.40'}\nengines: [classic]\n")
+    (inp / "coeff-missing-pair.yaml").write_text("family: lammps\npair_style: lj/cut 8.5\n"
+                                                 "pair_coeff: {'Ar Ar': '0.0104 3.40'}\nelements: [Ar, Cu]\n"
+                                                 "engines: [classic]\n")
+    (inp / "coeff-wrong-count.yaml").write_text("family: lammps\npair_style: lj/cut 8.5\n"
+                                                "pair_coeff: {'Cu Cu': '0.0104'}\nengines: [classic]\n")
     (inp / "frames.xyz").write_text("not an xyz file\n")
     (inp / "empty.xyz").write_bytes(b"")
     (inp / "hostile-cluster.yaml").write_text("scheduler: slurm\nwalltime: \"01:00:00\\ntouch PWNED\"\n")
@@ -224,6 +234,14 @@ CASES = [
       "key 'pair_style' must be one LAMMPS pair style name"),
     c("potential-name-injection", f"md --system Cu --model {{w}}/in/shellfile.yaml {RUNS}", 2,
       "must map element symbols to plain file names"),
+    c("pair-coeff-injection", f"md --system Cu --model {{w}}/in/coeff-injection.yaml {RUNS}", 2,
+      "key 'pair_coeff' must map element pairs"),
+    c("pair-style-args-injection", f"md --system Cu --model {{w}}/in/style-args-injection.yaml {RUNS}", 2,
+      "key 'pair_style' must be one LAMMPS pair style name"),
+    c("pair-coeff-missing-pair", f"md --system Cu --model {{w}}/in/coeff-missing-pair.yaml {RUNS}", 2,
+      "no pair_coeff for the element pair 'Cu Cu'"),
+    c("pair-coeff-wrong-count", f"md --system Cu --model {{w}}/in/coeff-wrong-count.yaml {RUNS}", 2,
+      "LAMMPS cannot read it with pair_style lj/cut"),
     c("model-uncovered-element", f"md --system Pt3Co --model emt {RUNS}", 2, "does not cover element(s) Co"),
     # ---- MD numbers
     c("temperature-negative", f"md {CU} --temperature -5 {RUNS}", 2, "temperature must be a positive number"),
@@ -235,6 +253,14 @@ CASES = [
     c("steps-beyond-lammps", f"render {CU} --steps 99999999999999 {RUNS}", 2, "the largest `run N` LAMMPS accepts"),
     c("seed-zero", f"md {CU} --seed 0 {RUNS}", 2, "seed must be an integer in 1..2^31-1"),
     c("engine-unknown", f"md {CU} --engine warp {RUNS}", 2, "unknown engine 'warp'"),
+    c("heat-flux-through-the-bridge", f"md --system Cu --model emt --engine bridge --heat-flux {RUNS}", 2,
+      "engine bridge gives LAMMPS no per-atom virial"),
+    c("rdf-rmax-beyond-the-cell", f"md {CU} --insitu --rdf-rmax 50 {RUNS}", 2,
+      "beyond half the narrowest cell width"),
+    c("rdf-rmax-absurd", f"md {CU} --rdf-rmax 0.01 {RUNS}", 2, "--rdf-rmax must be a number from 0.5 to 1000 Å"),
+    c("dump-every-negative", f"md {CU} --dump-every -1 {RUNS}", 2, "--dump-every: -1 is not in the range x>=0"),
+    c("kappa-without-heat-flux", f"kappa {DONE}", 2, "the run wrote no heat flux"),
+    c("kappa-not-a-run", "kappa {w}/in/structs", 2, "not a harness run folder"),
     c("thermostat-unknown", f"md {CU} --thermostat andersen {RUNS}", 2, "unknown thermostat 'andersen'"),
     c("preset-unknown", f"md {CU} --preset huge {RUNS}", 2, "unknown preset 'huge'"),
     c("ranks-absurd", f"md {CU} --steps 10 --ranks 100000 {RUNS}", 2, "100000 ranks asked for, but at most"),

@@ -23,9 +23,9 @@ from ..io.trajectory_data import ReferenceTrajectory, kinetic_stress
 from ..progress import frame_progress
 from ..units import EV_A3_TO_GPA
 from . import dynamat as dm
-from .md import MAX_LAG_FRAMES, TrajectoryObservables
 from .pressure import in_plane_pressure, summarize_series
-from .rdf import DEFAULT_BINS
+from .rdf import DEFAULT_BINS, default_r_max
+from .stream import MAX_LAG_FRAMES, RDF_R_MAX_A, TrajectoryObservables
 
 MIN_FRAMES = 4  # time correlations (VDOS) need a few frames
 PRESSURE_BINS = 50  # at most; fewer for short series (√n), so a histogram is not mostly empty bins
@@ -119,8 +119,10 @@ def compare_observables(ref: ReferenceTrajectory, model: ModelSide, *, dimension
     n, dt, lag = m["n"], m["dt"], m["lag"]
     ref_m = ref.select(slice(0, n * m["stride_ref"], m["stride_ref"]))  # a slice: arrays viewed, not copied
     masses = ref.masses
-    obs_ref = TrajectoryObservables(ref.symbols, n, dt, dimension=dimension, max_lag=lag)
-    obs_mod = TrajectoryObservables(model.symbols, n, dt, dimension=dimension, max_lag=lag)
+    # one g(r) range for both sides, known before the first frame: half the narrowest cell width
+    r_max = min(default_r_max(_dims(ref_m.cells_A)), default_r_max(model.first.dimensions), RDF_R_MAX_A)
+    obs_ref = TrajectoryObservables(ref.symbols, n, dt, dimension=dimension, max_lag=lag, rdf_r_max_A=r_max)
+    obs_mod = TrajectoryObservables(model.symbols, n, dt, dimension=dimension, max_lag=lag, rdf_r_max_A=r_max)
 
     # ---- velocities: both files', or central differences on both sides alike
     if ref_m.velocities_A_per_ps is not None and model.first.velocities_A_per_ps is not None:
@@ -198,8 +200,8 @@ def _dims(cells: np.ndarray) -> np.ndarray:
 def _structure_and_dynamics(obs_ref: TrajectoryObservables, obs_mod: TrajectoryObservables, dt: float,
                             resolution_THz: float, errors: dict) -> dict:
     """RDF (same bins on both sides), VDOS and MSD of both sides; their errors go into ``errors``."""
-    r_max = min(obs_ref.r_max_A, obs_mod.r_max_A)
-    rdf_ref, rdf_mod = obs_ref.rdf(DEFAULT_BINS, r_max), obs_mod.rdf(DEFAULT_BINS, r_max)
+    r_max = obs_ref.r_max_A
+    rdf_ref, rdf_mod = obs_ref.rdf(), obs_mod.rdf()
     errors["E_RDF_percent"] = dm.rdf_error(rdf_ref["r_A"], rdf_ref["total"], rdf_mod["r_A"], rdf_mod["total"])
     rdf = {"r_A": rdf_ref["r_A"], "reference": rdf_ref["total"], "model": rdf_mod["total"], "r_max_A": r_max,
            "n_bins": DEFAULT_BINS, "first_peak_A": {"reference": rdf_ref["first_peak_A"],

@@ -9,26 +9,16 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..files import jsonable
-from ..io.elements import element_mass
-from ..io.lammps_dump import DumpIndex, index_dump, iter_dump
+from ..io.lammps_dump import index_dump
 from ..io.thermo import read_thermo
-from .correlate import LagCorrelator
-from .msd import MSDAccumulator, fit_diffusion
 from .pressure import pressure_summary, summarize_series
-from .rdf import DEFAULT_BINS, compute_rdf, default_r_max
-from .trajectory import universe_from_arrays
-from .vdos import spectra
+from .rdf import DEFAULT_BINS
+from .stream import MAX_LAG_FRAMES, stream_dump
 
 MIN_FRAMES_TIME_CORRELATION = 4
-RDF_MAX_FRAMES = 2000  # g(r) is converged long before; bounds the cost of long runs
-# Lag window of the VACF and the MSD, in frames: the trajectory is streamed through it, so
-# memory is set by this window, not by the run length. 4096 frames of 10 fs = 41 ps, a VDOS
-# resolution of 0.012 THz; shorter runs use all their frames (exactly the one-FFT result).
-MAX_LAG_FRAMES = 4096
-BLOCK_FRAMES = 256  # frames parsed at a time
 
 
-OBSERVABLES = ("temperature", "pressure", "rdf", "vdos", "msd")
+OBSERVABLES = ("temperature", "pressure", "rdf", "vdos", "msd", "kappa")
 ASKED = "left out on request (--skip)"
 
 
@@ -64,10 +54,14 @@ def analyze_md(
     equilibration_ps: float = 0.0,
     dimension: int = 3,
     rdf_bins: int = DEFAULT_BINS,
+    rdf_r_max_A: float | None = None,
     max_lag: int | None = None,
     progress=None,
     skip: tuple[str, ...] = (),
     complete_to: int | None = None,
+    observables: dict | None = None,
+    counts: dict[str, int] | None = None,
+    kappa_options: dict | None = None,
 ) -> dict:
     """Analyse ``run_dir/traj.lammpstrj`` and ``run_dir/thermo.dat``.
 
@@ -88,6 +82,8 @@ def analyze_md(
     dimension : {3, 2}
         2 uses the in-plane pressure (pxx+pyy)/2 and in-plane MSD (4 D t).
     rdf_bins : int
+    rdf_r_max_A : float, optional
+        g(r) range [default: half the narrowest cell width, at most 12 Å].
     max_lag : int, optional
         Lag window of the VACF (hence VDOS resolution 1/(2 L dt)) and of the MSD, in frames;
         default :data:`MAX_LAG_FRAMES` (or all frames if fewer).
@@ -99,10 +95,15 @@ def analyze_md(
         The step a completed run ended at: ``thermo.dat`` and the dump must reach their last
         output step before it, or :class:`AnalysisError` says which was cut short (a file
         truncated or edited after the run, analysed silently on what is left otherwise).
+    observables : dict, optional
+        What the run computed in-situ (``summary.json``'s ``observables``): with ``insitu``, g(r),
+        MSD and VDOS come from LAMMPS' files (:mod:`.insitu`) and the dump, if any, is not read for
+        them; with ``heat_flux``, the section ``kappa`` (Green–Kubo, ``kappa_options`` passed on).
+    counts : dict, optional
+        Atoms of each element (the in-situ VDOS weights each element's VACF by its mass and count).
 
-    The dump is read once, in blocks of :data:`BLOCK_FRAMES` frames: memory depends on the
-    lag window and on :data:`RDF_MAX_FRAMES` (the frames the g(r) uses, evenly strided), not
-    on the length of the run.
+    The dump is read once, in blocks (:mod:`.stream`): memory is bounded by a budget (the
+    lag window, one block, one frame's pairs within r_max), never by atoms × frames.
 
     Returns
     -------
@@ -139,6 +140,8 @@ def analyze_md(
             raise AnalysisError(str(exc)) from None
         if index.truncated:
             notes.append(f"{dump_path.name}: {index.truncated}: dropped")
+    elif not dump_every:
+        index = {"skipped": "no dump asked for (dump_every 0; --insitu computes g(r), MSD and VDOS without one)"}
     else:
         index = {"skipped": f"{dump_path.name} not found"}
 
@@ -147,6 +150,8 @@ def analyze_md(
     results["last_step"] = last
     if complete_to is not None:
         for name, path, every in (("thermo", thermo_path, thermo_every), ("dump", dump_path, dump_every)):
+            if not every:  # (no dump asked for)
+                continue
             expected = complete_to // every * every
             if path.exists() and (last[name] is None or last[name] < expected):
                 ends = f"ends at step {last[name]}" if last[name] is not None else "holds no complete row or frame"
@@ -172,6 +177,14 @@ def analyze_md(
         results.update(block if "skipped" not in block
                        else {"temperature": block, "pressure": block})
 
+    observables = observables or {}
+    if observables.get("heat_flux") and "kappa" not in skip:
+        results["kappa"] = _kappa(run_dir, observables, thermo, min_step, timestep_fs, kappa_options or {})
+    if observables.get("insitu"):
+        results.update(_insitu(run_dir, observables, elements, counts or {}, thermo, min_step, timestep_fs,
+                               max_lag or MAX_LAG_FRAMES, skip))
+        results["n_frames"] = 0 if isinstance(index, dict) else int(np.sum(index.steps >= min_step))
+        return _finish(results, skip)
     if isinstance(index, dict):
         results.update(rdf=index, vdos=index, msd=index, n_frames=0, n_atoms=0)
         return _finish(results, skip)
@@ -194,14 +207,59 @@ def analyze_md(
     time_ok = time_skip is None and bool(wanted & {"vdos", "msd"})
     if "rdf" in wanted or time_ok:
         try:
-            stream = _stream(index, elements, frame_dt_ps, dimension, rdf_bins, time_ok,
-                             max_lag or MAX_LAG_FRAMES, progress, rdf="rdf" in wanted)
+            stream = stream_dump(index, elements, frame_dt_ps, dimension, rdf_bins, time_ok,
+                                 max_lag or MAX_LAG_FRAMES, progress, rdf="rdf" in wanted, rdf_r_max_A=rdf_r_max_A)
         except ValueError as exc:
             raise AnalysisError(f"{dump_path.name}: {exc}") from None
         results.update(stream)
     if time_skip is not None:
         results.update(vdos=time_skip, msd=time_skip)
     return _finish(results, skip)
+
+
+def _mean_of(thermo: dict | None, key: str) -> float | None:
+    return float(np.mean(thermo[key])) if thermo is not None and len(thermo.get(key, ())) else None
+
+
+def _insitu(run_dir: Path, obs: dict, elements, counts, thermo, min_step, timestep_fs, max_lag, skip) -> dict:
+    """g(r), MSD and VDOS from the files LAMMPS wrote while it ran (:mod:`.insitu`)."""
+    from .insitu import msd_insitu, rdf_insitu, vdos_insitu
+
+    files = dict(zip(("rdf", "msd", "vacf"), obs.get("files", [])[:3]))
+    missing = {"skipped": "in-situ file not found", "source": "in-situ"}
+    out = {"n_atoms": int(sum(counts.values())) if counts else 0}
+    if "rdf" not in skip:
+        path = run_dir / files.get("rdf", "rdf.dat")
+        # a block averages the samples before its step: the first one whole after the equilibration
+        first = min_step + (obs.get("rdf_block", 1) - 1) * obs.get("rdf_every", obs.get("sample_every", 1))
+        out["rdf"] = rdf_insitu(path, elements, first, out["n_atoms"], _mean_of(thermo, "volume_A3")) \
+            if path.is_file() else {**missing, "skipped": f"{path.name} not found"}
+    if "msd" not in skip:
+        path = run_dir / files.get("msd", "msd.dat")
+        out["msd"] = msd_insitu(path, elements, timestep_fs) if path.is_file() else \
+            {**missing, "skipped": f"{path.name} not found"}
+    if "vdos" not in skip:
+        path = run_dir / files.get("vacf", "vacf.dat")
+        out["vdos"] = vdos_insitu(path, elements, counts, timestep_fs, max_lag) if path.is_file() else \
+            {**missing, "skipped": f"{path.name} not found"}
+    return out
+
+
+def _kappa(run_dir: Path, obs: dict, thermo, min_step, timestep_fs, options) -> dict:
+    """Green–Kubo κ from ``heatflux.dat`` (:mod:`.kappa`), at the run's mean volume and temperature."""
+    from .insitu import kappa_insitu
+
+    path = run_dir / (obs.get("files") or ["heatflux.dat"])[-1]
+    check = run_dir / "virial_check.dat"
+    volume, temperature = _mean_of(thermo, "volume_A3"), _mean_of(thermo, "temperature_K")
+    if not path.is_file():
+        return {"skipped": f"{path.name} not found"}
+    if volume is None or temperature is None:
+        return {"skipped": "thermo.dat has no rows after the equilibration (κ needs T and V)"}
+    try:
+        return kappa_insitu(path, min_step, timestep_fs, volume, temperature, check=check, **options)
+    except ValueError as exc:
+        return {"skipped": str(exc)}
 
 
 def _finish(results: dict, skip: tuple[str, ...]) -> dict:
@@ -211,121 +269,3 @@ def _finish(results: dict, skip: tuple[str, ...]) -> dict:
     results["skipped"] = {name: results[name]["skipped"] for name in OBSERVABLES
                           if isinstance(results.get(name), dict) and "skipped" in results[name]}
     return jsonable(results, 7)
-
-
-class TrajectoryObservables:
-    """RDF, VDOS and MSD of a trajectory fed block by block, with memory bounded by the lag window.
-
-    The g(r) uses at most ``rdf_max_frames`` frames, evenly strided (every ``rdf_every``-th);
-    the VACF and the MSD are exact over all time origins for lags below ``max_lag``
-    (:class:`~harness.analysis.correlate.LagCorrelator`).
-
-    Parameters
-    ----------
-    symbols : list of str
-        Element of each atom.
-    n_frames : int
-        Frames that will be fed (sets the RDF stride and the lag window).
-    frame_dt_ps : float
-    dimension : {3, 2}
-        MSD in 3-D or in-plane.
-    max_lag : int
-        Lag window in frames (capped at ``n_frames``).
-    time_correlations : bool
-        False skips VDOS and MSD (e.g. unequally spaced frames).
-    """
-
-    def __init__(self, symbols: list[str], n_frames: int, frame_dt_ps: float, *, dimension: int = 3,
-                 max_lag: int = MAX_LAG_FRAMES, time_correlations: bool = True,
-                 rdf_max_frames: int = RDF_MAX_FRAMES):
-        self.symbols = list(symbols)
-        self.names = list(dict.fromkeys(self.symbols))
-        self.masses = np.array([element_mass(e) for e in self.symbols])
-        self.n_frames, self.frame_dt_ps, self.dimension = int(n_frames), float(frame_dt_ps), dimension
-        self.rdf_every = max(1, -(-self.n_frames // rdf_max_frames))
-        n_rdf = -(-self.n_frames // self.rdf_every)
-        self._rdf_pos = np.empty((n_rdf, len(self.symbols), 3), np.float32)
-        self._rdf_dims = np.empty((n_rdf, 6))
-        self.r_max_A = math.inf  # half the narrowest cell width seen
-        self.lag = min(self.n_frames, int(max_lag))
-        self.time_correlations = time_correlations
-        self._msd = MSDAccumulator(self.masses, dimension, max_lag=self.lag) if time_correlations else None
-        labels = np.array([self.names.index(e) for e in self.symbols])
-        self._vacf = LagCorrelator(self.lag, labels, self.masses) if time_correlations else None
-        self._has_velocities = None
-        self.done = 0
-
-    def add(self, positions_A: np.ndarray, velocities_A_per_ps: np.ndarray | None, dimensions: np.ndarray) -> None:
-        """Append equally spaced frames: unwrapped positions (m, N, 3), velocities or None, (m, 6) cells."""
-        m = len(positions_A)
-        if self.done + m > self.n_frames:
-            raise ValueError(f"more than the {self.n_frames} frames announced")
-        if self._has_velocities is None:
-            self._has_velocities = velocities_A_per_ps is not None
-        elif self._has_velocities != (velocities_A_per_ps is not None):
-            raise ValueError("velocities present in some frames and not in others")
-        k = np.arange(self.done, self.done + m)
-        take = k % self.rdf_every == 0
-        self._rdf_pos[k[take] // self.rdf_every] = positions_A[take]
-        self._rdf_dims[k[take] // self.rdf_every] = dimensions[take]
-        self.r_max_A = min(self.r_max_A, default_r_max(dimensions))
-        if self._msd is not None:
-            self._msd.add(positions_A)
-            if velocities_A_per_ps is not None:
-                self._vacf.add(velocities_A_per_ps)
-        self.done += m
-
-    def rdf(self, nbins: int = DEFAULT_BINS, r_max_A: float | None = None) -> dict:
-        """g(r) (see :func:`~harness.analysis.rdf.compute_rdf`) up to ``r_max_A`` (default :attr:`r_max_A`)."""
-        n = -(-self.done // self.rdf_every)
-        u = universe_from_arrays(self._rdf_pos[:n], self.symbols, self._rdf_dims[:n], self.frame_dt_ps * self.rdf_every)
-        return compute_rdf(u, nbins=nbins, r_max_A=r_max_A or self.r_max_A)
-
-    def vdos(self) -> dict:
-        """Mass-weighted VDOS (total and per element) from the Hann-windowed VACF."""
-        if not self.time_correlations:
-            return {"skipped": "time correlations not computed"}
-        if not self._has_velocities:
-            return {"skipped": "no velocities (dump has no vx vy vz columns)"}
-        sums, origins = self._vacf.finish()
-        freq, total, partials = spectra(sums, origins, self.frame_dt_ps, self.names)
-        c = sums.sum(axis=0) / origins
-        return {
-            "frequency_THz": freq,
-            "total": total,
-            "per_element": partials,
-            "resolution_THz": float(freq[1] - freq[0]),
-            "nyquist_THz": float(0.5 / self.frame_dt_ps),
-            "peak_THz": float(freq[np.argmax(total)]),
-            "mass_weighted": True,
-            "window": "right half of Hann on one-sided VACF",
-            "vacf_window_frames": int(len(origins)),
-            "vacf": {"time_ps": np.arange(len(c)) * self.frame_dt_ps, "normalized": c / c[0] if c[0] > 0 else c},
-        }
-
-    def msd(self) -> dict:
-        """MSD(t) with the centre-of-mass drift removed, and D from its linear part."""
-        if not self.time_correlations:
-            return {"skipped": "time correlations not computed"}
-        t, m = self._msd.finish(self.frame_dt_ps)
-        return {"time_ps": t, "msd_A2": m, "dimension": self.dimension, "com_drift_removed": True,
-                "lag_window_frames": int(len(t)), **fit_diffusion(t, m, self.dimension)}
-
-
-def _stream(index: DumpIndex, elements, frame_dt_ps, dimension, rdf_bins, time_ok, max_lag, progress,
-            rdf: bool = True) -> dict:
-    """One pass over the dump, block by block, into a :class:`TrajectoryObservables`."""
-    obs = None
-    for frames, symbols in iter_dump(index, elements, BLOCK_FRAMES):
-        if obs is None:
-            obs = TrajectoryObservables(symbols, index.n_frames, frame_dt_ps, dimension=dimension,
-                                        max_lag=max_lag, time_correlations=time_ok)
-        obs.add(frames.positions_A, frames.velocities_A_per_ps, frames.dimensions)
-        if progress is not None:
-            progress(obs.done, index.n_frames)
-    out = {"n_atoms": len(obs.symbols)}
-    if rdf:
-        out["rdf"] = obs.rdf(rdf_bins)
-    if time_ok:
-        out.update(vdos=obs.vdos(), msd=obs.msd())
-    return out

@@ -17,6 +17,7 @@ from MDAnalysis.analysis.rdf import InterRDF
 from MDAnalysis.lib.mdamath import triclinic_vectors
 
 DEFAULT_BINS = 500  # as in the Dyna-Mat benchmark
+PEAK_SMOOTHING_A = 0.1  # running mean before the first peak is located (not applied to g(r) itself)
 
 
 def default_r_max(dimensions: np.ndarray) -> float:
@@ -53,7 +54,14 @@ def _interrdf(g1, g2, same: bool, nbins: int, r_max: float, step: int) -> InterR
 
 
 def first_peak_position(r: np.ndarray, g: np.ndarray) -> float | None:
-    """Position of the first peak of g(r): the maximum of the first region with g > 1.
+    """Position of the first peak of g(r): the maximum of the first region where g reaches half
+    its largest value (and more than 1).
+
+    A bin of noise just above 1 before the first shell (few samples at short range) is not a
+    peak: the threshold is set by the highest peak, which is the first shell's in a liquid or a
+    solid and well above 1; and the region is found on a running mean of g over
+    :data:`PEAK_SMOOTHING_A` (fine bins on few samples make single-bin spikes), the peak being
+    the highest bin of g in it.
 
     Parameters
     ----------
@@ -65,13 +73,21 @@ def first_peak_position(r: np.ndarray, g: np.ndarray) -> float | None:
     float or None
         Peak position in A, None if g never exceeds 1.
     """
-    above = np.nonzero(g > 1.0)[0]
-    if len(above) == 0:
+    g = np.asarray(g, dtype=float)
+    if len(g) == 0 or not np.nanmax(g) > 1.0:
         return None
-    i0 = above[0]
-    below = np.nonzero(g[i0:] <= 1.0)[0]
-    i1 = i0 + below[0] if len(below) else len(g)
-    return float(r[i0 + np.argmax(g[i0:i1])])
+    r = np.asarray(r, dtype=float)
+    smooth = g
+    if len(r) > 2:  # fine bins on few samples are noisy: the region is found on a running mean
+        width = 2 * int(round(PEAK_SMOOTHING_A / (r[1] - r[0]) / 2)) + 1  # odd: centred
+        smooth = np.convolve(g, np.ones(width) / width, mode="same")
+    threshold = max(1.0, 0.5 * float(np.nanmax(smooth)))
+    if not np.any(smooth >= threshold):
+        return None
+    i0 = int(np.flatnonzero(smooth >= threshold)[0])
+    below = np.flatnonzero(smooth[i0:] < threshold)
+    i1 = i0 + int(below[0]) if len(below) else len(g)
+    return float(r[i0 + np.argmax(g[i0:i1])])  # the highest bin of g itself in that region
 
 
 def running_coordination(

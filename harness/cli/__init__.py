@@ -19,6 +19,7 @@ from . import (
     highenergy,
     init,
     jobs,
+    kappa,
     listing,
     md,
     neb,
@@ -31,8 +32,8 @@ from . import (
     softening,
 )
 
-COMMAND_MODULES = (md, runs, listing, init, phonons, sigma, softening, singlepoint, highenergy, compare, neb,
-                   preflight, screen, jobs)
+COMMAND_MODULES = (md, runs, listing, init, kappa, phonons, sigma, softening, singlepoint, highenergy, compare,
+                   neb, preflight, screen, jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,10 +10,12 @@ import click
 
 from ..errors import ConfigError
 from .options import (
+    OBSERVABLE_OPTIONS,
     Choice,
     apply,
     engine_option,
     md_options,
+    observable_options,
     overwrite_option,
     preset_option,
     runs_dir_option,
@@ -87,7 +89,7 @@ def _member_options(fn):
         click.option("--reference-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                      help="reference trajectories <DIR>/<system>.*: collect compares each member with its own"),
         click.option("--tag", default=None, help="campaign folder jobs-<TAG> [default: from systems and models]"),
-        runs_dir_option, overwrite_option, stage_option, _model_path_option,
+        runs_dir_option, overwrite_option, stage_option, _model_path_option, *observable_options,
     ])
 
 
@@ -116,7 +118,7 @@ def _tasks(kw: dict) -> list:
                                    timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed)
                 s = md_settings(system, model, kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
                                 timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed,
-                                tag=f"{base.default_tag}-seed{seed}")
+                                tag=f"{base.default_tag}-seed{seed}", **{k: kw[k] for k in OBSERVABLE_OPTIONS})
                 out.append(MDTask(s, render_only=True))
     return out
 

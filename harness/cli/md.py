@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .options import (
+    OBSERVABLE_OPTIONS,
     md_options,
     no_progress_option,
     partial_option,
@@ -23,7 +24,8 @@ def md_task(kw: dict, *, render_only: bool = False):
 
     settings = md_settings(kw["system"], kw["model"], kw["preset"], temperature_K=kw["temperature_K"],
                            steps=kw["steps"], timestep_fs=kw["timestep_fs"], engine=kw["engine"], relax=kw["relax"],
-                           seed=kw["seed"], tag=kw["tag"], thermostat=kw["thermostat"])
+                           seed=kw["seed"], tag=kw["tag"], thermostat=kw["thermostat"],
+                           **{k: kw[k] for k in OBSERVABLE_OPTIONS})
     return MDTask(settings, render_only=render_only)
 
 

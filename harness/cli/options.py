@@ -105,7 +105,28 @@ def md_options(fn):
         runs_dir_option,
         overwrite_option,
         stage_option,
+        *observable_options,
     ])
+
+
+# what an MD run computes besides its thermo rows (None: the preset's)
+observable_options = [
+    click.option("--insitu/--no-insitu", "insitu", default=None,
+                 help="g(r), MSD and VACF computed by LAMMPS while it runs [default: for cells of 10,000 atoms "
+                      "or more]"),
+    click.option("--insitu-every", type=click.IntRange(min=1), default=None, metavar="STEPS",
+                 help="steps between in-situ samples [default: the dump's or thermo's interval]"),
+    click.option("--dump-every", type=click.IntRange(min=0), default=None, metavar="STEPS",
+                 help="steps between trajectory frames; 0: no dump [default: the preset's]"),
+    click.option("--rdf-rmax", "rdf_r_max_A", type=float, default=None, metavar="Å",
+                 help="g(r) range [default: half the narrowest cell width, at most 8 Å in-situ, 12 Å from a dump]"),
+    click.option("--rdf-bins", type=click.IntRange(min=10), default=None, help="g(r) bins [default: 500]"),
+    click.option("--heat-flux/--no-heat-flux", "heat_flux", default=None,
+                 help="write the heat flux J(t) for Green-Kubo thermal conductivity (harness kappa)"),
+    click.option("--flux-every", type=click.IntRange(min=1), default=None, metavar="STEPS",
+                 help="steps between heat-flux samples [default: 1]"),
+]
+OBSERVABLE_OPTIONS = ("insitu", "insitu_every", "dump_every", "rdf_r_max_A", "rdf_bins", "heat_flux", "flux_every")
 
 
 def labelled_frames_options(fn):

@@ -64,6 +64,18 @@ class Reader:
             raise self.fail(key, f"must be {kind}, got {value!r}")
         return int(value) if integer else float(value)
 
+    def count(self, key: str, default: Any = ..., minimum: int = 0) -> int:
+        value = self.raw(key, default)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
+            raise self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def flag(self, key: str, default: Any = ...) -> bool | None:
+        value = self.raw(key, default)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
+        return value
+
     def nonneg(self, key: str, default: Any = ...) -> float:
         value = self.raw(key, default)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:

@@ -13,6 +13,30 @@ from .settings import Settings, resolved
 from .system import THERMOSTATS, MDProtocol, SystemSpec, load_system
 
 RELAX_MODES = ("none", "positions", "cell")
+# what an MD run computes besides its thermo rows (MDProtocol's fields of the same names)
+OBSERVABLE_KEYS = ("insitu", "insitu_every", "dump_every", "rdf_r_max_A", "rdf_bins", "heat_flux", "flux_every")
+
+
+def check_observables(values: dict) -> dict:
+    """Command-line values of :data:`OBSERVABLE_KEYS`, checked (one line naming the option)."""
+    def count(key, value, minimum):
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
+            raise ConfigError(f"--{key.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    out = {}
+    for key, value in values.items():
+        if key in ("insitu", "heat_flux"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{key} must be true or false, got {value!r}")
+        elif key == "rdf_r_max_A":
+            value = check_range("--rdf-rmax", value, (0.5, 1000.0), "Å")
+        elif key == "rdf_bins":
+            value = count(key, value, 10)
+        else:
+            value = count(key, value, 0 if key == "dump_every" else 1)
+        out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -60,7 +84,7 @@ class MDSettings(Settings):
         return {"system": self.system.argument, "model": self.model.argument, "preset": self.preset,
                 "temperature_K": self.temperature_K, "steps": p.steps, "timestep_fs": p.timestep_fs,
                 "engine": self.engine, "relax": self.relax, "seed": self.seed, "tag": self.tag,
-                "thermostat": p.thermostat}
+                "thermostat": p.thermostat, **{k: getattr(p, k) for k in OBSERVABLE_KEYS}}
 
     @classmethod
     def from_request(cls, request: dict) -> MDSettings:
@@ -81,9 +105,17 @@ def md_settings(
     seed: int = 12345,
     tag: str | None = None,
     thermostat: str | None = None,
+    **observables,
 ) -> MDSettings:
-    """Build :class:`MDSettings` from registry names and command-line overrides."""
+    """Build :class:`MDSettings` from registry names and command-line overrides.
+
+    ``observables``: overrides of the preset's :data:`OBSERVABLE_KEYS` (``insitu``,
+    ``insitu_every``, ``dump_every``, ``rdf_r_max_A``, ``rdf_bins``, ``heat_flux``,
+    ``flux_every``); ``None`` keeps the preset's value."""
     validate_name("tag", tag)
+    unknown = sorted(set(observables) - set(OBSERVABLE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown MD setting(s) {', '.join(unknown)} (known: {', '.join(OBSERVABLE_KEYS)})")
     sys_spec = load_system(system)
     model_spec = load_model(model)
     preset_name = preset or sys_spec.default_preset
@@ -98,6 +130,9 @@ def md_settings(
         if thermostat not in THERMOSTATS:
             raise UnknownNameError(f"unknown thermostat '{thermostat}' (valid: {', '.join(THERMOSTATS)})")
         protocol = replace(protocol, thermostat=thermostat)
+    given = {k: v for k, v in observables.items() if v is not None}
+    if given:
+        protocol = replace(protocol, **check_observables(given))
     if protocol.equilibration_ps >= protocol.duration_ps:
         protocol = replace(protocol, equilibration_ps=0.0)
     return MDSettings(

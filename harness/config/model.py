@@ -30,8 +30,10 @@ class ModelSpec:
     variant: str | None = None
     variants: dict[str, dict[str, str]] = field(default_factory=dict)
     weights: str | None = None  # local file (absolute) when known
-    pair_style: str | None = None
+    pair_style: str | None = None  # a LAMMPS pair style and its global arguments (classic engine)
     files: dict[str, str] = field(default_factory=dict)
+    # parameters instead of files: element pair ('Ar Ar') -> pair_coeff arguments ('0.0104 3.40')
+    pair_coeff: dict[str, str] = field(default_factory=dict)
     dtype: str | None = None  # the precision to run in; None: not stated (the task chooses)
     cutoff_A: float | None = None
     offline: bool = False
@@ -69,8 +71,14 @@ class ModelSpec:
 
 _MODEL_KEYS = {
     "name", "family", "description", "elements", "engines", "variant", "variants", "weights",
-    "pair_style", "files", "dtype", "cutoff_A", "offline", "license", "citation",
+    "pair_style", "pair_coeff", "files", "dtype", "cutoff_A", "offline", "license", "citation",
 }
+# what reaches the deck's pair_style and pair_coeff lines as written: a style name, then numbers and
+# plain words (no ; & $ quotes or newlines); element pairs as two symbols
+_WORD = r"[A-Za-z0-9_.+-]+"
+_PAIR_STYLE = re.compile(rf"[a-z0-9/_.]+( {_WORD})*")
+_ARGUMENTS = re.compile(rf"{_WORD}( +{_WORD})*")
+_ELEMENT_PAIR = re.compile(r"[A-Z][a-z]? +[A-Z][a-z]?")
 _SCALED_KEYS = {"name", "family", "description", "base", "scale", "provenance", "license", "citation"}
 
 
@@ -130,8 +138,22 @@ def load_model(name: str) -> ModelSpec:
             raise r.fail("files", f"must map element symbols to plain file names ({PATH_RULE}); got "
                                   f"{str(key)!r}: {value!r}")
     pair_style = r.raw("pair_style", None)
-    if pair_style is not None and not (isinstance(pair_style, str) and re.fullmatch(r"[a-z0-9/_.]+", pair_style)):
-        raise r.fail("pair_style", f"must be one LAMMPS pair style name like eam/alloy; got {pair_style!r}")
+    if pair_style is not None and not (isinstance(pair_style, str) and _PAIR_STYLE.fullmatch(pair_style)):
+        raise r.fail("pair_style", f"must be one LAMMPS pair style name like eam/alloy, and its global arguments "
+                                   f"(numbers or plain words, as `lj/cut 8.5`); got {pair_style!r}")
+    pair_coeff = r.raw("pair_coeff", {})
+    if not isinstance(pair_coeff, dict):
+        raise r.fail("pair_coeff", "must map element pairs ('Ar Ar') to their coefficients ('0.0104 3.40')")
+    for key, value in pair_coeff.items():
+        if not (isinstance(key, str) and _ELEMENT_PAIR.fullmatch(key) and isinstance(value, (str, int, float))
+                and _ARGUMENTS.fullmatch(str(value))):
+            raise r.fail("pair_coeff", f"must map element pairs ('Ar Ar') to coefficients (numbers or plain words); "
+                                       f"got {key!r}: {value!r}")
+    if pair_coeff and files:
+        raise r.fail("pair_coeff", "goes with parameters, 'files' with potential files: give one of them")
+    if pair_coeff and pair_style is None:
+        raise r.fail("pair_style", "is required with 'pair_coeff'")
+    coeff_elements = list(dict.fromkeys(el for key in pair_coeff for el in key.split()))
 
     weights = r.str("weights", None)
     if weights is not None and not is_valid_name(Path(weights).name):
@@ -150,13 +172,15 @@ def load_model(name: str) -> ModelSpec:
         source=src,
         family=family,
         description=r.str("description", ""),
-        elements=tuple(elements) if elements is not None else (tuple(files) if files else None),
+        elements=(tuple(elements) if elements is not None else
+                  tuple(files) if files else tuple(coeff_elements) if coeff_elements else None),
         engines=tuple(engines),
         variant=chosen,
         variants={str(k): dict(v) for k, v in variants.items()},
         weights=near(weights),
         pair_style=r.str("pair_style", None),
         files={str(k): near(v) for k, v in files.items()},
+        pair_coeff={" ".join(k.split()): " ".join(str(v).split()) for k, v in pair_coeff.items()},
         dtype=r.str("dtype", None, allowed=("float32", "float64")),
         cutoff_A=r.positive("cutoff_A") if r.has("cutoff_A") else None,
         offline=bool(r.raw("offline", False)),

@@ -39,19 +39,33 @@ class MDProtocol:
     thermostat: str = "nose-hoover"
     thermostat_damping_fs: float = 100.0
     thermostat_chain: int = 3
-    dump_every: int = 10
+    dump_every: int = 10  # 0: no dump (the in-situ observables need none)
     thermo_every: int = 10
     restart_every: int = 1000
     equilibration_ps: float = 0.0
+    # observables LAMMPS computes while it runs (g(r), MSD, VACF): None = when the cell has
+    # INSITU_ATOMS atoms or more (a dump of every frame no longer fits anywhere)
+    insitu: bool | None = None
+    insitu_every: int | None = None  # steps between in-situ samples [default: dump_every or thermo_every]
+    rdf_r_max_A: float | None = None  # [default: half the narrowest cell width, at most RDF_R_MAX_A]
+    rdf_bins: int = 500
+    # the heat flux J(t) for Green-Kubo thermal conductivity, sampled every flux_every steps
+    heat_flux: bool = False
+    flux_every: int = 1
 
     @property
     def duration_ps(self) -> float:
         return self.steps * self.timestep_fs / 1000.0
 
     @property
+    def sample_every(self) -> int:
+        """Steps between in-situ samples."""
+        return self.insitu_every or self.dump_every or self.thermo_every
+
+    @property
     def restart_interval(self) -> int:
         """Steps between restarts: ``restart_every`` rounded to a step with a frame and a thermo row."""
-        return math.lcm(self.restart_every, self.dump_every, self.thermo_every)
+        return math.lcm(self.restart_every, self.dump_every or 1, self.thermo_every)
 
 
 @dataclass(frozen=True)
@@ -97,10 +111,16 @@ def _parse_preset(r: Reader) -> MDProtocol:
         thermostat=r.str("thermostat", "nose-hoover", allowed=THERMOSTATS),
         thermostat_damping_fs=r.positive("thermostat_damping_fs", 100.0),
         thermostat_chain=r.positive("thermostat_chain", 3, integer=True),
-        dump_every=r.positive("dump_every", 10, integer=True),
+        dump_every=r.count("dump_every", 10, minimum=0),
         thermo_every=r.positive("thermo_every", 10, integer=True),
         restart_every=r.positive("restart_every", 1000, integer=True),
         equilibration_ps=r.nonneg("equilibration_ps", 0.0),
+        insitu=r.flag("insitu", None),
+        insitu_every=r.positive("insitu_every", integer=True) if r.has("insitu_every") else None,
+        rdf_r_max_A=r.positive("rdf_r_max_A") if r.has("rdf_r_max_A") else None,
+        rdf_bins=r.positive("rdf_bins", 500, integer=True),
+        heat_flux=bool(r.flag("heat_flux", False)),
+        flux_every=r.positive("flux_every", 1, integer=True),
     )
     if proto.equilibration_ps >= proto.duration_ps:
         raise r.fail("equilibration_ps", f"must be shorter than the run ({proto.duration_ps:g} ps)")

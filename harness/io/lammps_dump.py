@@ -179,6 +179,17 @@ def _box(fh) -> tuple[np.ndarray, np.ndarray]:
     return np.array([xlo, ylo, zlo]), np.asarray(triclinic_box(*box), dtype=float)
 
 
+def dump_n_atoms(index: DumpIndex) -> int:
+    """Atoms of the first frame of ``index`` (its header only is read); 0 for no frame."""
+    if not index.n_frames:
+        return 0
+    with open(index.path, "rb") as fh:
+        fh.seek(int(index.offsets[0]))
+        for _ in range(3):
+            fh.readline()
+        return int(fh.readline())
+
+
 def iter_dump(index: DumpIndex, elements: list[str], block_frames: int = 256, *, forces: bool = False):
     """Parse the frames of ``index`` with numpy, ``block_frames`` at a time.
 

@@ -50,7 +50,7 @@ def _yaml_of(spec: ModelSpec, put) -> dict:
     for key in fam.staged_keys:
         if getattr(spec, key):
             data[key] = getattr(spec, key)
-    for key in ("pair_style", "dtype", "cutoff_A", "license", "citation"):
+    for key in ("pair_style", "pair_coeff", "dtype", "cutoff_A", "license", "citation"):
         value = getattr(spec, key)
         if value not in (None, "") and key not in data:
             data[key] = value

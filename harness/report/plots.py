@@ -124,6 +124,32 @@ def _pressure_hist(sec: dict, path: Path, written: list) -> None:
     _save(fig, path, written)
 
 
+def plot_kappa(sec: dict, path: Path, written: list | None = None) -> Path:
+    """HFACF (normalised) and the running Green–Kubo integral, the window marked (Cao & Clancy's
+    figure of thermal transport)."""
+    written = [] if written is None else written
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6), sharex=True)
+    if not _skipped(top, sec, "kappa"):
+        t = np.asarray(sec["time_ps"])
+        top.plot(t, sec["hfacf_normalized"], lw=1)
+        top.axhline(0, color="0.5", lw=0.5)
+        top.set_ylabel("HFACF / HFACF(0)")
+        bottom.plot(t, sec["running_W_mK"], lw=1, label="running integral (xyz mean)")
+        for line in (top, bottom):
+            line.axvline(sec["window_ps"], color="r", ls="--", lw=1)
+        label = f"κ = {sec['kappa_W_mK']:.3g} W/(m·K) at {sec['window_ps']:.3g} ps ({sec['window']})"
+        if sec.get("segments"):
+            label += f"\n{sec['kappa_mean_W_mK']:.3g} ± {sec['kappa_sem_W_mK']:.2g} over {sec['segments']} segments"
+        bottom.axhline(sec["kappa_W_mK"], color="r", lw=0.8, label=label)
+        bottom.set_xlabel("Correlation time (ps)")
+        bottom.set_ylabel("κ(t) (W/(m·K))")
+        bottom.legend(loc="best", fontsize=8)
+    else:
+        bottom.set_axis_off()
+    _save(fig, path, written)
+    return Path(path)
+
+
 def plot_md_report(results: dict, thermo: dict | None, out_dir: str | Path) -> list[Path]:
     """Write the MD report figures.
 
@@ -152,4 +178,6 @@ def plot_md_report(results: dict, thermo: dict | None, out_dir: str | Path) -> l
     _vdos(results.get("vdos"), out / "vdos.png", written)
     _msd(results.get("msd"), out / "msd.png", written)
     _pressure_hist(results.get("pressure"), out / "pressure_hist.png", written)
+    if "kappa" in results:  # (a run that wrote its heat flux)
+        plot_kappa(results["kappa"], out / "kappa.png", written)
     return written

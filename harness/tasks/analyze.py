@@ -43,12 +43,21 @@ def parse_skip(text: str | None) -> tuple[str, ...]:
     return names
 
 
+def _counts(record: RunFolder) -> dict[str, int]:
+    """Atoms of each element of an MD run (from the formula its summary records)."""
+    from ase.formula import Formula
+
+    formula = record.structure.get("formula")
+    return dict(Formula(formula).count()) if formula else {}
+
+
 def analyze_run(run_dir: Path | str | RunFolder, progress: bool = True, *, partial: bool = False,
-                skip: tuple[str, ...] = (), stream=None) -> dict:
+                skip: tuple[str, ...] = (), stream=None, kappa_options: dict | None = None) -> dict:
     """Analyse ``run_dir`` with the settings its summary.json records; writes results.json.
 
     ``partial``: a run that did not complete is analysed on what it wrote (its status stays);
     ``skip``: observables left out on purpose. Dropped tails are reported on ``stream``.
+    ``kappa_options``: the Green–Kubo window and segments (:func:`harness.analysis.kappa.green_kubo`).
     """
     from ..analysis.md import analyze_md
     from ..io.thermo import read_thermo
@@ -61,10 +70,13 @@ def analyze_run(run_dir: Path | str | RunFolder, progress: bool = True, *, parti
     temperature_K = md.temperature_K
     steps = (record.summary.get("resolved") or {}).get("protocol", {}).get("steps")
     completed = record.status == "completed"
+    obs = record.summary.get("observables")  # what the run computed, and the g(r) range and bins
     results = analyze_md(run_dir, elements=record.elements, timestep_fs=md.timestep_fs, dump_every=md.dump_every,
                          thermo_every=md.thermo_every, temperature_K=temperature_K,
                          equilibration_ps=md.equilibration_ps, progress=frame_progress("analyze") if progress else None,
-                         skip=skip, complete_to=steps if completed and not partial else None)
+                         skip=skip, complete_to=steps if completed and not partial else None,
+                         observables=obs, counts=_counts(record), kappa_options=kappa_options,
+                         **({"rdf_bins": obs["rdf_bins"], "rdf_r_max_A": obs["rdf_r_max_A"]} if obs else {}))
     for note in results.get("notes", []):
         print(f"warning: {note}", file=stream)
     thermo_path = run_dir / "thermo.dat"
@@ -97,6 +109,46 @@ def analyze_run(run_dir: Path | str | RunFolder, progress: bool = True, *, parti
     write_json(run_dir / "results.json", document)
     record.update(analysed=now(), results="results.json")
     return document
+
+
+def kappa_run(run_dir: Path | str | RunFolder, *, partial: bool = False, **options) -> dict:
+    """κ of an MD run that wrote its heat flux (:func:`harness.analysis.insitu.kappa_insitu` with
+    ``options``: window_ps, max_lag_ps, segments), into results.json's ``kappa`` and kappa.png."""
+    import math
+
+    from ..analysis.insitu import kappa_insitu
+    from ..errors import AnalysisError
+    from ..files import read_json
+    from ..io.thermo import read_thermo
+    from ..report.plots import plot_kappa
+
+    record = require_md(run_dir, partial=partial, what="compute κ of")
+    obs = record.summary.get("observables") or {}
+    if not obs.get("heat_flux"):
+        raise ConfigError(f"{record.path}: the run wrote no heat flux; render it with --heat-flux (classic or ML-IAP "
+                          f"engine) to compute κ")
+    md = record.md
+    thermo = read_thermo(record.path / "thermo.dat", timestep_fs=md.timestep_fs)
+    from_step = int(math.ceil(md.equilibration_ps / (md.timestep_fs * 1e-3) - 1e-9))
+    keep = thermo["step"] >= from_step
+    if not keep.any():
+        raise AnalysisError(f"{record.path}: thermo.dat has no rows after the equilibration (κ needs T and V)")
+    path = record.path / obs["files"][-1]
+    try:
+        doc = kappa_insitu(path, from_step, md.timestep_fs, float(thermo["volume_A3"][keep].mean()),
+                           float(thermo["temperature_K"][keep].mean()), check=record.path / "virial_check.dat",
+                           **{k: v for k, v in options.items() if v is not None})
+    except (OSError, ValueError) as exc:
+        raise AnalysisError(f"{path}: {exc}") from None
+    if "skipped" in doc:
+        raise AnalysisError(f"{record.path}: κ not computed: {doc['skipped']}")
+    results_path = record.path / "results.json"
+    results = read_json(results_path) if results_path.is_file() else {"run_name": record.name}
+    results["kappa"] = doc
+    (record.path / "figures").mkdir(exist_ok=True)
+    plot_kappa(doc, record.path / "figures" / "kappa.png")
+    write_json(results_path, results)
+    return doc
 
 
 def check_complete(doc: dict) -> None:
@@ -135,6 +187,15 @@ def headline(doc: dict, temperature_K: float) -> list[str]:
     elif m.get("D_verdict"):  # a crystal's plateau or a run too short: a verdict, not a number
         bound = m.get("D_upper_bound_cm2_per_s")
         out.append(f"D: {m['D_verdict']} ({m['D_reason']}" + (f"; D < {bound:.2g} cm²/s)" if bound else ")"))
+    k = doc.get("kappa") or {}
+    if k.get("kappa_W_mK") is not None:
+        spread = (f"; {k['kappa_mean_W_mK']:.3g} ± {k['kappa_sem_W_mK']:.2g} over {k['segments']} segments"
+                  if k.get("segments") else "")
+        out.append(f"κ = {k['kappa_W_mK']:.3g} W/(m·K) (Green–Kubo to {k['window_ps']:.3g} ps: "
+                   f"{k['window']}{spread})")
+    insitu = [name for name in ("rdf", "msd", "vdos") if (doc.get(name) or {}).get("source") == "in-situ"]
+    if insitu:
+        out.append(f"in-situ (computed by LAMMPS while it ran): {', '.join(insitu)}")
     if doc["timing"].get("ms_per_step"):
         out.append(f"{doc['timing']['ms_per_step']:.1f} ms/step "
                    f"({doc['engine']} engine, {doc['timing']['n_atoms']} atoms)")

@@ -356,6 +356,8 @@ def request_differences(recorded: dict, asked: dict, prefix: str = "") -> dict[s
     recorded, asked = jsonable(recorded or {}), jsonable(asked or {})
     out = {}
     for key in sorted(set(recorded) | set(asked)):
+        if key not in recorded:  # (a setting the folder's harness did not know yet: its default then)
+            continue
         old, new = recorded.get(key), asked.get(key)
         name = f"{prefix}{key}"
         if isinstance(old, dict) and isinstance(new, dict):

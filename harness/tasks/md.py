@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,19 +13,23 @@ from ..config.resources import JobResources
 from ..engines import ENGINES, choose
 from ..errors import HarnessError
 from ..files import files_sha256, write_text
+from ..io.avetime import truncate_avetime
 from ..io.lammps_dump import truncate_dump
 from ..lammps.launch import Srun
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Guard, Progress, Session, restart_problem, restart_step
-from ..models import for_elements, weight_files, with_precision
+from ..models import for_elements, model_info, weight_files, with_precision
 from ..runs import RunFolder
 from ..systems import build_atoms, check_atoms, species_order
 from .base import Task, register
+from .md_observables import FILES, Observables
 
 DECK = "in.lammps"
 DATA = "structure.data"
 JOB = "job.sh"
+
+SKIN_A = 1.0  # neighbour-list skin (Å): its cost, not the physics
 
 # Minimisation before MD (RELAX=positions|cell): stop when the largest force is below ftol.
 RELAX = {"relax_etol": 0.0, "relax_ftol_eV_A": 1e-3, "relax_maxiter": 2000, "relax_maxeval": 20000}
@@ -62,6 +67,9 @@ class MDTask(Task):
         self.engine = ENGINES[self.choice.name]
         self.engine.check(self.model, self.elements)  # (before any folder exists)
         self.max_ranks = self.engine.max_ranks_per_replica
+        self.observables = Observables.resolve(md.protocol, self.atoms, self.elements, model_info(self.model).cutoff_A,
+                                               per_atom_virial=self.engine.per_atom_virial, engine=self.choice.name,
+                                               skin_A=SKIN_A)
 
     @property
     def md(self) -> MDSettings:
@@ -77,7 +85,9 @@ class MDTask(Task):
 
     @property
     def restart_interval(self) -> int:
-        return self.md.protocol.restart_interval
+        """Steps between restarts: on steps where thermo, dump and every in-situ output write, so
+        a resume splices every file cleanly."""
+        return math.lcm(self.md.protocol.restart_interval, self.observables.restart_factor())
 
     def labels(self) -> dict:
         return {"system": self.md.system.name, "model": self.model.label, "seed": self.md.seed}
@@ -104,9 +114,11 @@ class MDTask(Task):
         return {k: v for k, v in doc["errors"].items() if v is not None}
 
     # ------------------------------------------------------------------ render
-    def context(self, *, resume: bool = False, restart_file: str | None = None) -> dict:
+    def context(self, *, resume: bool = False, restart_file: str | None = None,
+                restart_step: int | None = None) -> dict:
         s, p = self.md, self.md.protocol
         return {
+            **self.observables.context(resume, restart_step),
             "run_name": self.run_name,
             "harness_version": __version__,
             "system": s.system.name,
@@ -116,12 +128,12 @@ class MDTask(Task):
             "resume": resume,
             "restart_file": restart_file,
             "data_file": DATA,
-            "neighbor_skin_A": 1.0,
+            "neighbor_skin_A": SKIN_A,
             "timestep_ps": p.timestep_fs / 1000.0,
             "thermo_every": p.thermo_every,
             "dump_every": p.dump_every,
-            # restarts on steps where thermo and dump also write, so a resume splices cleanly
-            "restart_every": p.restart_interval,
+            # restarts on steps where thermo, dump and in-situ outputs also write: resumes splice cleanly
+            "restart_every": self.restart_interval,
             "relax": s.relax,
             **RELAX,
             "temperature_K": s.temperature_K,
@@ -179,6 +191,7 @@ class MDTask(Task):
                                          "base_sha256": files_sha256(weight_files(m.base)), "provenance": m.provenance}}
                          if m.base is not None else {})},
             "templates_sha256": self.templates_sha256(),
+            "observables": self.observables.describe(),
             "seed": self.md.seed,
             "units": {"energy": "eV", "length": "Å", "time": "ps", "pressure": "bar (thermo), GPa (results)",
                       "temperature": "K"},
@@ -224,7 +237,8 @@ class MDTask(Task):
             truncate_outputs(run_dir, step)
             n = sum(1 for _ in run_dir.glob("in.resume*.lammps")) + 1
             deck_name, log_name = f"in.resume{n}.lammps", f"log.resume{n}.lammps"
-            write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart)))
+            write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart,
+                                                                              restart_step=step)))
             print(f"[md] resuming {run_dir.name} from {restart} at step {step}", file=stream)
         run.update(deck=deck_name, log=log_name)
         deadline = getattr(self, "deadline", None)  # (execute_run's stop_after_s, as a time.time())
@@ -247,7 +261,7 @@ class MDTask(Task):
                                         enabled=step.get("progress", True) and ranks.root)
             session.chunk_steps = max(1, round(p.steps / 20 / p.thermo_every)) * p.thermo_every
             session.stop_after_s = step.get("stop_after_s")
-            session.restart_every = p.restart_interval
+            session.restart_every = self.restart_interval
             session.stop_restart = STOP_RESTART
             session.execute((run_dir / step["deck"]).read_text())
         except (HarnessError, KeyboardInterrupt) as exc:
@@ -313,9 +327,13 @@ def latest_restart(run_dir: Path) -> str | None:
 
 
 def truncate_outputs(run_dir: Path, step: int) -> None:
-    """Drop trajectory frames and thermo rows at or after ``step`` (they are recomputed on resume),
-    and a last thermo row cut short by a kill."""
+    """Drop trajectory frames, thermo rows and in-situ rows or blocks at or after ``step`` (they are
+    recomputed on resume), and a last one cut short by a kill."""
     truncate_dump(run_dir / "traj.lammpstrj", step)
+    for key, name in FILES.items():
+        # a g(r) block at the restart step averages samples before it: kept (the resumed run's
+        # first block is the next); every other in-situ row at that step is written again
+        truncate_avetime(run_dir / name, step, keep_step=key == "rdf")
     thermo = run_dir / "thermo.dat"
     if thermo.is_file():
         write_text(thermo, "".join(ln for ln in thermo.read_text().splitlines(keepends=True)
