@@ -45,8 +45,11 @@ class Engine:
     # True: the model runs in the harness's Python (a job script calls `harness execute`);
     # False: a LAMMPS executable runs the rendered deck by itself
     python_driver = False
-    # LAMMPS gets per-atom energies and virials from this engine (the heat flux needs them)
-    per_atom_virial = True
+
+    def no_per_atom_virial(self, model: ModelSpec) -> str | None:
+        """Why LAMMPS gets no per-atom energies and virials of this model from this engine (the
+        heat flux needs them); ``None``: it gets them."""
+        return None
 
     def available(self, caps: Capabilities) -> tuple[bool, str]:
         return True, "any LAMMPS build"
@@ -60,8 +63,10 @@ class Engine:
         return []
 
     def attach(self, session, model: ModelSpec, symbols: list[str], run_dir: Path, caps: Capabilities,
-               calc=None) -> None:
-        """Prepare a :class:`~harness.lammps.session.Session` before it executes a deck."""
+               calc=None, per_atom_every: tuple[int, ...] = ()) -> None:
+        """Prepare a :class:`~harness.lammps.session.Session` before it executes a deck
+        (``per_atom_every``: the deck samples per-atom energies and virials on steps that are
+        multiples of these)."""
 
     def check(self, model: ModelSpec, elements: list[str]) -> None:
         """Refuse, in one line and before any run folder exists, what this engine cannot run."""
@@ -84,7 +89,6 @@ class BridgeEngine(Engine):
     description = "fix external pf/callback into an ASE calculator (serial; any LAMMPS build)"
     max_ranks_per_replica = 1  # the model sees all atoms of its replica at once
     python_driver = True
-    per_atom_virial = False  # fix external hands LAMMPS the total energy and virial only
 
     def available(self, caps):
         if not caps.fix_external:
@@ -96,10 +100,19 @@ class BridgeEngine(Engine):
         # neighbour search runs in Python. Its value affects cost, not physics.
         return {"cutoff_A": model.cutoff_A or 6.0, "scale": model.scale}
 
-    def attach(self, session, model, symbols, run_dir, caps, calc=None):
+    def no_per_atom_virial(self, model):
+        if family(model).atomic_calculator is None:
+            return (f"the {model.family} calculator gives no per-atom stresses for fix external to hand LAMMPS "
+                    f"(MACE's does)")
+        return None
+
+    def attach(self, session, model, symbols, run_dir, caps, calc=None, per_atom_every=()):
         from .lammps.bridge import Bridge
 
-        session.bridge = Bridge(session.lmp, calc if calc is not None else calculator(model), symbols)
+        if per_atom_every:  # the calculator that also gives per-atom energies and stresses
+            calc = family(model).atomic_calculator(model)
+        session.bridge = Bridge(session.lmp, calc if calc is not None else calculator(model), symbols,
+                                per_atom_every=per_atom_every)
 
     def shared_calculator(self, model):
 
@@ -159,7 +172,7 @@ class MliapEngine(Engine):
             return []
         return self._export_into(model, run_dir)
 
-    def attach(self, session, model, symbols, run_dir, caps, calc=None):
+    def attach(self, session, model, symbols, run_dir, caps, calc=None, per_atom_every=()):
         """The checked export in the run folder (its record says so: nothing is exported again);
         exported here only if the folder has none."""
         ok, why = self.available(caps)

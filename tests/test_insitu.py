@@ -6,7 +6,9 @@ real LAMMPS, classic EAM Cu.
 - κ from the harness equals LAMMPS' own Green–Kubo (``fix ave/correlate`` and ``trap()``, the
   LAMMPS manual's recipe) of the same J(t), written by a hand-written deck on the same start;
 - the per-atom (centroid) virials add up to the global virial (the route the heat flux takes);
-- the bridge, which hands LAMMPS no per-atom virial, is refused in one line;
+- the bridge hands LAMMPS MACE's per-atom energies and virials: they add up, and J(t) equals the
+  flux computed with mace-torch's calculator on the dumped frames; a calculator without per-atom
+  stresses is refused in one line;
 - a run with in-situ files killed and resumed ends with the uninterrupted run's rows.
 """
 
@@ -167,10 +169,64 @@ def test_kappa_equals_lammps_own_green_kubo_of_the_same_flux(system, tmp_path, c
     assert again["running_W_mK"][nc - 1] == pytest.approx(again["kappa_W_mK"])
 
 
-def test_the_bridge_gives_no_per_atom_virial_and_is_refused(tmp_path, capsys):
+# 32 Cu atoms for the tiny MACE through the bridge: heat flux every 2 steps, a dump every 8
+BRIDGE_SYSTEM = """name: CuMace
+temperature_K: 600
+structure: {prototype: fcc, elements: [Cu], a_A: 3.615}
+presets:
+  flux: {supercell: [2, 2, 2], timestep_fs: 1.0, steps: 64, dump_every: 8, thermo_every: 8, restart_every: 64,
+         heat_flux: true, flux_every: 2, insitu: false}
+"""
+
+
+def test_bridge_hands_lammps_mace_per_atom_energies_and_virials(tiny_mace, tmp_path, capsys):
+    """The bridge's heat flux: the per-atom virials LAMMPS got add up to the global virial, and
+    LAMMPS' J·V on dumped steps equals Σ (½mv² + e_i) v_i − V Σ σ_i v_i computed here with
+    mace-torch's own calculator (per-atom energies e_i and stresses σ_i) on the dumped frames."""
+    from ase import Atoms
+    from ase.data import atomic_masses, atomic_numbers
+    from mace.calculators import MACECalculator
+
+    from harness.analysis.insitu import virial_check
+    from harness.io.lammps_dump import dump_cells, index_dump, iter_dump
+
+    system = tmp_path / "CuMace.yaml"
+    system.write_text(BRIDGE_SYSTEM)
+    main(["run", "--system", str(system), "--model", str(tiny_mace), "--engine", "bridge", "--preset", "flux",
+          "--runs-dir", str(tmp_path / "runs"), "--no-progress"])
+    run = next((tmp_path / "runs").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    checked = virial_check(run / "virial_check.dat")
+    assert checked["ok"] and checked["n_rows"] == 9, checked
+
+    flux = columns(run / "heatflux.dat")
+    assert np.array_equal(flux[:, 0], np.arange(0, 65, 2))
+    (frames, symbols), = iter_dump(index_dump(run / "traj.lammpstrj"), ["Cu"], 100)
+    calc = MACECalculator(model_paths=str(tiny_mace), device="cpu", compute_atomic_stresses=True,
+                          default_dtype=summary["model"]["precision"]["used"])
+    mass = atomic_masses[atomic_numbers["Cu"]]
+    mvv2e = 1.0364269e-4  # amu·Å²/ps² -> eV (LAMMPS metal units)
+    expected = []
+    for k, step in enumerate(frames.step):
+        atoms = Atoms(symbols, positions=frames.positions_A[k].astype(float), cell=dump_cells(frames)[k], pbc=True)
+        atoms.calc = calc
+        v = frames.velocities_A_per_ps[k].astype(float)
+        e = 0.5 * mass * mvv2e * (v ** 2).sum(axis=1) + atoms.get_potential_energies()
+        s = atoms.get_stresses(voigt=False)  # (N, 3, 3) eV/Å³
+        expected.append(e @ v - atoms.get_volume() * np.einsum("iab,ib->a", s, v))
+        assert flux[flux[:, 0] == step, 0].size == 1
+    got = np.array([flux[flux[:, 0] == step, 1:4][0] for step in frames.step])
+    expected = np.array(expected)
+    assert len(got) == 9 and np.abs(expected).max() > 1.0  # eV·Å/ps
+    np.testing.assert_allclose(got, expected, atol=2e-5 * np.abs(expected).max())  # 3e-6 measured
+    assert "kappa" in results(run)
+
+
+def test_a_calculator_without_per_atom_stresses_is_refused_for_the_heat_flux(tmp_path, capsys):
     msg = fails(capsys, "md", "--system", "Cu", "--model", "emt", "--engine", "bridge", "--heat-flux", "--runs-dir",
                 str(tmp_path))
-    assert "engine bridge gives LAMMPS no per-atom virial" in msg and "classic or the ML-IAP engine" in msg
+    assert "engine bridge gives LAMMPS no per-atom virial" in msg and "the emt calculator gives no per-atom" in msg
+    assert "classic or the ML-IAP engine" in msg
     assert not any(tmp_path.iterdir())
     main(["run", "--system", "Cu", "--model", "eam", "--steps", "40", "--runs-dir", str(tmp_path), "--no-progress"])
     assert "wrote no heat flux" in fails(capsys, "kappa", str(next(tmp_path.iterdir())))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-FFT_BYTES = 16 * 2**20  # size of each complex FFT array (atoms are chunked to fit)
+FFT_BYTES = 4 * 2**20  # size of each complex FFT array (atoms are chunked to fit)
 
 
 class LagCorrelator:

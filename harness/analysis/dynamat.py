@@ -140,11 +140,19 @@ def finite_difference_velocities(positions: np.ndarray, dt: float) -> np.ndarray
     return np.gradient(x, dt, axis=0)
 
 
+def frame_blocks(per_atom: np.ndarray, frames: int = 1024):
+    """``per_atom`` (n_frames, n_atoms, ...) in float64 copies of at most ``frames`` frames: a
+    reduction over a float32 trajectory without a float64 copy of all of it."""
+    for a in range(0, max(len(per_atom), 1), frames):
+        yield np.asarray(per_atom[a:a + frames], dtype=float)
+
+
 def kinetic_temperature(velocities_A_ps: np.ndarray, masses_amu: np.ndarray) -> np.ndarray:
     """Instantaneous T (K) per frame, 3N − 3 degrees of freedom (as LAMMPS' ``temp``)."""
-    v = np.asarray(velocities_A_ps, dtype=float)
-    ke = 0.5 * MVV2E * np.einsum("i,fia,fia->f", np.asarray(masses_amu, float), v, v)
-    dof = max(3 * v.shape[1] - 3, 1)
+    m = np.asarray(masses_amu, float)
+    ke = np.concatenate([0.5 * MVV2E * np.einsum("i,fia,fia->f", m, v, v)  # float64 a block at a time
+                         for v in frame_blocks(velocities_A_ps)])
+    dof = max(3 * np.shape(velocities_A_ps)[1] - 3, 1)
     return 2.0 * ke / (dof * KB_EV)
 
 

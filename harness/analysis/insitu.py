@@ -86,7 +86,10 @@ def vdos_insitu(path: Path, elements: list[str], counts: dict[str, int], timeste
             "source": "in-situ"}
 
 
-VIRIAL_TOLERANCE = 1e-6  # relative: the per-atom virials of a pair style that supports them add up exactly
+# relative: the per-atom virials of a pair style that supports them add up exactly; a float32
+# model's per-atom stresses (the bridge) are each rounded at ~1e-7 (3e-7 measured on 32 atoms);
+# a style whose centroid stress misses terms is off by percents
+VIRIAL_TOLERANCE = 1e-5
 
 
 def virial_check(path: Path) -> dict:
@@ -109,7 +112,7 @@ def kappa_insitu(path: Path, from_step: int, timestep_fs: float, volume_A3: floa
     checked = virial_check(check) if check is not None and Path(check).is_file() else None
     if checked is not None and checked.get("ok") is False:
         return {"skipped": f"the per-atom virials miss {checked['max_relative_difference']:.2g} of the global virial "
-                           f"(> {VIRIAL_TOLERANCE:g}): this pair style's centroid stress is incomplete, the heat flux "
+                           f"(> {VIRIAL_TOLERANCE:g}): the engine's per-atom stress is incomplete, the heat flux "
                            f"would be wrong", "virial_check": checked}
     data = read_avetime(path).after(from_step)
     if len(data.steps) < 16:

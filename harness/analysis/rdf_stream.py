@@ -77,8 +77,8 @@ class RDFAccumulator:
         for i0 in range(0, n, chunk):
             i1 = min(n, i0 + chunk)
             if orthorhombic:
-                m = cKDTree(pos[i0:i1], boxsize=lengths).sparse_distance_matrix(tree, self.r_max_A,
-                                                                                 output_type="ndarray")
+                sub = tree if i1 - i0 == n else cKDTree(pos[i0:i1], boxsize=lengths)  # one chunk: the same tree
+                m = sub.sparse_distance_matrix(tree, self.r_max_A, output_type="ndarray")
                 gi, gj, dist = m["i"] + i0, m["j"], m["v"]
             else:
                 pairs, dist = capped_distance(pos[i0:i1], pos[i0:], self.r_max_A, box=box.astype(np.float32),

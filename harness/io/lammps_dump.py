@@ -179,6 +179,9 @@ def _box(fh) -> tuple[np.ndarray, np.ndarray]:
     return np.array([xlo, ylo, zlo]), np.asarray(triclinic_box(*box), dtype=float)
 
 
+PARSE_BYTES = 8 * 2**20  # atom lines parsed in one call, at most (transients ~3x this: text, floats, sorted)
+
+
 def dump_n_atoms(index: DumpIndex) -> int:
     """Atoms of the first frame of ``index`` (its header only is read); 0 for no frame."""
     if not index.n_frames:
@@ -191,12 +194,13 @@ def dump_n_atoms(index: DumpIndex) -> int:
 
 
 def iter_dump(index: DumpIndex, elements: list[str], block_frames: int = 256, *, forces: bool = False):
-    """Parse the frames of ``index`` with numpy, ``block_frames`` at a time.
+    """Parse the frames of ``index``, ``block_frames`` at a time.
 
-    Faster than MDAnalysis' pure-Python LAMMPSDUMP parser (~10x) and never holds more than
-    one block. Orthogonal and triclinic boxes; positions from ``xu yu zu`` (else ``x y z``),
-    shifted so the box origin is 0 (as MDAnalysis does); atoms sorted by id. ``forces=True``
-    also returns ``fx fy fz`` (a :class:`ValueError` when the dump has none).
+    The atom lines of a block are parsed by pandas' C reader, at most :data:`PARSE_BYTES` of
+    text per call (~5x faster than numpy's ``fromstring`` per frame on 256-atom frames), and
+    never more than one block is held. Orthogonal and triclinic boxes; positions from ``xu yu zu`` (else
+    ``x y z``), shifted so the box origin is 0 (as MDAnalysis does); atoms sorted by id.
+    ``forces=True`` also returns ``fx fy fz`` (a :class:`ValueError` when the dump has none).
 
     Yields
     ------
@@ -211,66 +215,143 @@ def iter_dump(index: DumpIndex, elements: list[str], block_frames: int = 256, *,
     symbols = None
     with open(index.path, "rb") as fh:
         for b0 in range(0, index.n_frames, block_frames):
-            offs = index.offsets[b0:b0 + block_frames]
-            pos = vel = dims = frc = None
-            for k, off in enumerate(offs):
-                fh.seek(int(off))
-                fh.readline()
-                fh.readline()
-                fh.readline()
-                n_atoms = int(fh.readline())
-                fh.readline()
-                origin, dim = _box(fh)
-                columns = [c.decode() for c in fh.readline().split()[2:]]
-                data = np.fromstring(b"".join(fh.readline() for _ in range(n_atoms)), sep=" ")  # noqa: NPY201
-                if data.size != n_atoms * len(columns):
-                    raise ValueError(f"{index.path.name}: frame at step {index.steps[b0 + k]} is truncated")
-                data = data.reshape(n_atoms, len(columns))
-                col = {c: i for i, c in enumerate(columns)}
-                xyz = [col.get(c) for c in ("xu", "yu", "zu")]
-                if None in xyz:
-                    xyz = [col.get(c) for c in ("x", "y", "z")]
-                if None in xyz or "id" not in col or "type" not in col:
-                    raise ValueError(f"{index.path.name}: needs id, type and xu yu zu (or x y z) columns, "
-                                     f"has {' '.join(columns)}")
-                vcols = [col.get(c) for c in ("vx", "vy", "vz")]
-                fcols = [col.get(c) for c in ("fx", "fy", "fz")]
-                if forces and None in fcols:
-                    raise ValueError(f"{index.path.name}: no force columns (fx fy fz)")
-                data = data[np.argsort(data[:, col["id"]], kind="stable")]
-                if symbols is None:
-                    types = data[:, col["type"]].astype(int)
-                    if types.min() < 1 or types.max() > len(elements):
-                        raise ValueError(f"dump has atom types {sorted(set(types.tolist()))} but elements={elements}")
-                    symbols = [elements[t - 1] for t in types]
-                elif n_atoms != len(symbols):
-                    raise ValueError(f"{index.path.name}: atom count changes from {len(symbols)} to {n_atoms}")
-                if pos is None:
-                    pos = np.empty((len(offs), n_atoms, 3), np.float32)
-                    dims = np.empty((len(offs), 6))
-                    vel = np.empty((len(offs), n_atoms, 3), np.float32) if None not in vcols else None
-                    frc = np.empty((len(offs), n_atoms, 3), np.float32) if forces else None
-                pos[k] = data[:, xyz] - origin
-                if vel is not None:
-                    if None in vcols:
-                        raise ValueError(f"{index.path.name}: velocity columns missing at step {index.steps[b0 + k]}")
-                    vel[k] = data[:, vcols]
-                if frc is not None:
-                    frc[k] = data[:, fcols]
-                dims[k] = dim
-            yield Frames(index.steps[b0:b0 + block_frames], pos, vel, dims, frc), symbols
+            n_block = min(block_frames, index.n_frames - b0)
+            layout = pos = vel = frc = None
+            dims, group, g0, text = np.empty((n_block, 6)), [], 0, 0
+            for k in range(n_block):
+                (n, origin, dims[k], cols), chunk = _read_frame(fh, index, b0 + k)
+                if layout is None:
+                    layout = _layout(index, cols, forces)
+                    n_atoms = n
+                    pos = np.empty((n_block, n, 3), np.float32)
+                    vel = np.empty((n_block, n, 3), np.float32) if layout["v"] is not None else None
+                    frc = np.empty((n_block, n, 3), np.float32) if forces else None
+                    origins = np.empty((n_block, 3))
+                known = n_atoms if symbols is None else len(symbols)
+                if n != known:
+                    raise ValueError(f"{index.path.name}: atom count changes from {known} to {n} "
+                                     f"at step {index.steps[b0 + k]}")
+                if cols != layout["columns"]:
+                    raise ValueError(f"{index.path.name}: dump columns change at step {index.steps[b0 + k]} "
+                                     f"({' '.join(layout['columns'])} → {' '.join(cols)})")
+                origins[k] = origin
+                group.append(chunk)
+                text += len(chunk)
+                if text >= PARSE_BYTES or k == n_block - 1:  # parse what is gathered: memory bounded by text
+                    data = _parse_rows(b"".join(group), len(cols), (k + 1 - g0) * n, index, b0 + g0)
+                    group, text = [], 0
+                    data = data.reshape(k + 1 - g0, n, len(cols))
+                    order = np.argsort(data[:, :, layout["id"]], axis=1, kind="stable")
+                    data = np.take_along_axis(data, order[:, :, None], axis=1)
+                    if symbols is None:
+                        symbols = _symbols(data[0, :, layout["type"]], elements)
+                    pos[g0:k + 1] = data[:, :, layout["xyz"]] - origins[g0:k + 1, None, :]
+                    if vel is not None:
+                        vel[g0:k + 1] = data[:, :, layout["v"]]
+                    if frc is not None:
+                        frc[g0:k + 1] = data[:, :, layout["f"]]
+                    del data
+                    g0 = k + 1
+            yield Frames(index.steps[b0:b0 + n_block], pos, vel, dims, frc), symbols
+
+
+def _layout(index: DumpIndex, columns: tuple[str, ...], forces: bool) -> dict:
+    """Where id, type, positions, velocities and forces are among a dump's ``columns``."""
+    col = {c: i for i, c in enumerate(columns)}
+    xyz = [col.get(c) for c in ("xu", "yu", "zu")]
+    if None in xyz:
+        xyz = [col.get(c) for c in ("x", "y", "z")]
+    if None in xyz or "id" not in col or "type" not in col:
+        raise ValueError(f"{index.path.name}: needs id, type and xu yu zu (or x y z) columns, has {' '.join(columns)}")
+    vcols = [col.get(c) for c in ("vx", "vy", "vz")]
+    fcols = [col.get(c) for c in ("fx", "fy", "fz")]
+    if forces and None in fcols:
+        raise ValueError(f"{index.path.name}: no force columns (fx fy fz)")
+    return {"columns": columns, "id": col["id"], "type": col["type"], "xyz": xyz,
+            "v": None if None in vcols else vcols, "f": None if None in fcols else fcols}
+
+
+def _symbols(types: np.ndarray, elements: list[str]) -> list[str]:
+    types = types.astype(int)
+    if types.min() < 1 or types.max() > len(elements):
+        raise ValueError(f"dump has atom types {sorted(set(types.tolist()))} but elements={elements}")
+    return [elements[t - 1] for t in types]
+
+
+def _read_frame(fh, index: DumpIndex, k: int) -> tuple[tuple, bytes]:
+    """Header ``(n_atoms, origin, box, columns)`` and the atom lines (bytes) of frame ``k``.
+
+    The atom lines are read in one piece up to the next indexed frame when that is where they
+    end (the usual case); line by line otherwise (a frame re-written after a restart between).
+    """
+    fh.seek(int(index.offsets[k]))
+    for _ in range(3):
+        fh.readline()
+    n_atoms = int(fh.readline())
+    fh.readline()
+    origin, dim = _box(fh)
+    columns = tuple(c.decode() for c in fh.readline().split()[2:])
+    start = fh.tell()
+    if k + 1 < index.n_frames and int(index.offsets[k + 1]) > start:
+        chunk = fh.read(int(index.offsets[k + 1]) - start)
+        if chunk.count(b"\n") == n_atoms:
+            return (n_atoms, origin, dim, columns), chunk
+        fh.seek(start)
+    chunk = b"".join(fh.readline() for _ in range(n_atoms))
+    if chunk.count(b"\n") != n_atoms:
+        raise ValueError(f"{index.path.name}: frame at step {index.steps[k]} is truncated")
+    return (n_atoms, origin, dim, columns), chunk
+
+
+def _parse_rows(buf: bytes, n_columns: int, n_rows: int, index: DumpIndex, b0: int) -> np.ndarray:
+    """``n_rows`` × ``n_columns`` floats from whitespace-separated lines (pandas' C reader when
+    installed, numpy's otherwise); a :class:`ValueError` naming the block when they do not fit."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency; numpy alone is ~5x slower
+        data = np.fromstring(buf, sep=" ")  # noqa: NPY201
+    else:
+        import io
+
+        data = np.empty(0)
+        # LAMMPS writes one space between numbers: that separator parses ~1.5x faster than any
+        # whitespace (usecols drops a trailing space's empty field); other layouts take the regex
+        for sep in (" ", r"\s+"):
+            try:
+                data = pd.read_csv(io.BytesIO(buf), sep=sep, header=None, usecols=range(n_columns),
+                                   dtype=np.float64, engine="c", na_filter=False).to_numpy()
+                break
+            except (ValueError, pd.errors.ParserError):
+                continue
+    if data.size != n_rows * n_columns:
+        raise ValueError(f"{index.path.name}: unreadable atom lines in the frames from step {index.steps[b0]} "
+                         f"(expected {n_rows} rows of {n_columns} numbers)")
+    return data.reshape(n_rows, n_columns)
 
 
 def read_dump_fast(dump_path: str | Path, elements: list[str]) -> tuple[Frames, list[str]]:
-    """All frames of a dump in arrays, through :func:`iter_dump` (see there)."""
+    """All frames of a dump in float32 arrays, through :func:`iter_dump` (see there).
+
+    The arrays are allocated once for the indexed frame count and filled block by block, so
+    the peak is the result plus one block (not twice the result)."""
     index = index_dump(dump_path)
     if index.n_frames == 0:
         raise ValueError(f"{Path(dump_path).name}: no frames")
-    blocks = list(iter_dump(index, elements))
-    symbols = blocks[0][1]
-    cat = lambda name: None if getattr(blocks[0][0], name) is None else \
-        np.concatenate([getattr(b, name) for b, _ in blocks])  # noqa: E731
-    return Frames(index.steps, cat("positions_A"), cat("velocities_A_per_ps"), cat("dimensions")), symbols
+    pos = vel = dims = None
+    symbols: list[str] = []
+    a = 0
+    for fr, block_symbols in iter_dump(index, elements):
+        symbols = block_symbols
+        if pos is None:
+            shape = (index.n_frames, fr.positions_A.shape[1], 3)
+            pos, dims = np.empty(shape, np.float32), np.empty((index.n_frames, 6))
+            vel = None if fr.velocities_A_per_ps is None else np.empty(shape, np.float32)
+        b = a + fr.n_frames
+        pos[a:b], dims[a:b] = fr.positions_A, fr.dimensions
+        if vel is not None:
+            vel[a:b] = fr.velocities_A_per_ps
+        a = b
+    return Frames(index.steps, pos, vel, dims), symbols
 
 
 def dump_cells(frames: Frames) -> np.ndarray:

@@ -55,7 +55,7 @@ def guess_format(path: Path) -> str:
 
 def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None = None, stride: int | None = None,
                     elements: list[str] | None = None, temperature_K: float | None = None,
-                    progress=None) -> ReferenceTrajectory:
+                    progress=None, forces: bool = True) -> ReferenceTrajectory:
     """Read a reference trajectory; time step and stride from the file where it states them.
 
     Parameters
@@ -73,6 +73,9 @@ def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None =
     progress : callable(done, total), optional
         Called after each frame read through ASE with total None (the count is not known in
         advance), and once at the end with done == total.
+    forces : bool
+        Keep per-atom forces where the file has them (False saves a third of the memory of a
+        comparison of observables, which does not use them).
     """
     path = Path(path)
     if fmt is not None and fmt not in FORMATS:
@@ -88,7 +91,7 @@ def read_trajectory(path, fmt: str | None = None, *, timestep_fs: float | None =
         if fmt == "lammps-dump":
             traj = read_dump_trajectory(path, elements, timestep_fs)
         else:
-            traj = read_ase_trajectory(path, fmt, progress)
+            traj = read_ase_trajectory(path, fmt, progress, forces=forces)
     except TrajectoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - parsers raise anything from StopIteration to XML errors

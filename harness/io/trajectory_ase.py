@@ -21,7 +21,7 @@ _INFO_KEYS = ("timestep_fs", "timestep", "dt_fs", "temperature_K", "temperature"
               "time_ps", "time_fs", "time", "step")  # what _extxyz_time reads
 
 
-def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTrajectory:
+def read_ase_trajectory(path: Path, fmt: str, progress=None, *, forces: bool = True) -> ReferenceTrajectory:
     """Frames through ``ase.io.iread``, one at a time into arrays (no list of Atoms is kept).
 
     Parameters
@@ -31,6 +31,8 @@ def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTraject
         ``extxyz``, ``vasp-xml``, ``vasp-out`` or ``vasp-xdatcar`` (ASE's format names).
     progress : callable(done, total), optional
         Called after each frame with total None, and once at the end with done == total.
+    forces : bool
+        Keep the per-atom forces (False: a comparison of observables has no use for them).
 
     Returns
     -------
@@ -42,7 +44,9 @@ def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTraject
 
     symbols = formula0 = None
     unwrap = Unwrapper()
-    fields: dict[str, list | None] = {"pos": [], "cell": [], "vel": [], "stress": [], "energy": [], "forces": []}
+    n_hint = _count_xyz_frames(path) if fmt == "extxyz" else None  # arrays allocated once when known
+    pos, vel, frc = _Stack(n_hint), _Stack(n_hint), _Stack(n_hint) if forces else None
+    fields: dict[str, list | None] = {"cell": [], "stress": [], "energy": []}
     infos = []
     for i, a in enumerate(iread(str(path), index=":", format=fmt)):
         if symbols is None:
@@ -53,17 +57,18 @@ def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTraject
         cell = np.array(a.cell, dtype=float)
         if abs(np.linalg.det(cell)) < 1e-9:
             raise TrajectoryError(f"reference trajectory {path}: frame {i} has no periodic cell")
-        # float32 per frame (1e-5 Å on 100 Å, far below what g(r), MSD or a VDOS resolve): a Dyna-Mat
+        # float32 (1e-5 Å on 100 Å, far below what g(r), MSD or a VDOS resolve): a Dyna-Mat
         # reference (20,000 frames × 256 atoms) then holds ~60 MB per array instead of 123 MB
-        fields["pos"].append(np.asarray(unwrap(a.positions, cell), dtype=np.float32))
+        pos.add(unwrap(a.positions, cell))
         fields["cell"].append(cell)
         r = a.calc.results if a.calc is not None else {}
-        for key, value in (("vel", (a.get_velocities() * PS_IN_ASE_TIME).astype(np.float32)
-                                if "momenta" in a.arrays else None),
-                           ("stress", None if r.get("stress") is None else matrix_to_voigt(r["stress"])),
-                           ("energy", None if r.get("energy") is None else float(r["energy"])),
-                           ("forces", None if r.get("forces") is None else np.array(r["forces"], dtype=np.float32))):
-            if value is None:  # a quantity missing from one frame is dropped for all
+        if vel is not None:
+            vel = vel.add(a.get_velocities() * PS_IN_ASE_TIME) if "momenta" in a.arrays else None
+        if frc is not None:  # a quantity missing from one frame is dropped for all
+            frc = None if r.get("forces") is None else frc.add(r["forces"])
+        for key, value in (("stress", None if r.get("stress") is None else matrix_to_voigt(r["stress"])),
+                           ("energy", None if r.get("energy") is None else float(r["energy"]))):
+            if value is None:
                 fields[key] = None
             elif fields[key] is not None:
                 fields[key].append(value)
@@ -75,11 +80,11 @@ def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTraject
     if progress is not None:
         progress(len(infos), len(infos))  # the end: now the count is known
     cells = np.array(fields.pop("cell"))
-    pos = np.array(fields.pop("pos"))
     stack = {k: None if v is None else np.array(v) for k, v in fields.items()}
-    traj = ReferenceTrajectory(symbols=symbols, positions_A=pos, cells_A=cells, source=str(path), format=fmt)
-    traj.velocities_A_per_ps = stack["vel"]
-    traj.stress_eV_A3, traj.energy_eV, traj.forces_eV_A = stack["stress"], stack["energy"], stack["forces"]
+    traj = ReferenceTrajectory(symbols=symbols, positions_A=pos.array(), cells_A=cells, source=str(path), format=fmt)
+    traj.velocities_A_per_ps = None if vel is None else vel.array()
+    traj.forces_eV_A = None if frc is None else frc.array()
+    traj.stress_eV_A3, traj.energy_eV = stack["stress"], stack["energy"]
 
     if fmt == "extxyz":
         _extxyz_time(traj, infos)
@@ -97,6 +102,49 @@ def read_ase_trajectory(path: Path, fmt: str, progress=None) -> ReferenceTraject
                 traj.stride = int(float(params.get("NBLOCK", 1)))
                 traj.notes.append(f"POTIM/NBLOCK from {incar}")
     return traj
+
+
+class _Stack:
+    """Per-atom arrays of frames in one float32 array that grows in place.
+
+    ``ndarray.resize`` reallocates, which for a large array the C library does by remapping
+    pages, not by copying; unwritten pages cost no memory. So the peak is the result itself,
+    not twice it (the join of a list of frames), and no fragmented heap is left behind.
+    """
+
+    def __init__(self, n_frames: int | None = None):
+        self.a: np.ndarray | None = None
+        self.n, self.hint = 0, n_frames
+
+    def add(self, frame: np.ndarray) -> _Stack:
+        if self.a is None:
+            self.a = np.empty((self.hint or 64, *np.shape(frame)), np.float32)
+        elif self.n == len(self.a):
+            self.a.resize((2 * len(self.a), *self.a.shape[1:]), refcheck=False)
+        self.a[self.n] = frame
+        self.n += 1
+        return self
+
+    def array(self) -> np.ndarray:
+        self.a.resize((self.n, *self.a.shape[1:]), refcheck=False)
+        return self.a
+
+
+def _count_xyz_frames(path: Path) -> int | None:
+    """Frames of an (ext)xyz file from its atom-count lines (~0.4 s for 620 MB); None when the
+    file does not follow that layout (ASE's parser then says why)."""
+    import itertools
+
+    n = 0
+    try:
+        with open(path, "rb") as fh:
+            while (line := fh.readline()).strip():
+                for _ in itertools.islice(fh, int(line) + 1):
+                    pass
+                n += 1
+    except ValueError:
+        return None
+    return n or None
 
 
 def _extxyz_time(traj: ReferenceTrajectory, infos: list[dict]) -> None:

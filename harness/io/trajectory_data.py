@@ -100,10 +100,13 @@ def kinetic_stress(velocities_A_ps: np.ndarray, masses_amu: np.ndarray, volume_A
     -------
     numpy.ndarray, (n_frames, 6)
     """
-    v = np.asarray(velocities_A_ps, dtype=float)
     m = np.asarray(masses_amu, dtype=float)
-    k = np.einsum("i,fia,fib->fab", m, v, v) * MVV2E
-    vol = np.broadcast_to(np.asarray(volume_A3, dtype=float), (len(v),))
+    n = len(velocities_A_ps)
+    k = np.empty((n, 3, 3))
+    for a in range(0, n, 1024):  # float64 a block at a time, not a copy of the whole trajectory
+        v = np.asarray(velocities_A_ps[a:a + 1024], dtype=float)
+        k[a:a + 1024] = np.einsum("i,fia,fib->fab", m, v, v) * MVV2E
+    vol = np.broadcast_to(np.asarray(volume_A3, dtype=float), (n,))
     voigt = np.stack([k[:, 0, 0], k[:, 1, 1], k[:, 2, 2], k[:, 1, 2], k[:, 0, 2], k[:, 0, 1]], axis=1)
     return -voigt / vol[:, None]
 

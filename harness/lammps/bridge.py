@@ -4,6 +4,11 @@ LAMMPS calls :meth:`Bridge.callback` every step through ``fix external pf/callba
 update one persistent :class:`ase.Atoms` from the LAMMPS box and positions, ask the model,
 and hand back forces (in place), the energy and the global virial so that LAMMPS' own
 thermo ``pe`` and ``press`` are right. Serial only: the model sees all atoms at once.
+
+On the steps a deck samples per-atom quantities (the heat flux: ``compute pe/atom`` and
+``centroid/stress/atom``), the bridge also hands LAMMPS the model's per-atom energies and
+virials (``fix_external_set_energy_peratom`` / ``_virial_peratom``), from a calculator that gives
+them (MACE's with atomic stresses); LAMMPS takes them only on steps it asked for them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 import numpy as np
 from ase import Atoms
 
-from ..units import virial_from_stress
+from ..units import ase_to_lammps_voigt, virial_from_stress
 
 
 def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
@@ -36,10 +41,14 @@ class Bridge:
         Any ASE calculator that gives energy, forces and stress.
     symbols : list[str]
         Chemical symbols in LAMMPS atom-ID order (ID 1 is ``symbols[0]``).
+    per_atom_every : tuple of int
+        Steps that are a multiple of one of these also get per-atom energies and virials (the
+        calculator must give ``energies`` and ``stresses``).
     """
 
-    def __init__(self, lmp, calculator, symbols: list[str]):
+    def __init__(self, lmp, calculator, symbols: list[str], per_atom_every: tuple[int, ...] = ()):
         self.lmp = lmp
+        self.per_atom_every = tuple(int(k) for k in per_atom_every if k)
         self.calc = calculator
         self.atoms = Atoms(symbols=symbols, pbc=True)
         self.atoms.calc = calculator
@@ -87,8 +96,11 @@ class Bridge:
             if not (math.isfinite(energy) and np.all(np.isfinite(forces)) and np.all(np.isfinite(stress))):
                 raise FloatingPointError(f"model returned non-finite energy/forces/stress at step {ntimestep}")
             f[:] = forces[order]
+            volume = abs(np.linalg.det(cell))
             self.lmp.fix_external_set_energy_global(self.fix_id, float(energy))
-            self.lmp.fix_external_set_virial_global(self.fix_id, virial_from_stress(stress, abs(np.linalg.det(cell))))
+            self.lmp.fix_external_set_virial_global(self.fix_id, virial_from_stress(stress, volume))
+            if any(ntimestep % k == 0 for k in self.per_atom_every):
+                self.set_per_atom(order, volume, ntimestep)
             self.calls += 1
         except BaseException as exc:  # noqa: BLE001 - reported after the chunk by the session
             self.error = exc
@@ -99,6 +111,19 @@ class Bridge:
             if self.expect_setup:
                 self.setup_seconds += dt
                 self.expect_setup = False
+
+    def set_per_atom(self, order: np.ndarray, volume_A3: float, step: int) -> None:
+        """Per-atom energies (eV) and virials (eV; W_i = -V σ_i, LAMMPS' xx yy zz xy xz yz) of the
+        positions just evaluated, in LAMMPS' local order."""
+        t0 = time.perf_counter()
+        energies = np.asarray(self.atoms.get_potential_energies(), dtype=float)
+        stresses = np.asarray(self.atoms.get_stresses(voigt=True), dtype=float)  # xx yy zz yz xz xy, eV/Å³
+        self.model_seconds += time.perf_counter() - t0
+        if not (np.all(np.isfinite(energies)) and np.all(np.isfinite(stresses))):
+            raise FloatingPointError(f"model returned non-finite per-atom energies/stresses at step {step}")
+        virials = -volume_A3 * ase_to_lammps_voigt(stresses[order])
+        self.lmp.fix_external_set_energy_peratom(self.fix_id, energies[order].tolist())
+        self.lmp.fix_external_set_virial_peratom(self.fix_id, virials.tolist())
 
     def timings(self) -> dict:
         n = max(self.calls, 1)

@@ -50,6 +50,10 @@ class Family:
         The model's ``files`` are one per element and a structure uses only its own (EAM funcfl).
     per_structure_calculator : bool
         A calculator is built for each structure's elements (ASE's EAM reads one funcfl file).
+    atomic_calculator : callable(ModelSpec) -> ase Calculator, optional
+        A calculator that also gives per-atom energies and stresses (``energies`` in eV,
+        ``stresses`` in eV/Å³, Voigt, summing to the totals): what the bridge hands LAMMPS for
+        the heat flux. ``None``: the family's calculator has none.
     mliap_export : bool
         The model exports to LAMMPS' ML-IAP unified format (``mace_create_lammps_model``).
     staged_keys : tuple of str
@@ -62,6 +66,7 @@ class Family:
     read_info: Callable[[list[Path]], ModelInfo] | None = None
     per_element_files: bool = False
     per_structure_calculator: bool = False
+    atomic_calculator: Callable[[ModelSpec], object] | None = None
     mliap_export: bool = False
     staged_keys: tuple[str, ...] = field(default=())
 

@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from .._env import prepare_torch
@@ -84,8 +85,10 @@ def _download(url: str, target: Path, label: str) -> Path:
     return target
 
 
-def mace_calculator(spec: ModelSpec):
-    """mace-torch's ASE calculator on the CPU, in the model's dtype."""
+def mace_calculator(spec: ModelSpec, *, atomic_stresses: bool = False):
+    """mace-torch's ASE calculator on the CPU, in the model's dtype; with ``atomic_stresses``
+    it also gives per-atom energies and stresses (``energies``, ``stresses``: the heat flux's
+    terms, at the cost of the edge forces)."""
     (path,) = mace_weights(spec)
     prepare_torch()
     from .._quiet import quiet_prints
@@ -95,7 +98,8 @@ def mace_calculator(spec: ModelSpec):
             from mace.calculators import MACECalculator
     except ImportError as exc:
         raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
-    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=mace_dtype(spec))
+    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=mace_dtype(spec),
+                          compute_atomic_stresses=atomic_stresses)
 
 
 def _mace_info(files: list[Path]) -> ModelInfo:
@@ -115,7 +119,8 @@ def _mace_info(files: list[Path]) -> ModelInfo:
                      dtype={"torch.float64": "float64", "torch.float32": "float32"}.get(str(dtype), str(dtype)))
 
 
-MACE = Family("mace", calculator=mace_calculator, weights=mace_weights, read_info=_mace_info, mliap_export=True)
+MACE = Family("mace", calculator=mace_calculator, weights=mace_weights, read_info=_mace_info, mliap_export=True,
+              atomic_calculator=partial(mace_calculator, atomic_stresses=True))
 
 
 def mace_dtype(spec: ModelSpec) -> str:

@@ -54,7 +54,8 @@ def campaign(settings: CampaignSettings, runs_dir="runs", *, progress: bool = Fa
     for s in systems:
         path = find_reference(Path(reference_dir) if reference_dir else None, sys_specs[s].name)
         if path is not None:
-            refs[s] = (path, read_trajectory(path, timestep_fs=c.reference_timestep_fs, stride=c.reference_stride))
+            refs[s] = (path, read_trajectory(path, timestep_fs=c.reference_timestep_fs, stride=c.reference_stride,
+                                             forces=False))  # observables only
 
     rows, compare_docs = [], {}
     for s in systems:

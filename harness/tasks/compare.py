@@ -128,7 +128,7 @@ def compare_run(settings: CompareSettings, *, figures: bool = True, reference_tr
                                             elements=list(s.elements) if s.elements else None,
                                             temperature_K=s.reference_temperature_K,
                                             progress=frame_progress("compare: reading the reference") if progress
-                                            else None)
+                                            else None, forces=False)  # the observables do not use forces
     check_same_system(ref, run)
     if ref.frame_dt_ps is None:
         raise CompareError(f"{reference}: the file does not state its time step; give --reference-timestep and "

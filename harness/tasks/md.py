@@ -68,7 +68,8 @@ class MDTask(Task):
         self.engine.check(self.model, self.elements)  # (before any folder exists)
         self.max_ranks = self.engine.max_ranks_per_replica
         self.observables = Observables.resolve(md.protocol, self.atoms, self.elements, model_info(self.model).cutoff_A,
-                                               per_atom_virial=self.engine.per_atom_virial, engine=self.choice.name,
+                                               no_per_atom_virial=self.engine.no_per_atom_virial(self.model),
+                                               engine=self.choice.name,
                                                skin_A=SKIN_A)
 
     @property
@@ -255,7 +256,8 @@ class MDTask(Task):
         t_wall = time.perf_counter()
         session = Session(run_dir, log=step["log"], extra_args=tuple(ranks.lammps_args(run_dir)))
         try:
-            self.engine.attach(session, self.model, self.atoms.get_chemical_symbols(), run_dir, self.caps)
+            self.engine.attach(session, self.model, self.atoms.get_chemical_symbols(), run_dir, self.caps,
+                               per_atom_every=self.observables.per_atom_every)
             session.guard = Guard(target_temperature_K=self.md.temperature_K)
             session.progress = Progress(timestep_fs=p.timestep_fs, label=self.run_name, stream=sys.stderr,
                                         enabled=step.get("progress", True) and ranks.root)

@@ -6,7 +6,8 @@ computes the observables while it runs (``compute rdf``, ``compute msd``, ``comp
 ``fix ave/time``): the in-situ route, chosen by the preset or the user, else automatically from
 :data:`INSITU_ATOMS` atoms on. The heat flux for Green–Kubo κ (``compute heat/flux`` from per-atom
 energies and the centroid per-atom virial) is asked for explicitly, and only where the engine
-gives per-atom virials.
+gives per-atom virials (the bridge hands LAMMPS those of a calculator that has them, on the
+steps the deck samples them: :attr:`Observables.per_atom_every`).
 
 Time origins: the in-situ MSD and VACF count from the end of the equilibration (the deck runs
 the equilibration first, then defines them); a g(r) block and a heat-flux row carry their step
@@ -65,21 +66,22 @@ class Observables:
     elements: tuple[str, ...]
     eq_steps: int
     comm_cutoff_A: float | None = None
+    check_every: int = 0  # the per-atom virials' sum is checked against the global virial this often
     why: str = ""
     files: tuple[str, ...] = field(default=())
 
     @classmethod
     def resolve(cls, p: MDProtocol, atoms: Atoms, elements: list[str], cutoff_A: float | None, *,
-                per_atom_virial: bool, engine: str, skin_A: float) -> Observables:
+                no_per_atom_virial: str | None, engine: str, skin_A: float) -> Observables:
         n = len(atoms)
         if p.insitu is None:
             insitu, why = n >= INSITU_ATOMS, (f"{n} atoms: in-situ from {INSITU_ATOMS} on" if n >= INSITU_ATOMS else
                                               f"{n} atoms: analysed from the dump")
         else:
             insitu, why = p.insitu, "asked for" if p.insitu else "in-situ turned off"
-        if p.heat_flux and not per_atom_virial:
+        if p.heat_flux and no_per_atom_virial:
             raise ConfigError(f"engine {engine} gives LAMMPS no per-atom virial, which the heat flux needs "
-                              f"(--heat-flux): use the classic or the ML-IAP engine")
+                              f"(--heat-flux): {no_per_atom_virial}; use the classic or the ML-IAP engine")
         if not insitu and not p.dump_every:
             why += "; no dump (dump_every 0): only thermo rows"
         half = half_width_A(atoms.cell)
@@ -100,7 +102,13 @@ class Observables:
         return cls(insitu=insitu, heat_flux=p.heat_flux, sample_every=p.sample_every,
                    rdf_every=rdf_every, rdf_block=rdf_block, rdf_r_max_A=float(r_max),
                    rdf_bins=p.rdf_bins, flux_every=p.flux_every, elements=tuple(elements), eq_steps=eq,
-                   comm_cutoff_A=comm, why=why, files=tuple(files))
+                   comm_cutoff_A=comm, check_every=p.thermo_every if p.heat_flux else 0, why=why,
+                   files=tuple(files))
+
+    @property
+    def per_atom_every(self) -> tuple[int, ...]:
+        """Steps on which the deck samples per-atom energies and virials: multiples of these."""
+        return (self.flux_every, self.check_every) if self.heat_flux else ()
 
     @property
     def block_every(self) -> int:

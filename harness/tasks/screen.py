@@ -121,8 +121,9 @@ class _EngineWithCalculator:
     def __init__(self, engine, calc):
         self._engine, self._calc = engine, calc
 
-    def attach(self, session, model, symbols, run_dir, caps, calc=None):
-        return self._engine.attach(session, model, symbols, run_dir, caps, calc=calc or self._calc)
+    def attach(self, session, model, symbols, run_dir, caps, calc=None, per_atom_every=()):
+        return self._engine.attach(session, model, symbols, run_dir, caps, calc=calc or self._calc,
+                                   per_atom_every=per_atom_every)
 
     def __getattr__(self, name):
         return getattr(self._engine, name)

@@ -97,3 +97,60 @@ def test_numpy_dump_reader_triclinic_lammps_box_equals_mdanalysis(tmp_path, lamm
     assert not np.allclose(frames.dimensions[0, 3:], 90.0)  # really triclinic
     np.testing.assert_allclose(frames.positions_A, ref.positions_A, atol=2e-5)
     np.testing.assert_allclose(frames.velocities_A_per_ps, ref.velocities_A_per_ps, atol=2e-5)
+
+
+def test_extxyz_reference_equals_ase_with_and_without_forces(tmp_path):
+    """The reference reader (arrays allocated once from a frame count, float32) gives ASE's own
+    positions, velocities and forces; forces=False drops only the forces."""
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import read, write
+
+    from harness.io.trajectory import read_trajectory
+    from harness.io.trajectory_ase import _Stack
+
+    rng = np.random.default_rng(3)
+    frames, base = [], rng.uniform(1, 6, (4, 3))
+    for k in range(70):  # more than the growing stack's first allocation; small steps: nothing to unwrap
+        a = Atoms("Cu3Au", positions=base + rng.normal(0, 0.1, (4, 3)), cell=[7.0, 7.0, 7.0], pbc=True)
+        a.set_velocities(rng.normal(0, 0.01, (4, 3)))
+        a.calc = SinglePointCalculator(a, energy=-1.0 - k, forces=rng.normal(0, 1, (4, 3)))
+        a.info.update(time_fs=2.0 * k, step=2 * k, timestep_fs=1.0)
+        frames.append(a)
+    path = tmp_path / "ref.extxyz"
+    write(path, frames, format="extxyz")
+    back = read(path, index=":")
+    t = read_trajectory(path)
+    assert t.n_frames == 70 and t.positions_A.dtype == np.float32
+    np.testing.assert_allclose(t.positions_A, [b.positions for b in back], atol=1e-5)
+    np.testing.assert_allclose(t.forces_eV_A, [b.get_forces() for b in back], atol=1e-5)
+    np.testing.assert_allclose(t.energy_eV, -1.0 - np.arange(70))
+    lean = read_trajectory(path, forces=False)
+    assert lean.forces_eV_A is None
+    np.testing.assert_array_equal(lean.velocities_A_per_ps, t.velocities_A_per_ps)
+
+    grow = _Stack()  # no frame count: grows in place, then trimmed to what was added
+    for k in range(150):
+        grow.add(np.full((4, 3), k))
+    out = grow.array()
+    assert out.shape == (150, 4, 3) and out[:, 0, 0].tolist() == list(range(150))
+
+
+def test_dump_reader_padded_columns_and_truncated_rows(tmp_path):
+    """User-formatted dumps (padded columns, trailing spaces) parse as LAMMPS' own; a short row
+    is one ValueError naming the frames, not a wrong array."""
+    from harness.io.lammps_dump import index_dump, iter_dump
+
+    head = ("ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n0 5\n0 5\n0 5\n"
+            "ITEM: ATOMS id type xu yu zu\n")
+    path = tmp_path / "padded.lammpstrj"
+    path.write_text(head.format(step=0) + "   2    1   1.5  2.5 3.5  \n   1 1 0.5 0.5 0.5 \n"
+                    + head.format(step=10) + "1 1 0.6 0.5 0.5\n2 1 1.5 2.5 3.6\n")
+    frames, symbols = next(iter_dump(index_dump(path), ["Cu"]))
+    np.testing.assert_allclose(frames.positions_A, [[[0.5, 0.5, 0.5], [1.5, 2.5, 3.5]],
+                                                    [[0.6, 0.5, 0.5], [1.5, 2.5, 3.6]]])
+    short = tmp_path / "short.lammpstrj"
+    short.write_text(head.format(step=0) + "1 1 0.5 0.5\n2 1 1.5 2.5 3.5\n" + head.format(step=10)
+                     + "1 1 0.6 0.5 0.5\n2 1 1.5 2.5 3.6\n")
+    with pytest.raises(ValueError, match="unreadable atom lines"):
+        list(iter_dump(index_dump(short), ["Cu"]))
