@@ -164,7 +164,10 @@ def interstitial_hop(perfect: Atoms, unit: Atoms, element: str | None, min_width
     initial = perfect + Atoms(el, positions=[cart[a]])
     final = perfect + Atoms(el, positions=[cart[b]])
     multiplicity = int(np.sum(d < d[b] * 1.01))
-    notes = [f"largest voids: {len(frac_unit)} per unit cell, {el} between two at {d[b]:.3f} Å"]
+    notes = [f"largest voids: {len(frac_unit)} per unit cell, {el} between two at {d[b]:.3f} Å",
+             "built: a void-to-void hop; where the void is not the stable interstitial (fcc metals relax it into "
+             "a split dumbbell) the endpoints relax into other states and the band may hold several hops, which "
+             "the NEB reports hop by hop"]
     return Hop("interstitial", el, initial, final, len(perfect), float(d[b]), multiplicity, tuple(supercell),
                min_width_A, notes)
 

@@ -24,6 +24,7 @@ from runfiles import dump_steps, thermo_rows
 
 from harness.cli import main
 from harness.config import md_settings
+from harness.errors import ConfigError
 from harness.files import read_json
 from harness.jobs import campaign as jc
 from harness.jobs.profiles import load_profile
@@ -389,9 +390,14 @@ def test_rendered_job_scripts_for_every_kind_of_member(tmp_path, tiny_mace):
     neb = NEBTask(NEBSettings(model=load_model("eam"), system=load_system("Cu"), hop="vacancy", images=5),
                   render_only=True)
     out = jc.create([neb], load_profile("local"), tmp_path / "runs", "neb")
-    assert read_json(out / jc.CAMPAIGN)["members"][0]["ntasks"] == 5
-    assert "#SBATCH --ntasks=5" in (out / "array-n5.sh").read_text()
-    for script in [run / "job.sh", out / "array-n5.sh", out / "collect.sh",
+    # 5 images on a 2-task profile: the band on one process (the serial evaluator)
+    assert read_json(out / jc.CAMPAIGN)["members"][0]["ntasks"] == 1
+    assert "#SBATCH --ntasks=1" in (out / "array-n1.sh").read_text()
+    parts = NEBTask(NEBSettings(model=load_model("eam"), system=load_system("Cu"), hop="vacancy", images=5,
+                                evaluator="partitions", tag="parts"), render_only=True)
+    with pytest.raises(ConfigError, match="5 images on partitions need 5 tasks; profile local offers 2"):
+        jc.create([parts], load_profile("local"), tmp_path / "runs", "neb-parts")
+    for script in [run / "job.sh", out / "array-n1.sh", out / "collect.sh",
                    tmp_path / "runs" / neb.run_name / "job.sh"]:
         assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
     json.dumps(read_json(out / jc.CAMPAIGN))

@@ -28,7 +28,8 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command()
-@system_option(default=None, help="inputs/<SYSTEM>.yaml: the crystal the hop is built in (with --hop)")
+@system_option(default=None, help="inputs/<SYSTEM>.yaml or a YAML path: the crystal the hop is built in "
+                                  "(with --hop; no MD presets needed)")
 @click.option("--model", "-m", default=None, help="the model (or --models for several)")
 @click.option("--models", default=None, help="comma-separated models: one NEB each and one table across them")
 @click.option("--hop", default=None, help="vacancy | vacancy:<element> (a dopant hop) | interstitial[:<element>]")
@@ -46,10 +47,16 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="eV/Å: the largest atom force of the relaxed endpoints")
 @click.option("--max-iterations", type=int, default=2000, show_default=True, help="of the band before climbing")
 @click.option("--climbing-iterations", type=int, default=2000, show_default=True)
-@click.option("--min-style", type=Choice(["fire", "quickmin"], "min style"), default="fire", show_default=True)
+@click.option("--min-style", type=Choice(["auto", "fire", "quickmin", "ode"], "min style"), default="auto",
+              show_default=True, help="auto: LAMMPS' fire on partitions, ASE's ODE12r (ode) for the band on one "
+              "process; fire and quickmin on either")
 @click.option("--timestep", "timestep_fs", type=float, default=None,
               help="fs, the minimiser's step [default: ASE's FIRE step for the lightest element, 8.1 fs for Cu]")
 @engine_option
+@click.option("--evaluator", type=Choice(["auto", "partitions", "serial"], "band evaluator"), default="auto",
+              show_default=True, help="partitions: one LAMMPS partition (MPI rank) per image; serial: every image in "
+              "this process (a MACE model evaluates them in one batch); auto: serial when this machine has fewer "
+              "cores than images")
 @click.option("--reference", type=EXISTING_FILE, default=None,
               help="a reference band (extxyz with energies, endpoints included): per-image and barrier errors")
 @click.option("--reference-barrier", "reference_barrier_eV", type=float, default=None, help="eV: a reference barrier")
@@ -62,7 +69,7 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @ranks_option
 @no_progress_option
 def neb(system, model, models, hop, initial, final, supercell, images, interpolation, spring_eV_A2, ftol_eV_A,
-        relax_ftol_eV_A, max_iterations, climbing_iterations, min_style, timestep_fs, engine, reference,
+        relax_ftol_eV_A, max_iterations, climbing_iterations, min_style, timestep_fs, engine, evaluator, reference,
         reference_barrier_eV, tag, runs_dir, overwrite, stage_model, render_only, resume, ranks, no_progress):
     """Climbing-image NEB barrier of a hop (built for a crystal, or between given endpoints)."""
     from ..config import NEBSettings, load_model, load_system
@@ -78,7 +85,7 @@ def neb(system, model, models, hop, initial, final, supercell, images, interpola
                   supercell=tuple(supercell) if supercell else None, images=images, interpolation=interpolation,
                   spring_eV_A2=spring_eV_A2, ftol_eV_A=ftol_eV_A, relax_ftol_eV_A=relax_ftol_eV_A,
                   max_iterations=max_iterations, climbing_iterations=climbing_iterations, min_style=min_style,
-                  timestep_fs=timestep_fs, engine=engine, reference=reference,
+                  timestep_fs=timestep_fs, engine=engine, evaluator=evaluator, reference=reference,
                   reference_barrier_eV=reference_barrier_eV, tag=tag)
     tasks = [NEBTask(NEBSettings(model=load_model(m), **common), render_only=render_only) for m in names]
     results = {}

@@ -17,7 +17,8 @@ RUN_DIR = click.argument("run_dir", type=click.Path(exists=True, file_okay=False
 @ranks_option
 @click.option("--stop-after", "stop_after_s", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="stop cleanly (exit code 75) after this long, to be resumed: a job's walltime")
-@click.option("--collect", is_flag=True, help="post-process afterwards (results.json, figures)")
+@click.option("--collect", is_flag=True, help="post-process afterwards (results.json, figures); a task whose "
+              "post-processing is cheap (NEB) always does")
 @click.option("--overwrite", is_flag=True, help="a completed run: remove its outputs and run it again from the start")
 @no_progress_option
 def execute(run_dir, resume, ranks, stop_after_s, collect, overwrite, no_progress):
@@ -38,7 +39,7 @@ def execute(run_dir, resume, ranks, stop_after_s, collect, overwrite, no_progres
                    f"start)", err=True)
     else:
         click.echo(f"{name}: completed ({task.name})", err=True)
-    if collect:
+    if collect or (task.collects_on_execute and done is not None):
         results = collect_run(run, task=task, progress=not no_progress)
         for line in task.headline(results):
             click.echo(line)

@@ -31,8 +31,13 @@ def parse_hop(text: str) -> tuple[str, str | None]:
     return kind, element or None
 
 
-NEB_MIN_STYLES = ("fire", "quickmin")
+# auto: LAMMPS' fire on partitions, ASE's ODE12r (NEBOptimizer) for the band on one process
+NEB_MIN_STYLES = ("auto", "fire", "quickmin", "ode")
 INTERPOLATIONS = ("linear", "idpp")
+# how the band's images are evaluated: one LAMMPS partition per image (MPI), or all of them in
+# one process (harness.tasks.neb_serial); auto: one process when this machine has fewer cores
+# than images
+EVALUATORS = ("auto", "partitions", "serial")
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,17 @@ class NEBSettings(Settings):
     relax_ftol_eV_A: float = 1e-3
     max_iterations: int = 2000
     climbing_iterations: int = 2000
-    min_style: str = "fire"
+    min_style: str = "auto"
     timestep_fs: float | None = None  # None: ASE's FIRE step for the lightest element (tasks.neb.fire_timestep_fs)
     engine: str = "auto"
+    evaluator: str = "auto"
     reference: str | None = None
     reference_barrier_eV: float | None = None
     tag: str | None = None
 
     def __post_init__(self):
+        if self.evaluator not in EVALUATORS:
+            raise UnknownNameError(f"unknown band evaluator '{self.evaluator}' (valid: {', '.join(EVALUATORS)})")
         if (self.hop is None) == (self.initial is None and self.final is None):
             raise ConfigError("give --hop (with --system), or --initial and --final")
         if self.hop is not None and self.system is None:
@@ -75,6 +83,9 @@ class NEBSettings(Settings):
         check_range("--images", self.images, IMAGES, "(the endpoints included; one MPI rank each)", integer=True)
         if self.min_style not in NEB_MIN_STYLES:
             raise UnknownNameError(f"unknown min style '{self.min_style}' (valid: {', '.join(NEB_MIN_STYLES)})")
+        if self.min_style == "ode" and self.evaluator == "partitions":
+            raise ConfigError("--min-style ode is ASE's ODE12r for the band on one process; LAMMPS' partitions run "
+                              "fire or quickmin")
         if self.interpolation not in INTERPOLATIONS:
             raise UnknownNameError(f"unknown interpolation '{self.interpolation}' (valid: {', '.join(INTERPOLATIONS)})")
         for key in ("spring_eV_A2", "ftol_eV_A", "relax_ftol_eV_A", "timestep_fs"):
@@ -92,10 +103,13 @@ class NEBSettings(Settings):
 
     @property
     def run_name(self) -> str:
+        # an engine asked for by name is part of the name: the same hop through two engines
+        # gets two folders
+        model = self.model.label + (f"-{self.engine}" if self.engine != "auto" else "")
         if self.hop is not None:
-            what = f"{self.system.name}-{self.model.label}-neb-{safe_name(self.hop.replace(':', '-'))}"
+            what = f"{self.system.name}-{model}-neb-{safe_name(self.hop.replace(':', '-'))}"
         else:
-            what = f"{safe_name(Path(self.initial).stem)}-{self.model.label}-neb"
+            what = f"{safe_name(Path(self.initial).stem)}-{model}-neb"
         return f"{what}-{self.tag}" if self.tag else what
 
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UnknownNameError
+from ..errors import ConfigError, UnknownNameError
 from ..limits import MAX_RUN_STEPS, TIMESTEP_FS
 from ..names import safe_name
 from ._reader import Reader, load_yaml, relative_source, resolve
@@ -85,6 +85,9 @@ class SystemSpec:
 
     def preset(self, name: str | None) -> MDProtocol:
         name = name or self.default_preset
+        if not self.presets:
+            raise ConfigError(f"system {self.name} ({self.source}) defines no MD presets: add `presets:` to its YAML "
+                              f"(see inputs/Cu.yaml) to run MD with it")
         if name not in self.presets:
             raise UnknownNameError(
                 f"unknown preset '{name}' for system {self.name} (valid: {', '.join(sorted(self.presets))})"
@@ -162,12 +165,13 @@ def load_system(name: str) -> SystemSpec:
             a_A=s.positive("a_A"),
             c_A=s.positive("c_A") if s.has("c_A") else None,
         )
-    presets_r = r.sub("presets")
-    if not presets_r.data:
-        raise r.fail("presets", "must define at least one preset")
-    presets = {str(k): _parse_preset(presets_r.sub(str(k))) for k in presets_r.data}
-    default = r.str("default_preset", "quick" if "quick" in presets else next(iter(presets)))
-    if default not in presets:
+    # MD presets are optional: a system for NEB, phonons or single points needs none
+    presets_r = r.sub("presets") if r.has("presets") else None
+    if presets_r is not None and not presets_r.data:
+        raise r.fail("presets", "must define at least one preset (or leave presets out: no MD then)")
+    presets = {str(k): _parse_preset(presets_r.sub(str(k))) for k in presets_r.data} if presets_r else {}
+    default = r.str("default_preset", "quick" if "quick" in presets else next(iter(presets), ""))
+    if presets and default not in presets:
         raise r.fail("default_preset", f"must be one of {', '.join(presets)}; got {default!r}")
     return SystemSpec(
         # the name becomes part of run folders and decks: a YAML's own name must be valid,

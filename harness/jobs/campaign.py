@@ -36,7 +36,18 @@ LOGS = "logs"
 def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
     """(MPI tasks of the job, ranks per replica to pass to ``harness execute --ranks``)."""
     if task.replicas > 1:
-        return task.replicas, 1  # one rank (one GPU) per replica (NEB image)
+        # one rank (one GPU) per replica (NEB image) when the profile has that many tasks;
+        # otherwise the band on one process (the serial evaluator, which `auto` picks on a node
+        # with fewer cores than images)
+        room = profile.tasks_per_node * profile.nodes
+        evaluator = getattr(task.settings, "evaluator", "auto")
+        if evaluator == "serial" or (evaluator == "auto" and task.replicas > room):
+            return 1, 1
+        if task.replicas > room:
+            raise ConfigError(f"{task.replicas} images on partitions need {task.replicas} tasks; profile "
+                              f"{profile.name} offers {room} ({profile.nodes} node(s) × {profile.tasks_per_node}): "
+                              f"raise nodes or tasks_per_node in it, or use --evaluator serial (or auto)")
+        return task.replicas, 1
     engine = getattr(task, "engine", None)
     if engine is not None and engine.max_ranks_per_replica is None and task.max_ranks is None:
         return profile.ranks, profile.ranks  # classic / ML-IAP decks: LAMMPS' domain decomposition

@@ -34,6 +34,10 @@ from ..errors import HarnessError, LaunchError, SimulationError
 EMPTY_INPUT = ".empty.in"  # with -partition LAMMPS wants an input file; the Python side sends the commands
 
 
+class StopLaunch(Exception):
+    """Raised by a launch's monitor to end it now (the ranks are terminated); says why."""
+
+
 @dataclass(frozen=True)
 class Ranks:
     """Where this process sits in a launch: its rank, how many ranks, how many partitions."""
@@ -200,7 +204,8 @@ class Mpiexec(Launcher):
 
     def run(self, task, run_dir, step, monitor=None):
         """As :meth:`Launcher.run`; ``monitor()`` is called every couple of seconds while the
-        ranks run (e.g. to report progress from a log they write)."""
+        ranks run (e.g. to report progress from a log they write). A monitor that raises
+        :class:`StopLaunch` ends the launch: the ranks are terminated and the exception passed on."""
         run_dir = Path(run_dir).resolve()
         token = uuid.uuid4().hex[:8]
         step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
@@ -214,17 +219,30 @@ class Mpiexec(Launcher):
             from ..lock import held_fds
 
             # the ranks hold the run folder's lock too: it stays taken while any of them runs
-            proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    text=True, bufsize=1, pass_fds=held_fds())
-            relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
-            relay.start()
+            proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, bufsize=1, pass_fds=held_fds())
+            # the ranks' output relayed line by line (progress stays live); once a monitor stops
+            # the launch, what the launcher prints about the ranks it ended is dropped
+            stopping = threading.Event()
+            relays = [threading.Thread(target=_relay, args=(stream, out, stopping), daemon=True)
+                      for stream, out in ((proc.stderr, sys.stderr), (proc.stdout, sys.stdout))]
+            for relay in relays:
+                relay.start()
             while proc.poll() is None:
                 try:
                     proc.wait(timeout=2.0)
                 except subprocess.TimeoutExpired:
                     if monitor is not None:
-                        monitor()
-            relay.join(timeout=5)
+                        try:
+                            monitor()
+                        except StopLaunch:
+                            stopping.set()
+                            _terminate(proc)
+                            for relay in relays:
+                                relay.join(timeout=5)
+                            raise
+            for relay in relays:
+                relay.join(timeout=5)
             if monitor is not None:
                 monitor()
             report = json.loads(report_file.read_text()) if report_file.is_file() else None
@@ -242,12 +260,22 @@ class Mpiexec(Launcher):
         return report["result"]
 
 
-def _relay_stderr(stream) -> None:
-    """The ranks' stderr to ours, line by line (progress stays live), without MPI_CHATTER."""
+def _terminate(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM to the launcher (mpiexec passes it to its ranks), SIGKILL after ``grace_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _relay(stream, out, stopping: threading.Event) -> None:
+    """The ranks' output to ours, line by line, without MPI_CHATTER, and nothing once ``stopping``."""
     for line in stream:
-        if not any(p.match(line.rstrip("\n")) for p in MPI_CHATTER):
-            sys.stderr.write(line)
-            sys.stderr.flush()
+        if not stopping.is_set() and not any(p.match(line.rstrip("\n")) for p in MPI_CHATTER):
+            out.write(line)
+            out.flush()
 
 
 def _error_class(name: str | None) -> type[HarnessError]:

@@ -54,6 +54,10 @@ class Family:
         A calculator that also gives per-atom energies and stresses (``energies`` in eV,
         ``stresses`` in eV/Å³, Voigt, summing to the totals): what the bridge hands LAMMPS for
         the heat flux. ``None``: the family's calculator has none.
+    batched_forces : callable(ModelSpec, Atoms) -> evaluator, optional
+        Energies and forces of many positions of one structure in one model call (an NEB band's
+        images): ``evaluator(list of positions) -> [(energy eV, forces eV/Å), ...]``, with
+        ``name`` and ``close()``. ``None``: the family has none.
     mliap_export : bool
         The model exports to LAMMPS' ML-IAP unified format (``mace_create_lammps_model``).
     staged_keys : tuple of str
@@ -67,6 +71,7 @@ class Family:
     per_element_files: bool = False
     per_structure_calculator: bool = False
     atomic_calculator: Callable[[ModelSpec], object] | None = None
+    batched_forces: Callable[[ModelSpec, object], object] | None = None
     mliap_export: bool = False
     staged_keys: tuple[str, ...] = field(default=())
 

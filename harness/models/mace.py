@@ -119,8 +119,51 @@ def _mace_info(files: list[Path]) -> ModelInfo:
                      dtype={"torch.float64": "float64", "torch.float32": "float32"}.get(str(dtype), str(dtype)))
 
 
+class BatchedMACE:
+    """All moving images of a band in one forward pass of a MACE model (a batch of graphs)."""
+
+    name = "MACE, the moving images in one batched forward"
+
+    def __init__(self, calc, atoms):
+        self.calc, self.atoms = calc, atoms.copy()
+
+    @classmethod
+    def for_model(cls, spec: ModelSpec, atoms) -> BatchedMACE:
+        return cls(mace_calculator(spec), atoms)
+
+    def __call__(self, band: list) -> list[tuple[float, object]]:
+        """(energy eV, forces eV/Å) of each positions array of ``band`` (the atoms of ``atoms``)."""
+        import torch
+        from mace import data as mace_data
+        from mace.tools import torch_geometric, torch_tools
+
+        calc = self.calc
+        keyspec = mace_data.KeySpecification(info_keys=calc.info_keys, arrays_keys=calc.arrays_keys)
+        graphs = []
+        with torch_tools.default_dtype(calc.default_dtype):
+            for positions in band:
+                atoms = self.atoms.copy()
+                atoms.positions = positions
+                config = mace_data.config_from_atoms(atoms, key_specification=keyspec, head_name=calc.head)
+                graphs.append(mace_data.AtomicData.from_config(config, z_table=calc.z_table, cutoff=calc.r_max,
+                                                               heads=calc.available_heads))
+        batch = torch_geometric.Batch.from_data_list(graphs).to(calc.device)
+        model = calc.models[0]
+        dtype = next(model.parameters()).dtype
+        inputs = {k: (v.to(dtype=dtype) if torch.is_tensor(v) and v.is_floating_point() else v)
+                  for k, v in batch.to_dict().items()}
+        out = model(inputs, compute_stress=False, training=False)
+        energies = out["energy"].detach().cpu().numpy() * calc.energy_units_to_eV
+        forces = out["forces"].detach().cpu().numpy() * calc.energy_units_to_eV / calc.length_units_to_A
+        n = len(self.atoms)
+        return [(float(energies[i]), forces[i * n:(i + 1) * n].astype(float)) for i in range(len(band))]
+
+    def close(self) -> None:
+        pass
+
+
 MACE = Family("mace", calculator=mace_calculator, weights=mace_weights, read_info=_mace_info, mliap_export=True,
-              atomic_calculator=partial(mace_calculator, atomic_stresses=True))
+              atomic_calculator=partial(mace_calculator, atomic_stresses=True), batched_forces=BatchedMACE.for_model)
 
 
 def mace_dtype(spec: ModelSpec) -> str:

@@ -18,16 +18,26 @@ from .figure import save_figure  # noqa: E402
 
 def plot_profile(card: dict, path: Path, *, title: str = "", reference: dict | None = None,
                  xlabel: str = "reaction coordinate") -> Path:
-    """Energy of every image (relative to the first) on the reaction coordinate, the spline
-    through them, the saddle marked; a reference band overlaid when given."""
+    """Energy of every image (relative to the first) on the reaction coordinate, a monotone
+    piecewise-cubic curve through them (its maximum is the highest image), the saddle marked; a
+    reference band overlaid when given."""
     fig, ax = plt.subplots(figsize=(6, 4))
     rc, e = np.asarray(card["reaction_coordinate"]), np.asarray(card["energies_eV"])
-    spline = card.get("spline")
-    if spline:
-        ax.plot(spline["rc"], spline["energy_eV"], "-", color="C0", lw=1, alpha=0.6, label="cubic spline")
+    if len(rc) >= 2 and np.all(np.diff(rc) > 0):
+        # a shape-preserving curve through the images: it never overshoots them, so its
+        # maximum is the highest image (the quoted barrier), where a cubic spline would peak above
+        from scipy.interpolate import PchipInterpolator
+
+        x = np.linspace(rc[0], rc[-1], 400)
+        ax.plot(x, PchipInterpolator(rc, e)(x), "-", color="C0", lw=1, alpha=0.6,
+                label="through the images (PCHIP)")
     ax.plot(rc, e, "o", color="C0", label="images")
-    k = card["saddle_image"]
+    k = card["saddle_image"] - 1  # (images are numbered from 1)
     ax.plot(rc[k], e[k], "*", ms=14, color="C3", label=f"saddle (image {k + 1})")
+    own = [st["image"] for st in card.get("interior_states") or [] if st.get("state_of_its_own") and st.get("image")]
+    if own:
+        idx = np.array(own) - 1
+        ax.plot(rc[idx], e[idx], "v", ms=10, color="C2", label="image relaxing to a state of its own")
     if reference and reference.get("reference_energies_eV") is not None:
         ax.plot(reference["reference_reaction_coordinate"], reference["reference_energies_eV"], "s--", color="k",
                 mfc="none", label="reference")
@@ -59,7 +69,7 @@ def neb_headline(doc: dict) -> list[str]:
     if c["barrier_eV"] is not None:
         lines.append(f"barrier {c['barrier_eV']:.4f} eV (forward; backward {c['backward_barrier_eV']:.4f} eV, "
                      f"KRA {c['kra_barrier_eV']:.4f} eV; spline {c['spline_forward_barrier_eV']:.4f} eV), "
-                     f"saddle at image {c['saddle_image'] + 1}")
+                     f"saddle at image {c['saddle_image']}")
     lines.append(f"max force {c['max_force_eV_A']:.2e} eV/Å (ftol {c['ftol_eV_A']:g}) after {c['iterations']} "
                  f"iterations; image spacing ratio {c['spacing_ratio']:.2f}, largest kink {c['max_kink_deg']:.1f}°")
     lines += [f"warning: {w}" for w in c.get("warnings", [])]

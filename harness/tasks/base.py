@@ -74,6 +74,8 @@ class Task:
     replicas: int = 1
     # steps between restarts of a task that writes them (MD); None: it does not
     restart_interval: int | None = None
+    # `harness execute` post-processes too (cheap: NEB reads its log and band files)
+    collects_on_execute: ClassVar[bool] = False
 
     def __init__(self, settings, **_):
         self.settings = settings

@@ -17,6 +17,7 @@ An NEB cut short (walltime, kill) continues with ``--resume`` from the band dump
 from __future__ import annotations
 
 import ctypes
+import json
 import sys
 import time
 from pathlib import Path
@@ -28,17 +29,22 @@ from .. import __version__
 from ..analysis.neb import (
     compare_profile,
     convergence_history,
+    hopeless,
     last_common_band,
+    minimum_candidates,
     parse_neb_log,
+    path_minima,
     profile_of,
     reaction_coordinate,
     read_images,
     report_card,
+    split_hops,
 )
 from ..config import NEBSettings
 from ..engines import ENGINES, choose
 from ..errors import ConfigError, IncompleteResultsError, SimulationError, StructureError
 from ..files import write_json, write_text
+from ..lammps.launch import StopLaunch
 from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Session
@@ -47,6 +53,9 @@ from .base import Task, register
 
 DECK = "neb.in.lammps"
 LOG = "log.neb.lammps"
+# the logs of the segments before each resume: their names, their first iteration in the
+# whole run's count and the iteration (in their own count) the next segment resumed from
+SEGMENTS = "neb_segments.json"
 RELAXED = {"initial": "relaxed_initial.data", "final": "relaxed_final.data"}
 BAND_EVERY = 10
 # the push after an endpoint's relaxation (Å, per component) and the energy it must not lower
@@ -91,6 +100,7 @@ class NEBTask(Task):
     name = "neb"
     settings_class = NEBSettings
     templates = ("neb.in.j2", "relax.in.j2", "pair/bridge.j2", "pair/mliap.j2", "pair/classic.j2")
+    collects_on_execute = True
 
     def __init__(self, settings: NEBSettings, *, render_only: bool = False, caps: Capabilities | None = None,
                  endpoints_from: Path | None = None):
@@ -165,10 +175,25 @@ class NEBTask(Task):
     def metrics(cls, results: dict) -> dict:
         return {"barrier_eV": results["band"]["barrier_eV"]}
 
-    def launcher_for(self, ranks: int = 1):
-        """One partition per image, ``ranks`` ranks each (1 for the bridge engine)."""
-        from ..lammps.launch import Mpiexec
+    def evaluator(self) -> tuple[str, str]:
+        """How the band's images are evaluated here (``partitions`` or ``serial``), and why."""
+        import os
 
+        asked = self.settings.evaluator
+        if asked != "auto":
+            return asked, "asked for"
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if cores < self.n_images:
+            return "serial", f"auto: {cores} cores for {self.n_images} images (partitions would share them)"
+        return "partitions", f"auto: {cores} cores for {self.n_images} images, one partition each"
+
+    def launcher_for(self, ranks: int = 1):
+        """One partition per image, ``ranks`` ranks each (1 for the bridge engine); this process
+        when the band is evaluated serially."""
+        from ..lammps.launch import InProcess, Mpiexec
+
+        if self.evaluator()[0] == "serial":
+            return InProcess()
         return Mpiexec(self.n_images * ranks, partitions=self.n_images)
 
     # ------------------------------------------------------------------ render
@@ -191,14 +216,12 @@ class NEBTask(Task):
         self.engine.stage(self.model, self.elements, run_dir)
         ctx = self.context()
         for which in ("initial", "final"):
-            relax = {**ctx, "what": f"the {which} state of {ctx['what']}", "data_file": f"{which}.data",
-                     "out_file": RELAXED[which], "ftol_eV_A": s.relax_ftol_eV_A, "relax_style": "cg",
-                     "maxiter": 10000, "maxeval": 100000, "thermo_every": 100, "push_A": PUSH_A}
-            write_text(run_dir / f"relax_{which}.in.lammps", render("relax.in.j2", **relax, again=False))
-            write_text(run_dir / f"relax_{which}.again.in.lammps", render("relax.in.j2", **relax, again=True))
+            self._render_relax(run_dir, which, f"the {which} state of {ctx['what']}", f"{which}.data",
+                               RELAXED[which])
         write_text(run_dir / DECK, render(
             "neb.in.j2", **ctx, images=self.n_images, image_numbers=list(range(1, self.n_images + 1)),
-            data_file=RELAXED["initial"], spring_eV_A2=s.spring_eV_A2, min_style=s.min_style,
+            data_file=RELAXED["initial"], spring_eV_A2=s.spring_eV_A2,
+            min_style=s.min_style if s.min_style in ("fire", "quickmin") else "fire",
             timestep_ps=self.timestep_fs / 1000.0, ftol_eV_A=s.ftol_eV_A, n1=s.max_iterations,
             n2=s.climbing_iterations, nevery=BAND_EVERY, band_every=BAND_EVERY))
         from .frames import model_entry
@@ -219,6 +242,15 @@ class NEBTask(Task):
             "lammps": {"version": self.caps.version},
         }
 
+    def _render_relax(self, run_dir: Path, which: str, what: str, data_file: str, out_file: str) -> None:
+        """The decks that relax ``data_file`` into ``out_file`` at fixed cell (``relax_<which>``)."""
+        ctx = self.context()
+        relax = {**ctx, "what": what, "data_file": data_file, "out_file": out_file,
+                 "ftol_eV_A": self.settings.relax_ftol_eV_A, "relax_style": "cg", "maxiter": 10000,
+                 "maxeval": 100000, "thermo_every": 100, "push_A": PUSH_A}
+        write_text(run_dir / f"relax_{which}.in.lammps", render("relax.in.j2", **relax, again=False))
+        write_text(run_dir / f"relax_{which}.again.in.lammps", render("relax.in.j2", **relax, again=True))
+
     # ------------------------------------------------------------------ execute
     def can_resume(self, run_dir: Path) -> bool:
         return all((Path(run_dir) / f"band.{i}.lammpstrj").is_file() for i in range(1, self.n_images + 1)) \
@@ -232,8 +264,15 @@ class NEBTask(Task):
         out: dict = {"engine": {"name": self.choice.name, "reason": self.choice.reason}}
         if resume and self.can_resume(run_dir):
             band, step = self._last_band(run_dir)
-            print(f"[neb] resuming {run_dir.name} from the band of iteration {step}", file=sys.stderr)
-            out["resumed_from_iteration"] = step
+            segments = self._segments(run_dir)
+            offset = self._offset(segments)
+            if (run_dir / LOG).is_file():  # its history stays: the log moves aside, iterations count on
+                name = f"log.neb.segment{len(segments) + 1}.lammps"
+                (run_dir / LOG).replace(run_dir / name)
+                segments.append({"log": name, "first_iteration": offset, "resumed_from": step})
+                write_json(run_dir / SEGMENTS, segments)
+            print(f"[neb] resuming {run_dir.name} from the band of iteration {offset + step}", file=sys.stderr)
+            out["resumed_from_iteration"] = offset + step
         else:
             relaxed = {}
             for which in ("initial", "final"):
@@ -256,11 +295,128 @@ class NEBTask(Task):
         for i, positions in enumerate(band, start=1):
             write_coords(run_dir / f"image.{i}.coords", positions)
         t1 = time.perf_counter()
-        monitor = self._monitor(run_dir) if progress else None
-        launcher.run(self, run_dir, {"kind": "neb"}, monitor=monitor)
-        out["timings"] = {"endpoints_s": t1 - t0, "neb_s": time.perf_counter() - t1,
+        out["stopped_early"] = None
+        how, why = self.evaluator()
+        if how == "partitions" and self.settings.min_style == "ode":
+            raise ConfigError(f"--min-style ode is ASE's ODE12r for the band on one process, and this band runs on "
+                              f"partitions ({why}): use --evaluator serial or another min style")
+        out["evaluator"] = {"name": how, "reason": why}
+        if progress:
+            print(f"[neb] band evaluator: {how} ({why})", file=sys.stderr)
+        try:
+            if how == "serial":
+                from .neb_serial import evaluator_for, run_band
+
+                evaluate = evaluator_for(self, run_dir)
+                # the minimiser's step in ASE's units: 0.1 (ASE's FIRE default) for the default --timestep
+                dt = 0.1 * self.timestep_fs / fire_timestep_fs(self.initial.get_masses().min())
+                try:
+                    out["evaluator"].update(run_band(self, run_dir, band, evaluate, progress=progress, log_name=LOG,
+                                                     band_every=BAND_EVERY, dt=dt))
+                finally:
+                    evaluate.close()
+            else:
+                launcher.run(self, run_dir, {"kind": "neb"}, monitor=self._monitor(run_dir, progress))
+        except StopLaunch as stop:
+            out["stopped_early"] = str(stop)
+            print(f"[neb] stopped early: {stop}", file=sys.stderr)
+        t2 = time.perf_counter()
+        out["interior_states"] = [] if out["stopped_early"] else self._interior_states(run_dir, progress)
+        out["timings"] = {"endpoints_s": t1 - t0, "neb_s": t2 - t1, "interior_s": time.perf_counter() - t2,
                           "wall_s": time.perf_counter() - t0, "ranks": launcher.ranks,
                           "partitions": launcher.partitions}
+        return out
+
+    @staticmethod
+    def _segments(run_dir: Path) -> list[dict]:
+        path = Path(run_dir) / SEGMENTS
+        return json.loads(path.read_text()) if path.is_file() else []
+
+    @staticmethod
+    def _offset(segments: list[dict]) -> int:
+        """The whole run's iteration at which the current log's count starts."""
+        return segments[-1]["first_iteration"] + segments[-1]["resumed_from"] if segments else 0
+
+    def _history(self, run_dir: Path, log: dict) -> list[dict]:
+        """Every logged iteration of the run, across resumes, counted from the run's start."""
+        out = []
+        segments = self._segments(run_dir)
+        for i, seg in enumerate(segments, start=1):
+            for row in convergence_history(parse_neb_log(Path(run_dir) / seg["log"])):
+                if row["iteration"] <= seg["resumed_from"]:
+                    out.append({**row, "iteration": row["iteration"] + seg["first_iteration"], "segment": i})
+        offset = self._offset(segments)
+        out += [{**row, "iteration": row["iteration"] + offset, "segment": len(segments) + 1}
+                for row in convergence_history(log)]
+        return out
+
+    def _interior_states(self, run_dir: Path, progress: bool) -> list[dict]:
+        """Relax every place of the converged band where the energy along the path has a local
+        minimum — interior images no higher than their neighbours
+        (:func:`~harness.analysis.neb.minimum_candidates`) and points between images where the
+        curve through the energies and the forces along the path has one
+        (:func:`~harness.analysis.neb.path_minima`) — and say whether each stays in a state of its
+        own, apart from both endpoints and from the states found before it: such a state splits
+        the band into several hops."""
+        from ase.data import atomic_numbers
+        from ase.geometry import find_mic
+        from ase.io import read, write
+
+        from ..forces import ForceSession
+        from ..lammps.launch import InProcess
+
+        log = parse_neb_log(run_dir / LOG)
+        if not log["stages"] or not log["stages"][-1]:
+            return []
+        _, pe = profile_of(log["stages"][-1][-1], self.n_images)
+        images = self.final_images(run_dir, pe)
+        initial, final = self._relaxed_atoms(run_dir)
+        with ForceSession(self.model, initial, engine=self.choice.name, workdir=run_dir / "band-forces",
+                          caps=self.caps) as fs:
+            forces = [fs.evaluate(a.positions).forces_eV_A for a in images]
+        cell = np.asarray(initial.cell)
+        places: list[float] = [float(k) for k in minimum_candidates(pe)]
+        places += [t for t in path_minima([a.positions for a in images], cell, pe, forces)
+                   if not any(abs(t - k) < 0.5 for k in places)]
+        z = {i + 1: atomic_numbers[e] for i, e in enumerate(self.elements)}
+        states = [initial, final]  # the endpoints, then each state found
+        names = ["the initial state", "the final state"]
+        out = []
+        for at in sorted(places):
+            k, t = int(np.floor(at)), at - np.floor(at)
+            start = images[k - 1].copy()
+            if t > 0:  # a point between images k and k + 1 (minimum image)
+                step = find_mic(images[k].positions - start.positions, cell, pbc=True)[0]
+                start.positions = start.positions + t * step
+            label = f"image {k}" if t == 0 else f"the point {at:.2f} (between images {k} and {k + 1})"
+            which = f"image{k}" if t == 0 else f"point{k}_{int(round(t * 100)):02d}"
+            base = {"image": k if t == 0 else None, "at": round(at, 3), "image_energy_eV": float(pe[k - 1] - pe[0])}
+            write(run_dir / f"{which}.data", start, format="lammps-data", specorder=self.elements,
+                  masses=True, units="metal", atom_style="atomic")
+            self._render_relax(run_dir, which, f"{label} of the converged band", f"{which}.data",
+                               f"relaxed_{which}.data")
+            try:
+                r = InProcess().run(self, run_dir, {"kind": "relax", "which": which})
+            except SimulationError as exc:
+                out.append({**base, "state_of_its_own": None, "error": str(exc)})
+                continue
+            relaxed = read(run_dir / f"relaxed_{which}.data", format="lammps-data", atom_style="atomic", Z_of_type=z)
+            relaxed.pbc = True
+            moved = [float(find_mic(relaxed.positions - other.positions, cell, pbc=True)[1].max()) for other in states]
+            same = int(np.argmin(moved)) if min(moved) < SAME_STATE_A else None
+            entry = {**base, "relaxed_energy_eV": float(r["energy_eV"] - pe[0]), "max_force_eV_A": r["max_force_eV_A"],
+                     "iterations": r["iterations"], "moved_A":
+                         float(find_mic(relaxed.positions - start.positions, cell, pbc=True)[1].max()),
+                     "nearest_state_A": min(moved), "state_of_its_own": same is None,
+                     "same_as": names[same] if same is not None else None}
+            if same is None:
+                states.append(relaxed)
+                names.append(f"the state of {label}")
+            out.append(entry)
+            if progress:
+                where = "a state of its own" if same is None else names[same]
+                print(f"[neb] {label} relaxed to {where} (E = {entry['relaxed_energy_eV']:+.4f} eV from the "
+                      f"initial state; {entry['nearest_state_A']:.3f} Å from the nearest state)", file=sys.stderr)
         return out
 
     def _relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
@@ -279,8 +435,10 @@ class NEBTask(Task):
         """Positions of every image at the last iteration all band dumps have."""
         return last_common_band([run_dir / f"band.{i}.lammpstrj" for i in range(1, self.n_images + 1)], self.elements)
 
-    def _monitor(self, run_dir: Path):
-        """A progress line from the universe log: iteration, largest NEB force, current barrier."""
+    def _monitor(self, run_dir: Path, progress: bool = True):
+        """Called while the band runs: a progress line from the universe log (iteration, largest
+        NEB force, current barrier), and :class:`StopLaunch` when the band cannot end in one
+        barrier (:func:`~harness.analysis.neb.hopeless`)."""
         state = {"last": None}
         n = self.n_images
 
@@ -292,10 +450,14 @@ class NEBTask(Task):
             if row["Step"] == state["last"]:
                 return
             state["last"] = row["Step"]
-            _, pe = profile_of(row, n)
-            stage = "climbing" if len(log["stages"]) > 1 else "band"
-            print(f"[neb] {stage} iteration {int(row['Step'])} | max force {row['MaxReplicaForce']:.4f} eV/Å | "
-                  f"barrier {pe.max() - pe[0]:.4f} eV", file=sys.stderr, flush=True)
+            if progress:
+                _, pe = profile_of(row, n)
+                stage = "climbing" if len(log["stages"]) > 1 else "band"
+                print(f"[neb] {stage} iteration {int(row['Step'])} | max force {row['MaxReplicaForce']:.4f} eV/Å | "
+                      f"barrier {pe.max() - pe[0]:.4f} eV", file=sys.stderr, flush=True)
+            why = hopeless(log["stages"], n)
+            if why:
+                raise StopLaunch(why)
 
         return report
 
@@ -347,6 +509,19 @@ class NEBTask(Task):
         return {"energy_eV": float(lmp.get_thermo("pe")), "max_force_eV_A": float(np.linalg.norm(f, axis=1).max()),
                 "iterations": int(lmp.get_thermo("step"))}
 
+    def _band_images(self, run_dir: Path, band: list[np.ndarray], energies_eV: np.ndarray) -> list[Atoms]:
+        """Images of a band that stopped early (positions from :meth:`_last_band`)."""
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        out = []
+        for i, positions in enumerate(band, start=1):
+            atoms = self.initial.copy()
+            atoms.positions = positions
+            atoms.calc = SinglePointCalculator(atoms, energy=float(energies_eV[i - 1]))
+            atoms.info["image"] = i
+            out.append(atoms)
+        return out
+
     def final_images(self, run_dir: Path, energies_eV: np.ndarray) -> list[Atoms]:
         """The converged band's images with their energies (eV)."""
         return read_images([run_dir / f"final.{i}.lammpstrj" for i in range(1, self.n_images + 1)], self.elements,
@@ -361,18 +536,43 @@ class NEBTask(Task):
         log = parse_neb_log(run_dir / LOG)
         if not log["stages"] or not log["stages"][-1]:
             raise SimulationError(f"{run_dir / LOG}: no NEB table (did the NEB run?)")
+        summary = load_run(run_dir).summary
+        stopped = summary.get("stopped_early")
         last = log["stages"][-1][-1]
+        if stopped:  # the last band all images dumped, with the energies the log gave for it
+            band, step = self._last_band(run_dir)
+            last = next((r for stage in log["stages"] for r in stage if int(r["Step"]) == step), last)
         rc_log, pe = profile_of(last, n)
         climbing = len(log["stages"]) > 1 and log["climbing_image"] is not None
-        converged = last["MaxReplicaForce"] <= s.ftol_eV_A * (1 + 1e-9)
-        images = self.final_images(run_dir, pe)
+        converged = last["MaxReplicaForce"] <= s.ftol_eV_A * (1 + 1e-9) and not stopped
+        images = self.final_images(run_dir, pe) if not stopped else self._band_images(run_dir, band, pe)
         positions = np.array([a.positions for a in images])
+        history = self._history(run_dir, log)
         card = report_card(pe, positions, np.asarray(images[0].cell), converged=converged and climbing,
                            climbing=climbing, max_force_eV_A=last["MaxReplicaForce"], ftol_eV_A=s.ftol_eV_A,
-                           iterations=int(last["Step"]))
+                           iterations=int(last["Step"]) + self._offset(self._segments(run_dir)))
         card["reaction_coordinate_lammps"] = rc_log
         card["climbing_image"] = log["climbing_image"]
-        history = convergence_history(log)
+        if stopped:
+            card["status"] = f"stopped early at iteration {card['iterations']}: {stopped}; no barrier is quoted"
+            card["stopped_early"] = stopped
+        interior = summary.get("interior_states") or []
+        card["interior_states"] = interior
+        own_states = [e for e in interior if e.get("state_of_its_own")]
+        own = [e["at"] if e.get("at") is not None else e["image"] for e in own_states]
+        if own:
+            hops = split_hops(pe - pe[0], own, log["climbing_image"],
+                              {e["at"]: e["relaxed_energy_eV"] for e in own_states if e.get("image") is None})
+            card["hops"] = hops
+            card["barrier_eV"], card["quoted"] = None, None
+            listed = "; ".join(f"{h['from_image']}→{h['to_image']}: " +
+                               (f"{h['barrier_eV']:.4f} eV ({h['note']})" if h["barrier_eV"] is not None
+                                else h["note"]) for h in hops)
+            where = ", ".join(f"image {int(x)}" if float(x).is_integer() else f"the point {x:.2f}" for x in own)
+            many = len(own) > 1
+            card["status"] = (f"several hops in one band: {where} relax{'' if many else 'es'} into "
+                              f"{'states' if many else 'a state'} of {'their' if many else 'its'} own, "
+                              f"apart from the endpoints; hops {listed}; no single barrier is quoted")
         doc = {"task": "neb", "run_name": self.run_name, "model": self.model.label, "engine": self.choice.name,
                "hop": load_run(run_dir).summary.get("hop"), "images": n,
                "absolute_energies_eV": pe, "band": card, "convergence": history,
@@ -393,7 +593,7 @@ class NEBTask(Task):
             doc["reference"]["forward_barrier_error_eV"] = (card["barrier_eV"] - s.reference_barrier_eV
                                                             if card["barrier_eV"] is not None else None)
         write(run_dir / "images.extxyz", images, format="extxyz")
-        write(run_dir / "saddle.extxyz", images[card["saddle_image"]], format="extxyz")
+        write(run_dir / "saddle.extxyz", images[card["saddle_image"] - 1], format="extxyz")
         (run_dir / "figures").mkdir(exist_ok=True)
         plot_profile(card, run_dir / "figures" / "neb.png", title=f"{self.run_name}",
                      reference=doc.get("reference"))

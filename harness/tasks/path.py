@@ -31,9 +31,9 @@ def _images(path: Path):
     first = images[0]
     for k, a in enumerate(images[1:], start=1):
         if a.get_chemical_symbols() != first.get_chemical_symbols():
-            raise StructureError(f"--path {path}: image {k} has other atoms than image 0 (count or order)")
+            raise StructureError(f"--path {path}: image {k + 1} has other atoms than image 1 (count or order)")
         if not np.allclose(a.cell, first.cell, atol=1e-6):
-            raise StructureError(f"--path {path}: image {k} has another cell than image 0 (a path keeps one cell)")
+            raise StructureError(f"--path {path}: image {k + 1} has another cell than image 1 (a path keeps one cell)")
     for a in images:
         a.pbc = True
     return images
@@ -111,7 +111,7 @@ class PathTask(Task):
     def headline(self, doc: dict) -> list[str]:
         c = doc["profile"]
         lines = [f"{len(c['energies_eV'])} images: highest {c['barrier_eV']:.4f} eV above the first (image "
-                 f"{c['saddle_image'] + 1}; KRA {c['kra_barrier_eV']:.4f} eV; no relaxation)"]
+                 f"{c['saddle_image']}; KRA {c['kra_barrier_eV']:.4f} eV; no relaxation)"]
         ref = doc.get("reference")
         if ref:
             lines.append(f"vs reference: barrier error {ref['forward_barrier_error_eV']:+.4f} eV, per-image RMSE "
