@@ -321,11 +321,17 @@ class NEBTask(Task):
             out["stopped_early"] = str(stop)
             print(f"[neb] stopped early: {stop}", file=sys.stderr)
         t2 = time.perf_counter()
-        out["interior_states"] = [] if out["stopped_early"] else self._interior_states(run_dir, progress)
+        out["interior_states"] = self._interior_states(run_dir, progress) if self._converged(run_dir) else []
         out["timings"] = {"endpoints_s": t1 - t0, "neb_s": t2 - t1, "interior_s": time.perf_counter() - t2,
                           "wall_s": time.perf_counter() - t0, "ranks": launcher.ranks,
                           "partitions": launcher.partitions}
         return out
+
+    def _converged(self, run_dir: Path) -> bool:
+        """The band's last logged row is below the force tolerance (LAMMPS' criterion)."""
+        log = parse_neb_log(Path(run_dir) / LOG)
+        rows = log["stages"][-1] if log["stages"] else []
+        return bool(rows) and rows[-1]["MaxReplicaForce"] <= self.settings.ftol_eV_A * (1 + 1e-9)
 
     @staticmethod
     def _segments(run_dir: Path) -> list[dict]:
