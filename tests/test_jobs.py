@@ -401,3 +401,23 @@ def test_rendered_job_scripts_for_every_kind_of_member(tmp_path, tiny_mace):
                    tmp_path / "runs" / neb.run_name / "job.sh"]:
         assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
     json.dumps(read_json(out / jc.CAMPAIGN))
+
+
+def test_a_resumed_members_eta_is_its_segments_rate(tmp_path):
+    """A member resumed at step 5000 that reached 5272 in 100 s has 2728 steps left at 2.72
+    steps/s: ETA ~1003 s, not the 52 s that the absolute step over the segment's time gives."""
+    import datetime as dt
+
+    from harness.jobs.states import _progress
+    from harness.runs import RunFolder, load_run
+
+    run_dir = render_run(MDTask(md_settings("Cu", "eam", "quick", steps=8000, tag="eta"), render_only=True),
+                         tmp_path / "runs")
+    (run_dir / "thermo.dat").write_text("# Time-averaged data\n# TimeStep c_thermo_temp\n"
+                                        + "".join(f"{k} 300.0\n" for k in range(5000, 5273, 8)))
+    started = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=100)).isoformat()
+    RunFolder.load(run_dir).update(status="running", started=started, started_step=5000)
+    text = _progress(load_run(run_dir))
+    assert text.startswith("step 5272/8000, ETA ")
+    h, m, s = (int(x) for x in text.split("ETA ")[1].split(":"))
+    assert 995 <= 3600 * h + 60 * m + s <= 1015

@@ -33,7 +33,8 @@ def _sentinels(run_dir: Path) -> dict:
 
 
 def _progress(record) -> str:
-    """``step 400/20000, ETA 00:12:03`` from a running MD folder's thermo and start time."""
+    """``step 400/20000, ETA 00:12:03`` from a running MD folder's thermo and start time: the
+    rate is this segment's (a resumed run started at ``started_step``, not at 0)."""
     from ..progress import hms
     from ..runs import _last_thermo_step
 
@@ -45,9 +46,10 @@ def _progress(record) -> str:
         return ""
     text = f"step {step}/{steps}"
     started = record.summary.get("started")
-    if started and step > 0:
+    first = int(record.summary.get("started_step") or 0)
+    if started and step > first:
         elapsed = (_dt.datetime.now(_dt.UTC) - _dt.datetime.fromisoformat(started)).total_seconds()
-        text += f", ETA {hms(elapsed * (steps - step) / step)}"
+        text += f", ETA {hms(elapsed * (steps - step) / (step - first))}"
     return text
 
 

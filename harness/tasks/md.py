@@ -225,6 +225,7 @@ class MDTask(Task):
         run_dir = run.path
         stream = stream or sys.stderr
         deck_name, log_name = DECK, "log.lammps"
+        first_step = 0
         if resume:
             good, notes = restart_candidates(run_dir)
             for note in notes:
@@ -241,7 +242,9 @@ class MDTask(Task):
             write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart,
                                                                               restart_step=step)))
             print(f"[md] resuming {run_dir.name} from {restart} at step {step}", file=stream)
-        run.update(deck=deck_name, log=log_name)
+            first_step = step
+        # the step this segment starts from: with `started`, the segment's rate (a job's ETA)
+        run.update(deck=deck_name, log=log_name, started_step=first_step)
         deadline = getattr(self, "deadline", None)  # (execute_run's stop_after_s, as a time.time())
         # every rank gets the same number of seconds (LAMMPS' timer timeout compares rank 0's
         # clock with it, so all stop on the same step)
