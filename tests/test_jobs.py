@@ -421,3 +421,14 @@ def test_a_resumed_members_eta_is_its_segments_rate(tmp_path):
     assert text.startswith("step 5272/8000, ETA ")
     h, m, s = (int(x) for x in text.split("ETA ")[1].split(":"))
     assert 995 <= 3600 * h + 60 * m + s <= 1015
+
+
+def test_resubmit_leaves_cancelled_members_unless_asked():
+    """Failed, timed-out, out-of-memory, node-failure and never-submitted members go again; a
+    member someone cancelled (scancel) only with --include-cancelled."""
+    states = ["completed", "failed", "timeout", "memory", "node-failure", "cancelled", "not-submitted", "running",
+              "pending"]
+    rows = [{"index": i, "state": s} for i, s in enumerate(states)]
+    assert [r["state"] for r in jc.to_resubmit(rows)] == ["failed", "timeout", "memory", "node-failure",
+                                                          "not-submitted"]
+    assert "cancelled" in [r["state"] for r in jc.to_resubmit(rows, include_cancelled=True)]

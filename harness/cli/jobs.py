@@ -214,14 +214,17 @@ def collect(campaign, runs_dir, reference_dir, no_progress):
 @jobs.command()
 @CAMPAIGN
 @runs_dir_option
-def resubmit(campaign, runs_dir):
-    """Exactly the members that failed or timed out (a sparse array), continuing from their restarts."""
+@click.option("--include-cancelled", is_flag=True, help="also the members someone cancelled (scancel)")
+def resubmit(campaign, runs_dir, include_cancelled):
+    """Exactly the members that failed or timed out (a sparse array), continuing from their restarts;
+    cancelled members only with --include-cancelled."""
     from ..jobs.campaign import resubmit as resubmit_
 
     out = _campaign(campaign, runs_dir)
-    subs, again = resubmit_(out)
+    subs, again = resubmit_(out, include_cancelled)
     if not again:
-        click.echo(f"{out.name}: nothing to resubmit (no failed or timed-out member)")
+        click.echo(f"{out.name}: nothing to resubmit (no failed or timed-out member"
+                   f"{'' if include_cancelled else '; cancelled ones with --include-cancelled'})")
         return
     for r in again:
         click.echo(f"resubmitting {r['run']} ({r['state']}{': ' + r['why'] if r['why'] else ''})", err=True)

@@ -204,13 +204,19 @@ def submit(out: Path, indices: list[int] | None = None, *, collect: bool = True)
 
 
 # ---------------------------------------------------------------------- resubmit, collect
-RETRY = ("failed", "timeout", "memory", "node-failure", "cancelled", "not-submitted")
+RETRY = ("failed", "timeout", "memory", "node-failure", "not-submitted")  # (cancelled: only when asked)
 
 
-def resubmit(out: Path) -> tuple[list[dict], list[dict]]:
-    """The members that failed (any reason), as sparse arrays; (submissions, the members sent)."""
-    rows = member_states(out)
-    again = [r for r in rows if r["state"] in RETRY]
+def to_resubmit(rows: list[dict], include_cancelled: bool = False) -> list[dict]:
+    """The member rows (:func:`member_states`) to send again: failed for any reason, timed out,
+    never submitted; cancelled ones (someone's scancel, on purpose) only with ``include_cancelled``."""
+    retry = RETRY + (("cancelled",) if include_cancelled else ())
+    return [r for r in rows if r["state"] in retry]
+
+
+def resubmit(out: Path, include_cancelled: bool = False) -> tuple[list[dict], list[dict]]:
+    """The members :func:`to_resubmit` picks, as sparse arrays; (submissions, the members sent)."""
+    again = to_resubmit(member_states(out), include_cancelled)
     if not again:
         return [], []
     return submit(out, [r["index"] for r in again]), again
