@@ -210,8 +210,7 @@ class NEBTask(Task):
 
         s, run_dir = self.settings, Path(run_dir)
         for which, atoms in (("initial", self.initial), ("final", self.final)):
-            write(run_dir / f"{which}.data", atoms, format="lammps-data", specorder=self.elements, masses=True,
-                  units="metal", atom_style="atomic")
+            self._write_data(run_dir / f"{which}.data", atoms)
             write(run_dir / f"{which}.extxyz", atoms, format="extxyz")
         self.engine.stage(self.model, self.elements, run_dir)
         ctx = self.context()
@@ -364,9 +363,7 @@ class NEBTask(Task):
         (:func:`~harness.analysis.neb.path_minima`) — and say whether each stays in a state of its
         own, apart from both endpoints and from the states found before it: such a state splits
         the band into several hops."""
-        from ase.data import atomic_numbers
         from ase.geometry import find_mic
-        from ase.io import read, write
 
         from ..forces import ForceSession
         from ..lammps.launch import InProcess
@@ -384,7 +381,6 @@ class NEBTask(Task):
         places: list[float] = [float(k) for k in minimum_candidates(pe)]
         places += [t for t in path_minima([a.positions for a in images], cell, pe, forces)
                    if not any(abs(t - k) < 0.5 for k in places)]
-        z = {i + 1: atomic_numbers[e] for i, e in enumerate(self.elements)}
         states = [initial, final]  # the endpoints, then each state found
         names = ["the initial state", "the final state"]
         out = []
@@ -397,8 +393,7 @@ class NEBTask(Task):
             label = f"image {k}" if t == 0 else f"the point {at:.2f} (between images {k} and {k + 1})"
             which = f"image{k}" if t == 0 else f"point{k}_{int(round(t * 100)):02d}"
             base = {"image": k if t == 0 else None, "at": round(at, 3), "image_energy_eV": float(pe[k - 1] - pe[0])}
-            write(run_dir / f"{which}.data", start, format="lammps-data", specorder=self.elements,
-                  masses=True, units="metal", atom_style="atomic")
+            self._write_data(run_dir / f"{which}.data", start)
             self._render_relax(run_dir, which, f"{label} of the converged band", f"{which}.data",
                                f"relaxed_{which}.data")
             try:
@@ -406,8 +401,7 @@ class NEBTask(Task):
             except SimulationError as exc:
                 out.append({**base, "state_of_its_own": None, "error": str(exc)})
                 continue
-            relaxed = read(run_dir / f"relaxed_{which}.data", format="lammps-data", atom_style="atomic", Z_of_type=z)
-            relaxed.pbc = True
+            relaxed = self._read_data(run_dir / f"relaxed_{which}.data")
             moved = [float(find_mic(relaxed.positions - other.positions, cell, pbc=True)[1].max()) for other in states]
             same = int(np.argmin(moved)) if min(moved) < SAME_STATE_A else None
             entry = {**base, "relaxed_energy_eV": float(r["energy_eV"] - pe[0]), "max_force_eV_A": r["max_force_eV_A"],
@@ -425,17 +419,25 @@ class NEBTask(Task):
                       f"initial state; {entry['nearest_state_A']:.3f} Å from the nearest state)", file=sys.stderr)
         return out
 
-    def _relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
+    def _write_data(self, path: Path, atoms: Atoms) -> None:
+        """A LAMMPS data file of ``atoms`` in this task's type order (metal units)."""
+        from ase.io import write
+
+        write(path, atoms, format="lammps-data", specorder=self.elements, masses=True, units="metal",
+              atom_style="atomic")
+
+    def _read_data(self, path: Path) -> Atoms:
+        """Periodic atoms from a LAMMPS data file in this task's type order."""
         from ase.data import atomic_numbers
         from ase.io import read
 
-        z = {i + 1: atomic_numbers[e] for i, e in enumerate(self.elements)}
-        out = []
-        for which in ("initial", "final"):
-            atoms = read(run_dir / RELAXED[which], format="lammps-data", atom_style="atomic", Z_of_type=z)
-            atoms.pbc = True
-            out.append(atoms)
-        return out[0], out[1]
+        atoms = read(path, format="lammps-data", atom_style="atomic",
+                     Z_of_type={i + 1: atomic_numbers[e] for i, e in enumerate(self.elements)})
+        atoms.pbc = True
+        return atoms
+
+    def _relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
+        return self._read_data(run_dir / RELAXED["initial"]), self._read_data(run_dir / RELAXED["final"])
 
     def _last_band(self, run_dir: Path) -> tuple[list[np.ndarray], int]:
         """Positions of every image at the last iteration all band dumps have."""
