@@ -42,6 +42,9 @@ TASKS = {
     "neb": "harness.tasks.neb:NEBTask",
     "path": "harness.tasks.path:PathTask",
     "slide": "harness.tasks.path:SlideTask",
+    "surfaces": "harness.tasks.surfaces:SurfacesTask",
+    "defects": "harness.tasks.pointdefects:DefectsTask",
+    "mixing": "harness.tasks.mixing:MixingTask",
 }
 SCHEDULERS = {
     "slurm": "harness.jobs.slurm",

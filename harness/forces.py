@@ -16,6 +16,7 @@ from ase import Atoms
 from .config import ModelSpec
 from .engines import ENGINES, choose
 from .errors import ConfigError
+from .lammps.bridge import lammps_cell
 from .lammps.framesession import FrameSession, single_point_deck
 from .lammps.probe import Capabilities, probe
 from .lammps.render import render
@@ -102,18 +103,39 @@ class ForceSession(FrameSession):
         return super().evaluate(positions)
 
     def relax(self, positions: np.ndarray, *, hold: str | None = None, ftol_eV_A: float = 1e-3,
-              maxiter: int = 10000) -> tuple[ForceResult, np.ndarray]:
+              maxiter: int = 10000, min_style: str | None = None) -> tuple[ForceResult, np.ndarray]:
         """Minimise from ``positions`` (Å) in this session (``templates/minimize.in.j2``); ``hold``:
-        a ``fix setforce`` pattern (``0.0 0.0 NULL``: only along z). Returns the result and
-        the relaxed positions (the user's frame)."""
+        a ``fix setforce`` pattern (``0.0 0.0 NULL``: only along z); ``min_style``: LAMMPS'
+        (default: the session's, cg). Returns the result and the relaxed positions (the user's frame)."""
         self.evaluate(positions)
         deck = render("minimize.in.j2", run_name=f"{self.model.label}-forces", hold=hold, ftol_eV_A=ftol_eV_A,
-                      maxiter=maxiter, maxeval=10 * maxiter)
+                      maxiter=maxiter, maxeval=10 * maxiter, min_style=min_style, box_relax=None)
         self.session.execute(deck)
-        x = np.ctypeslib.as_array(self.session.lmp.gather_atoms("x", 1, 3)).reshape(self.n, 3).copy()
-        boxlo = np.asarray(self.session.lmp.extract_box()[0])
         self.result = self._read()
-        return self.result, self.prism.vector_to_ase(x - boxlo, wrap=True)
+        return self.result, self.prism.vector_to_ase(self._positions_lammps(), wrap=True)
+
+    def relax_cell(self, positions: np.ndarray, *, ftol_eV_A: float = 1e-3,
+                   maxiter: int = 10000) -> tuple[np.ndarray, np.ndarray]:
+        """Minimise positions and cell to zero stress (LAMMPS' ``fix box/relax``: ``aniso`` for an
+        orthogonal box, ``tri`` otherwise). Returns the new cell and positions (Å, the user's
+        frame). The session's cell is then not :attr:`atoms`' any more: it is closed here, and
+        the caller evaluates the result in a new session (:func:`harness.relax.relax_structure`)."""
+        self.evaluate(positions)
+        tilt = np.asarray(self.session.lmp.extract_box()[2:5], dtype=float)
+        style = "tri" if np.abs(tilt).max() > 1e-12 else "aniso"
+        deck = render("minimize.in.j2", run_name=f"{self.model.label}-forces", hold=None, ftol_eV_A=ftol_eV_A,
+                      maxiter=maxiter, maxeval=10 * maxiter, min_style=None, box_relax=style)
+        self.session.execute(deck)
+        cell_lmp, _ = lammps_cell(self.session.lmp)
+        cell = self.prism.vector_to_ase(cell_lmp)
+        positions = self.prism.vector_to_ase(self._positions_lammps())
+        self.close()
+        return cell, positions
+
+    def _positions_lammps(self) -> np.ndarray:
+        """Positions relative to the box origin, LAMMPS' frame."""
+        x = np.ctypeslib.as_array(self.session.lmp.gather_atoms("x", 1, 3)).reshape(self.n, 3).copy()
+        return x - np.asarray(self.session.lmp.extract_box()[0])
 
 
 def group_frames(frames) -> dict[tuple, list[int]]:

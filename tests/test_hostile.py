@@ -144,6 +144,8 @@ def build_world(w: Path) -> None:
     (inp / "zero-cluster.yaml").write_text("scheduler: slurm\nwalltime: \"00:00:00\"\n")
     (inp / "afile").write_text("a file where a folder is expected\n")
     (inp / "structs").mkdir()
+    (inp / "CuAuB2.yaml").write_text(_system("{prototype: B2, elements: [Cu, Au], a_A: 3.0}"))
+    (inp / "CuO.yaml").write_text(_system("{prototype: rocksalt, elements: [Cu, O], a_A: 4.2}"))
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, str]]:
@@ -338,6 +340,26 @@ CASES = [
       "frames.xyz"),
     c("softening-empty-frames", "softening --model emt --reference {w}/in/empty.xyz " + RUNS, 2, "empty.xyz"),
     c("screen-empty-folder", "screen --structures {w}/in/structs --model emt " + RUNS, 2, "structs"),
+    # ---- the 0 K probes: what the generators cannot make, sites and references that do not exist
+    c("surfaces-polar", "surfaces --system {w}/in/CuAuB2.yaml --model eam --miller 111 " + RUNS, 2,
+      "none both symmetric and stoichiometric"),
+    c("surfaces-miller-garbage", f"surfaces {CU} --miller 1x1 {RUNS}", 2, "three indices like 111"),
+    c("surfaces-miller-zero", f"surfaces {CU} --miller 000 {RUNS}", 2, "not a plane"),
+    c("surfaces-hkil-inconsistent", f"surfaces {CU} --miller 1111 {RUNS}", 2, "i must be -(h+k)"),
+    c("surfaces-vacuum-thin", f"surfaces {CU} --vacuum 3 {RUNS}", 2, "the faces would see each other"),
+    c("surfaces-thickness-negative", f"surfaces {CU} --thickness -5 {RUNS}", 2, "--thickness must be"),
+    c("defects-no-such-site", f"defects {CU} --defects vacancy:Au {RUNS}", 2, "has no Au site"),
+    c("defects-unknown-kind", f"defects {CU} --defects teleport {RUNS}", 2, "one of vacancy, antisite"),
+    c("defects-antisite-element", f"defects {CU} --defects antisite {RUNS}", 2, "antisites need a compound"),
+    c("defects-no-elemental-crystal", "defects --system {w}/in/CuO.yaml --model emt --supercell 2 2 2 " + RUNS, 2,
+      "O has no elemental crystal"),
+    c("defects-mu-garbage", f"defects {CU} --mu Cu=abc {RUNS}", 2, "is not a number of eV/atom"),
+    c("defects-elemental-missing", f"defects {CU} --elemental Cu={{w}}/in/nowhere.cif {RUNS}", 2, "no such file"),
+    c("mixing-one-element", f"mixing {CU} --mix Cu {RUNS}", 2, "two different elements A:B"),
+    c("mixing-not-in-parent", f"mixing {CU} --mix Au:Ag {RUNS}", 2, "has no Au sites"),
+    c("mixing-uncovered", f"mixing {CU} --mix Cu:Fe {RUNS}", 2, "does not cover element(s) Fe"),
+    c("mixing-size-absurd", f"mixing {CU} --mix Cu:Au --max-size 50 {RUNS}", 2, "--max-size must be"),
+    c("static-reference-missing", f"surfaces {CU} --reference {{w}}/in/nowhere.csv {RUNS}", 2, "does not exist"),
 ]
 
 

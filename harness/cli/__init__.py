@@ -30,10 +30,11 @@ from . import (
     sigma,
     singlepoint,
     softening,
+    static,
 )
 
 COMMAND_MODULES = (md, runs, listing, init, kappa, phonons, sigma, softening, singlepoint, highenergy, compare,
-                   neb, preflight, screen, jobs)
+                   neb, static, preflight, screen, jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -27,10 +27,12 @@ from .neb import NEBSettings, PathSettings, SlideSettings
 from .phonons import PhononsSettings, ScreenSettings, SigmaSettings
 from .project import inputs_dir, potentials_dir, project_root, templates_dir
 from .settings import Settings
+from .static import DefectsSettings, MixingSettings, SurfacesSettings
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
 
 __all__ = [
-    "CampaignSettings", "CompareSettings", "ENERGY_REFERENCES", "FRAME_FORMATS", "FramesSettings",
+    "CampaignSettings", "CompareSettings", "DefectsSettings", "MixingSettings", "SurfacesSettings",
+    "ENERGY_REFERENCES", "FRAME_FORMATS", "FramesSettings",
     "HighEnergySettings", "inputs_dir", "list_models", "list_systems", "load_model", "load_system",
     "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NEBSettings", "PathSettings",
     "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "ScreenSettings", "Settings",
