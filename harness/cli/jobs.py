@@ -26,7 +26,7 @@ from .options import (
     timestep_option,
 )
 
-TASKS = ("md", "neb")
+TASKS = ("md", "neb", "surfaces", "defects", "mixing")
 cluster_option = click.option("--cluster", "-c", required=True,
                               help="clusters/<CLUSTER>.yaml or a YAML path (`harness list clusters`)")
 CAMPAIGN = click.argument("campaign", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -86,15 +86,22 @@ def _member_options(fn):
         click.option("--hop", default="vacancy", show_default=True, help="NEB (--task neb): the hop"),
         click.option("--images", type=click.IntRange(min=3), default=7, show_default=True,
                      help="NEB (--task neb): images (one rank, or GPU, each)"),
+        click.option("--miller", default=None, help="surfaces: the planes [default: every distinct one up to 1]"),
+        click.option("--defects", "defect_kinds", default=None,
+                     help="defects: vacancy,antisite,interstitial [default: vacancies (+ antisites)]"),
+        click.option("--mix", default=None, help="mixing: A:B, the parent's A sites take A or B"),
+        click.option("--max-size", type=click.IntRange(min=1), default=4, show_default=True,
+                     help="mixing: supercells of up to this many primitive cells"),
         click.option("--reference-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-                     help="reference trajectories <DIR>/<system>.*: collect compares each member with its own"),
+                     help="references <DIR>/<system>.*: trajectories (md), tables or DFT folders (surfaces, "
+                          "defects, mixing); collect compares each member with its own"),
         click.option("--tag", default=None, help="campaign folder jobs-<TAG> [default: from systems and models]"),
         runs_dir_option, overwrite_option, stage_option, _model_path_option, *observable_options,
     ])
 
 
 def _tasks(kw: dict) -> list:
-    """Every member: system × model × seed (MD), or system × model (NEB)."""
+    """Every member: system × model × seed (MD), or system × model (the others)."""
     from ..config import NEBSettings, load_model, load_system, md_settings
     from ..tasks.md import MDTask
     from ..tasks.neb import NEBTask
@@ -105,6 +112,11 @@ def _tasks(kw: dict) -> list:
     out = []
     for system in systems:
         for model in models:
+            if kw["task"] in STATIC:
+                if kw["seeds"] > 1:
+                    raise ConfigError(f"--seeds is for MD: {kw['task']} has no velocity seed")
+                out.append(_static_task(kw, system, model))
+                continue
             if kw["task"] == "neb":
                 if kw["seeds"] > 1:
                     raise ConfigError("--seeds is for MD: an NEB has no velocity seed")
@@ -121,6 +133,31 @@ def _tasks(kw: dict) -> list:
                                 tag=f"{base.default_tag}-seed{seed}", **{k: kw[k] for k in OBSERVABLE_OPTIONS})
                 out.append(MDTask(s, render_only=True))
     return out
+
+
+STATIC = ("surfaces", "defects", "mixing")
+
+
+def _static_task(kw: dict, system: str, model: str):
+    """A member of a campaign of 0 K probes (harness surfaces / defects / mixing)."""
+    from ..config import DefectsSettings, MixingSettings, SurfacesSettings, load_model, load_system
+
+    common = dict(model=load_model(model), system=load_system(system), engine=kw["engine"])
+    if kw["task"] == "surfaces":
+        from ..tasks.surfaces import SurfacesTask
+
+        millers = tuple(m for m in (kw["miller"] or "").replace(" ", "").split(",") if m) or None
+        return SurfacesTask(SurfacesSettings(miller=millers, **common), render_only=True)
+    if kw["task"] == "defects":
+        from ..tasks.pointdefects import DefectsTask
+
+        kinds = tuple(k for k in (kw["defect_kinds"] or "").replace(" ", "").split(",") if k) or None
+        return DefectsTask(DefectsSettings(defects=kinds, **common), render_only=True)
+    from ..tasks.mixing import MixingTask
+
+    if not kw["mix"]:
+        raise ConfigError("--task mixing needs --mix A:B")
+    return MixingTask(MixingSettings(mix=kw["mix"], max_size=kw["max_size"], **common), render_only=True)
 
 
 def _echo_submissions(out: Path, subs: list[dict]) -> None:

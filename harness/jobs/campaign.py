@@ -277,7 +277,15 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
             entry[f"{k}_spread"] = float(vals.std(ddof=1)) if len(vals) > 1 else None
             entry[f"{k}_n"] = int(len(vals))
         table.append(entry)
+    pooled = {}
+    for name in dict.fromkeys(m["task"] for m in doc["members"]):
+        done = [Path(m["run"]) for i, m in enumerate(doc["members"]) if m["task"] == name
+                and states[i]["state"] == "completed"]
+        summary = task_class(name).campaign_summary(out, done) if done else {}
+        if summary:
+            pooled[name] = summary
     result = {"campaign": doc["campaign"], "collected": now(), "members": rows, "table": table,
+              **({"pooled": pooled} if pooled else {}),
               "definitions": {"mean": "over the completed members (seeds) of a system × model",
                               "spread": "sample standard deviation over those members (ddof 1)"}}
     write_json(out / "results.json", result)

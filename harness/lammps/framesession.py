@@ -30,7 +30,7 @@ from .session import OwnsSession, Session
 DATA = "structure.data"
 
 
-def single_point_deck(run_name: str, model: str, engine: str, elements: list[str], **pair) -> str:
+def single_point_deck(run_name: str, model: str, engine: str, elements: list[str], /, **pair) -> str:
     """The single-point deck (``templates/forces.in.j2``) on :data:`DATA`: it ends with ``run 0``.
 
     Parameters

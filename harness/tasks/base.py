@@ -166,6 +166,12 @@ class Task:
         """Errors against ``<reference_dir>/<system>.*`` for a campaign table (none by default)."""
         return {}
 
+    @classmethod
+    def campaign_summary(cls, out: Path, run_dirs: list[Path]) -> dict:
+        """What a campaign of this task's completed members adds over all of them together (the
+        0 K probes: one parity plot of every entry of every material); none by default."""
+        return {}
+
     def templates_sha256(self) -> dict:
 
         return template_sha256(*self.templates) if self.templates else {}

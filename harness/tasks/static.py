@@ -47,7 +47,7 @@ class StaticTask(Task):
         from ..systems import unit_cell
 
         super().__init__(settings)
-        self.model, self.precision = with_precision(settings.model, "relaxations")
+        self.model, self.precision = with_precision(settings.model, "relaxation")
         self.choice = choose(settings.engine, self.model, probe(), render_only=render_only)
         self.crystal = unit_cell(settings.system.structure)
         self.crystal.pbc = True
@@ -75,12 +75,37 @@ class StaticTask(Task):
 
         (Path(run_dir) / "structures").mkdir(exist_ok=True)
         write(Path(run_dir) / "structures" / "unit.extxyz", self.crystal, format="extxyz")
+        self.write_preview(Path(run_dir))
         return {"model": {**model_entry(self.model), "precision": self.precision},
                 "engine": {"name": self.choice.name, "reason": self.choice.reason}, self.name: self.describe()}
 
     def describe(self) -> dict:
         """What the folder will compute (the summary's record)."""
         return {}
+
+    def write_preview(self, run_dir: Path) -> None:
+        """``decks/bulk.in.lammps``: the first deck execute runs (the crystal's cell relaxation)
+        through the chosen engine, to read before a run (every session's deck is written beside
+        its log under ``lammps/`` as it runs; an ML-IAP export is made there, or by the job)."""
+        from ..engines import ENGINES
+        from ..files import write_text
+        from ..lammps.framesession import single_point_deck
+        from ..lammps.render import render
+        from ..models import for_elements
+        from ..systems import species_order
+
+        elements = species_order(self.crystal)
+        model = for_elements(self.model, elements)
+        engine = ENGINES[self.choice.name]
+        deck = single_point_deck(f"{self.run_name}-bulk", model.label, self.choice.name, elements,
+                                 **engine.context(model, elements))
+        relax = render("minimize.in.j2", run_name=f"{self.run_name}-bulk", hold=None,
+                       ftol_eV_A=self.settings.ftol_eV_A, maxiter=10000, maxeval=100000, min_style=None,
+                       box_relax="tri" if _tilted(self.crystal) else "aniso")
+        (run_dir / "decks").mkdir(exist_ok=True)
+        write_text(run_dir / "decks" / "bulk.in.lammps",
+                   f"# Preview: the deck of the crystal's first session (structure.data: structures/unit.extxyz)\n"
+                   f"{deck}\n{relax}")
 
     def can_resume(self, run_dir: Path) -> bool:
         return True
@@ -159,6 +184,58 @@ class StaticTask(Task):
                 "missing": [k for k in keys if k not in ref_values],
                 "unmatched": sorted(set(ref_values) - set(keys)), "figure": str(path.relative_to(run_dir))}
 
+    # ------------------------------------------------------------------ campaigns (harness jobs)
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        """Every entry's value, ``<key>_<unit>`` (a campaign table's columns)."""
+        unit = results["unit"].replace("/", "_")
+        return {f"{key}_{unit}": item["value"] for key, item in results["entries"].items()}
+
+    @classmethod
+    def reference_errors(cls, run_dir: Path, reference_dir: Path, system: str | None) -> dict:
+        """The member against ``<reference_dir>/<system>.csv|.json|.yaml`` or the DFT folder
+        ``<reference_dir>/<system>/``: its results.json gets the comparison (and its parity
+        plot), the campaign row MAE, signed mean error and slope."""
+        from .base import load_task
+
+        ref = _reference_for(Path(reference_dir), system)
+        if ref is None:
+            return {}
+        run_dir = Path(run_dir)
+        doc = read_json(run_dir / RESULTS_FILE)
+        task = load_task(run_dir)
+        doc["reference"] = task.compare(doc["plan"], doc["entries"], ref, run_dir)
+        write_json(run_dir / RESULTS_FILE, doc)
+        s, unit = doc["reference"]["stats"], doc["unit"].replace("/", "_")
+        if not s.get("n"):
+            return {"n_reference": 0}
+        return {f"mae_{unit}": s["mae"], f"mean_signed_error_{unit}": s["mean_signed_error"],
+                "slope_vs_reference": s["slope_through_origin"], "n_reference": s["n"]}
+
+    @classmethod
+    def campaign_summary(cls, out: Path, run_dirs: list[Path]) -> dict:
+        """Every entry of every member with a reference value in one parity plot and one set of
+        errors (Deng et al.'s Fig. 2a–c: all surfaces of all materials together)."""
+        from ..analysis.energetics import parity
+        from ..report.energetics import parity_plot
+
+        labels, ref, mod, unit = [], [], [], None
+        for run_dir in run_dirs:
+            doc = read_json(Path(run_dir) / RESULTS_FILE)
+            unit = doc["unit"]
+            for key, e in (doc.get("reference") or {}).get("entries", {}).items():
+                if e["reference"] is not None:
+                    labels.append(f"{doc['system']}:{key}")
+                    ref.append(e["reference"])
+                    mod.append(e["model"])
+        if not labels:
+            return {}
+        stats = parity(ref, mod)
+        (Path(out) / "figures").mkdir(exist_ok=True)
+        path = parity_plot(labels, ref, mod, stats, Path(out) / "figures" / f"parity-{cls.name}.png",
+                           quantity=cls.quantity, unit=unit, title=f"{cls.name}: {len(run_dirs)} run(s)")
+        return {"unit": unit, "stats": stats, "entries": len(labels), "figure": str(path.relative_to(out))}
+
     def headline_reference(self, doc: dict) -> list[str]:
         ref = doc.get("reference")
         if not ref or not ref["stats"].get("n"):
@@ -168,6 +245,23 @@ class StaticTask(Task):
         return [f"vs reference ({s['n']} entries): MAE {s['mae']:.4g} {self.unit}, mean signed error "
                 f"{s['mean_signed_error']:+.4g} {self.unit}, slope {s['slope_through_origin']:.3f} "
                 f"({s['underpredicted']} of {s['n']} below the reference)"]
+
+
+def _tilted(atoms) -> bool:
+    """Whether LAMMPS holds this cell as a triclinic box (its lower-triangular form has tilts)."""
+    from ase.calculators.lammps import Prism
+
+    return bool(Prism(np.asarray(atoms.cell)).is_skewed())
+
+
+def _reference_for(reference_dir: Path, system: str | None) -> Path | None:
+    """A system's reference in a campaign's reference folder: a table or a DFT folder."""
+    if not system:
+        return None
+    for ext in (".csv", ".json", ".yaml", ".yml"):
+        if (reference_dir / f"{system}{ext}").is_file():
+            return reference_dir / f"{system}{ext}"
+    return reference_dir / system if (reference_dir / system).is_dir() else None
 
 
 def read_reference_table(path: Path, unit: str, units: dict[str, float]) -> dict[str, float]:
