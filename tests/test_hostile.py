@@ -145,6 +145,8 @@ def build_world(w: Path) -> None:
     (inp / "afile").write_text("a file where a folder is expected\n")
     (inp / "structs").mkdir()
     (inp / "CuAuB2.yaml").write_text(_system("{prototype: B2, elements: [Cu, Au], a_A: 3.0}"))
+    (inp / "AgAu.xyz").write_text("2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n"
+                                  "Ag 0 0 0\nAu 2 2 0\n")
     (inp / "CuO.yaml").write_text(_system("{prototype: rocksalt, elements: [Cu, O], a_A: 4.2}"))
 
 
@@ -358,6 +360,8 @@ CASES = [
     c("mixing-one-element", f"mixing {CU} --mix Cu {RUNS}", 2, "two different elements A:B"),
     c("mixing-not-in-parent", f"mixing {CU} --mix Au:Ag {RUNS}", 2, "has no Au sites"),
     c("mixing-uncovered", f"mixing {CU} --mix Cu:Fe {RUNS}", 2, "does not cover element(s) Fe"),
+    c("mixing-stray-element", f"mixing {CU} --mix Cu:Au --structures {{w}}/in/AgAu.xyz {RUNS}", 2,
+      "is not an arrangement of Cu/Au"),
     c("mixing-size-absurd", f"mixing {CU} --mix Cu:Au --max-size 50 {RUNS}", 2, "--max-size must be"),
     c("static-reference-missing", f"surfaces {CU} --reference {{w}}/in/nowhere.csv {RUNS}", 2, "does not exist"),
 ]

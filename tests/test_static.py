@@ -223,3 +223,68 @@ def test_every_engine_renders_the_first_deck(tmp_path, tiny_mace):
         deck = (run / "decks" / "bulk.in.lammps").read_text()
         assert style in deck and "fix             cellrelax all box/relax aniso 0.0" in deck, deck
         assert read_json(run / "summary.json")["engine"]["name"] == engine
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_relaxation_resumes_and_ends_as_an_uninterrupted_one(tmp_path):
+    """SIGKILL of `harness execute` while it relaxes Cu/Au arrangements (EAM, up to 4 cells):
+    `harness status` says interrupted, `execute --resume` relaxes only what is missing, and the
+    mixing energies equal those of a run never killed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from harness.tasks.base import collect_run
+
+    settings = MixingSettings(model=load_model("eam"), system=load_system("Cu"), mix="Cu:Au", max_size=4)
+    whole = run_task(MixingTask(settings), tmp_path / "whole", progress=False)[1]
+    run = render_run(MixingTask(settings), tmp_path / "killed")
+    harness = [sys.executable, "-m", "harness"]
+    proc = subprocess.Popen(harness + ["execute", str(run), "--no-progress"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "HARNESS_ROOT": os.environ["HARNESS_ROOT"]})
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        if (run / "relaxed.json").is_file() and len(read_json(run / "relaxed.json")) >= 8:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = read_json(run / "relaxed.json")
+    assert 8 <= len(done_before) < 29
+    status = subprocess.run(harness + ["status", str(run)], capture_output=True, text=True)
+    assert "interrupted" in status.stdout, status.stdout
+    subprocess.run(harness + ["execute", str(run), "--resume", "--no-progress"], check=True,
+                   capture_output=True)
+    after = read_json(run / "relaxed.json")
+    assert len(after) == 29
+    for name, rec in done_before.items():  # nothing relaxed twice
+        assert after[name]["wall_s"] == rec["wall_s"]
+    res = collect_run(run, progress=False)
+    for key, item in whole["entries"].items():
+        assert res["entries"][key]["value"] == pytest.approx(item["value"], abs=1e-9)
+    assert res["hull"]["on_hull"] == whole["hull"]["on_hull"]
+
+
+def test_arrangements_the_user_gives_equal_the_enumerated_ones(tmp_path):
+    """L1_2 Cu3Au and L1_0 CuAu built with ASE and given as --structures: the same mixing energies
+    as icet's enumerated arrangements of the same orderings (EAM), keyed by the names given."""
+    from ase.io import write
+    from ase.spacegroup import crystal
+
+    l12 = crystal(["Au", "Cu"], [(0, 0, 0), (0, 0.5, 0.5)], spacegroup=221, cellpar=[3.7] * 3 + [90] * 3)
+    l10 = bulk("Cu", "fcc", a=3.7, cubic=True)
+    l10.symbols = ["Cu", "Cu", "Au", "Au"]  # (001) layers
+    l12.info["name"], l10.info["name"] = "L1_2", "L1_0"
+    write(tmp_path / "given.extxyz", [l12, l10], format="extxyz")
+    given = run_task(MixingTask(MixingSettings(model=load_model("eam"), system=load_system("Cu"), mix="Cu:Au",
+                                               structures=str(tmp_path / "given.extxyz"))),
+                     tmp_path / "given", progress=False)[1]
+    enumerated = run_task(MixingTask(MixingSettings(model=load_model("eam"), system=load_system("Cu"), mix="Cu:Au",
+                                                    max_size=4)), tmp_path / "enum", progress=False)[1]
+    assert set(given["entries"]) == {"end-Cu", "end-Au", "L1_2", "L1_0"}
+    for name, x in (("L1_2", 0.25), ("L1_0", 0.5)):  # both are fcc orderings of ≤ 4 cells: enumerated too
+        mine = given["entries"][name]["dE_mix_meV_atom"]
+        same_x = [v["dE_mix_meV_atom"] for v in enumerated["entries"].values() if v["x"] == x]
+        assert min(abs(mine - e) for e in same_x) < 1e-3, (name, mine, same_x)
