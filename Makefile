@@ -77,6 +77,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_screen.py --out benchmarks/results-screen.md
 	$(BIN)/python benchmarks/bench_neb.py --out benchmarks/results-neb.md
 	$(BIN)/python benchmarks/bench_scale.py --out benchmarks/results-scale.md
+	$(BIN)/python benchmarks/bench_static.py --out benchmarks/results-static.md
 
 clean-runs:
 	rm -rf runs

@@ -96,7 +96,7 @@ class SurfacesTask(StaticTask):
                     if key not in entries:
                         entries[key] = {"miller": list(miller), "termination": slab.termination, "rungs": []}
                         keys.append(key)
-                    rung = _rung(f"slab-{label}-t{slab.termination}-n{len(slab.atoms)}", slab)
+                    rung = _rung(f"slab-{label}-t{slab.termination}-n{len(slab.atoms)}", slab, thickness, self.vacuum)
                     rec = relaxer.relax(rung["name"], slab.atoms)
                     gamma = surface_energy(rec["energy_eV"], rec["n_atoms"], eps, slab.area_A2)["gamma_J_m2"]
                     entries[key]["rungs"].append(rung)
@@ -111,7 +111,8 @@ class SurfacesTask(StaticTask):
             for slab in make_slabs(bulk, miller, thickness, self.vacuum + VACUUM_CHECK_A, s.system.name):
                 key = label if slab.n_terminations == 1 else f"{label}:t{slab.termination}"
                 if key in entries:
-                    rung = _rung(f"slab-{label}-t{slab.termination}-n{len(slab.atoms)}-vac", slab)
+                    rung = _rung(f"slab-{label}-t{slab.termination}-n{len(slab.atoms)}-vac", slab, thickness,
+                                 self.vacuum + VACUUM_CHECK_A)
                     relaxer.relax(rung["name"], slab.atoms)
                     entries[key]["vacuum_check"] = rung
         return {"bulk": {"name": "bulk"}, "entries": entries, "tolerance_J_m2": s.tolerance_J_m2,
@@ -182,9 +183,11 @@ class SurfacesTask(StaticTask):
         return lines + [f"note: {n}" for n in doc.get("notes", [])] + self.headline_reference(doc)
 
 
-def _rung(name: str, slab) -> dict:
+def _rung(name: str, slab, asked_thickness_A: float, asked_vacuum_A: float) -> dict:
+    """One slab of a plane's ladder: what was asked of the generator and what it made."""
     return {"name": name, "thickness_A": slab.thickness_A, "vacuum_A": slab.vacuum_A, "n_atoms": len(slab.atoms),
-            "n_layers": slab.n_layers, "area_A2": slab.area_A2}
+            "n_layers": slab.n_layers, "area_A2": slab.area_A2, "asked_thickness_A": asked_thickness_A,
+            "asked_vacuum_A": asked_vacuum_A}
 
 
 def _area(atoms) -> float:
