@@ -45,6 +45,9 @@ class Engine:
     # True: the model runs in the harness's Python (a job script calls `harness execute`);
     # False: a LAMMPS executable runs the rendered deck by itself
     python_driver = False
+    # whether its LAMMPS runs on the GPUs of a profile that has them (Kokkos): a job of an engine
+    # that does not asks for none (the bridge's calculators and the classic pair styles run on CPUs)
+    uses_gpus = False
 
     def no_per_atom_virial(self, model: ModelSpec) -> str | None:
         """Why LAMMPS gets no per-atom energies and virials of this model from this engine (the
@@ -123,6 +126,7 @@ class BridgeEngine(Engine):
 class MliapEngine(Engine):
     name = "mliap"
     description = "pair_style mliap unified (ML-IAP + Python coupling; Kokkos for GPUs)"
+    uses_gpus = True
 
     def available(self, caps):
         missing = caps.missing_for_mliap()

@@ -14,11 +14,21 @@ import tempfile
 from pathlib import Path
 
 
+def file_mode(mode: int = 0o666) -> int:
+    """``mode`` less the user's umask: what ``open`` gives a new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    """Write atomically: a crash leaves the old file or the new one, never half of one. The file
+    gets the permissions ``open`` would give it (0666 less the user's umask): run folders are
+    shared on clusters, and mkstemp's own 0600 would hide a deck from the user's group."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, path)

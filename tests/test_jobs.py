@@ -477,3 +477,51 @@ def test_a_surfaces_campaign_runs_as_an_array_and_pools_its_parity(slurm, tmp_pa
     assert pooled["entries"] == len(ref_all) == 4
     assert pooled["stats"]["mae"] == pytest.approx(parity(ref_all, mod_all)["mae"], rel=1e-12)
     assert (out / pooled["figure"]).is_file()
+
+
+def test_gpu_profile_jobs_ask_only_for_what_they_use(tmp_path, tiny_mace):
+    """On the example GPU profile: the ML-IAP member gets one GPU per rank with the ranks per node
+    stated; classic and bridge members get no GPUs and no Kokkos switches and sit in arrays of their
+    own shape; the collect job asks the collect partition for an hour; every file the harness
+    writes in a folder follows the user's umask (a group shares run folders)."""
+    import stat
+
+    gpu = load_profile("example-gpu")
+    old = os.umask(0o002)
+    try:
+        members = [MDTask(md_settings("Cu", str(tiny_mace), "quick", engine="mliap"), render_only=True),
+                   MDTask(md_settings("Cu", "eam", "quick"), render_only=True),
+                   MDTask(md_settings("Cu", "emt", "quick"), render_only=True)]
+        out = jc.create(members, gpu, tmp_path / "runs", "gpu")
+    finally:
+        os.umask(old)
+    doc = read_json(out / jc.CAMPAIGN)
+    shapes = {m["model"]: (m["group"], m["ntasks"], m["gpus"]) for m in doc["members"]}
+    assert shapes["eam"] == ("n4", 4, 0) and shapes["emt"] == ("n1", 1, 0)
+    assert shapes[members[0].model.label] == ("n4g4", 4, 4)
+    mliap = (tmp_path / "runs" / members[0].run_name / "job.sh").read_text()
+    assert "#SBATCH --gpus-per-node=4" in mliap and "#SBATCH --ntasks-per-node=4" in mliap
+    assert "-k on g 4" in mliap and "--gpu-bind" not in mliap
+    assert 'grep -q \'"torch": "[^"]*+cpu"\'' in mliap  # an export made on a CPU is made again on a GPU node
+    for m in members[1:]:
+        text = (tmp_path / "runs" / m.run_name / "job.sh").read_text()
+        assert "--gpus-per-node" not in text and "HARNESS_LAMMPS_ARGS" not in text
+    assert "--gpus-per-node" not in (out / "array-n4.sh").read_text()
+    assert "#SBATCH --gpus-per-node=4" in (out / "array-n4g4.sh").read_text()
+    collect = (out / "collect.sh").read_text()
+    assert "#SBATCH --partition=cpu" in collect and "#SBATCH --time=01:00:00" in collect
+    assert "--gpus" not in collect
+    for path in [out / jc.CAMPAIGN, out / "collect.sh", tmp_path / "runs" / members[1].run_name / "in.lammps",
+                 tmp_path / "runs" / members[1].run_name / "summary.json"]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o040, (path, oct(mode))  # the group reads it
+    for script in (out / "array-n4g4.sh", out / "array-n4.sh", out / "array-n1.sh", out / "collect.sh"):
+        assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
+
+
+def test_gpu_binding_that_fights_kokkos_is_refused(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "clusters" / "example-gpu.yaml").read_text()
+    bad = tmp_path / "bound.yaml"
+    bad.write_text(text.replace("srun_args: [--mpi=pmix]", "srun_args: [--mpi=pmix, --gpu-bind=closest]"))
+    with pytest.raises(ConfigError, match="leave GPU binding to Kokkos"):
+        load_profile(str(bad))

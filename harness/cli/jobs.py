@@ -162,7 +162,9 @@ def _static_task(kw: dict, system: str, model: str):
 
 def _echo_submissions(out: Path, subs: list[dict]) -> None:
     for s in subs:
-        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, s['indices']))})"
+        members = s.get("members", s["indices"])
+        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, members))}, "
+                   f"array tasks {','.join(map(str, s['indices']))}: job ids {s['job_id']}_<task>)"
                    + (f", collect job {s['collect_job_id']} after it" if s.get("collect_job_id") else ""))
     click.echo(f"campaign: {out}  (harness jobs status {out})")
 

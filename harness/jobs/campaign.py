@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ConfigError
-from ..files import read_json, write_json, write_text
+from ..files import file_mode, read_json, write_json, write_text
 from ..lammps.render import render
 from ..provenance import now
 from ..report.tables import fmt, markdown, write_csv
@@ -54,6 +54,21 @@ def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
     return 1, 1  # the bridge (and the tasks a Python loop drives): one rank
 
 
+def member_gpus(task, profile: ClusterProfile, ntasks: int) -> int:
+    """GPUs per node a member's job asks for: one per MPI rank on the node (at most the node's)
+    when its engine runs LAMMPS on GPUs (ML-IAP with Kokkos), none otherwise."""
+    engine = getattr(task, "engine", None)
+    if engine is None or not engine.uses_gpus or not profile.gpus_per_node:
+        return 0
+    return min(profile.gpus_per_node, ntasks, profile.tasks_per_node)
+
+
+def tasks_per_node(ntasks: int, profile: ClusterProfile) -> int:
+    """Ranks per node, stated in the script (without it Slurm may put more ranks on a node than
+    it has GPUs)."""
+    return min(ntasks, profile.tasks_per_node)
+
+
 def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
     """Variables of a member's job template (``templates/jobs/<scheduler>.sh.j2``)."""
     ntasks, ranks = member_ranks(task, profile)
@@ -62,12 +77,13 @@ def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
     engine = getattr(task, "engine", None)
     model = getattr(task, "model", None)
     engine_ctx = engine.job_context(model) if engine is not None and model is not None else {}
-    gpus = profile.gpus_per_node
+    gpus = member_gpus(task, profile, ntasks)
     launch_one = " ".join(["srun", "--ntasks=1", *profile.srun_args]) if profile.launcher == "srun" else ""
     command = f"{profile.harness} execute . --resume --ranks {ranks} --stop-after {profile.stop_after_s}"
     return {"harness_version": __version__, "profile": profile, "run": run_dir.name, "task": task.name,
             "engine": engine.name if engine is not None else None, "script_name": JOB, "ranks": ranks,
             "ntasks": ntasks, "nodes": _nodes(ntasks, profile), "gpus_per_node": gpus,
+            "tasks_per_node": tasks_per_node(ntasks, profile),
             # pysqa's names for the same things, for templates ported from pysqa
             "job_name": run_dir.name, "working_directory": str(Path(run_dir).resolve()), "cores": ntasks,
             "run_time_max": profile.walltime_s, "memory_max": profile.memory, "command": command,
@@ -86,7 +102,7 @@ def render_job(task, run_dir: Path, profile: ClusterProfile) -> Path:
     a campaign: the array script runs it)."""
     path = Path(run_dir) / JOB
     write_text(path, render(f"jobs/{profile.scheduler}.sh.j2", **job_context(task, Path(run_dir), profile)))
-    path.chmod(0o755)
+    path.chmod(file_mode(0o777))
     return path
 
 
@@ -141,29 +157,32 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
         render_job(task, run_dir, profile)
         ntasks, ranks = member_ranks(task, profile)
         members.append({"run": str(run_dir), "name": run_dir.name, "task": task.name, "ntasks": ntasks,
-                        "ranks": ranks, **task.labels()})
+                        "ranks": ranks, "gpus": member_gpus(task, profile, ntasks), **task.labels()})
     out.mkdir(parents=True, exist_ok=True)
     (out / LOGS).mkdir(exist_ok=True)
-    groups: dict[int, list[int]] = defaultdict(list)
+    # one array per resource shape: MPI tasks and GPUs per node
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     for i, m in enumerate(members):
-        groups[m["ntasks"]].append(i)
+        groups[(m["ntasks"], m["gpus"])].append(i)
     arrays = []
-    for ntasks, idx in sorted(groups.items()):
+    for (ntasks, gpus), idx in sorted(groups.items()):
+        group = f"n{ntasks}" + (f"g{gpus}" if gpus else "")
         for k, i in enumerate(idx):
-            members[i].update(group=f"n{ntasks}", index=k)
-        script = out / f"array-n{ntasks}.sh"
+            members[i].update(group=group, index=k)
+        script = out / f"array-{group}.sh"
         write_text(script, render(f"jobs/{profile.scheduler}-array.sh.j2", harness_version=__version__, profile=profile,
-                                  job_name=f"{out.name}-n{ntasks}", ntasks=ntasks, cores=ntasks,
-                                  nodes=_nodes(ntasks, profile),
-                                  gpus_per_node=profile.gpus_per_node, members=[members[i] for i in idx],
+                                  job_name=f"{out.name}-{group}", ntasks=ntasks, cores=ntasks,
+                                  nodes=_nodes(ntasks, profile), tasks_per_node=tasks_per_node(ntasks, profile),
+                                  gpus_per_node=gpus, members=[members[i] for i in idx],
                                   log_pattern=str(out / LOGS / "%A_%a.out"), script_name=script.name))
-        script.chmod(0o755)
-        arrays.append({"group": f"n{ntasks}", "script": script.name, "members": idx})
+        script.chmod(file_mode(0o777))
+        arrays.append({"group": group, "script": script.name, "members": idx})
     collect = out / "collect.sh"
     write_text(collect, render(f"jobs/{profile.scheduler}-collect.sh.j2", harness_version=__version__, profile=profile,
+                               queue_partition=profile.collect_partition, queue_walltime=profile.collect_walltime,
                                job_name=f"{out.name}-collect", campaign=out.name, campaign_dir=str(out),
                                log_pattern=str(out / LOGS / "collect-%j.out")))
-    collect.chmod(0o755)
+    collect.chmod(file_mode(0o777))
     write_json(out / CAMPAIGN, {"campaign": out.name, "created": now(), "cluster": profile.name,
                                 "scheduler": profile.scheduler, "profile": profile.source,
                                 "reference_dir": str(Path(reference_dir).resolve()) if reference_dir else None,
@@ -186,13 +205,15 @@ def submit(out: Path, indices: list[int] | None = None, *, collect: bool = True)
     chosen = set(range(len(doc["members"]))) if indices is None else set(indices)
     new = []
     for arr in doc["arrays"]:
-        idx = [doc["members"][i]["index"] for i in arr["members"] if i in chosen]
+        sent = [i for i in arr["members"] if i in chosen]
+        idx = [doc["members"][i]["index"] for i in sent]
         if not idx:
             continue
         script = out / arr["script"]
         sched.submit(script, array=sched.array_spec(idx), test_only=True, cwd=out)  # pre-flight
         job_id = sched.submit(script, array=sched.array_spec(idx), cwd=out)
-        new.append({"group": arr["group"], "job_id": job_id, "indices": idx, "submitted": now()})
+        # indices: the array's task ids; members: the campaign's numbers (what `jobs status` shows)
+        new.append({"group": arr["group"], "job_id": job_id, "indices": idx, "members": sent, "submitted": now()})
     if collect and new:
         dep = "afterany:" + ":".join(s["job_id"] for s in new)
         cid = sched.submit(out / "collect.sh", dependency=dep, cwd=out)

@@ -23,7 +23,7 @@ from ..names import is_plain_path, validate_name, validate_path, walltime_second
 LAUNCHERS = ("srun", "mpiexec")
 _KEYS = {"name", "description", "scheduler", "partition", "account", "qos", "walltime", "nodes", "tasks_per_node",
          "cpus_per_task", "gpus_per_node", "memory", "max_array", "launcher", "srun_args", "modules", "env", "harness",
-         "lammps", "restart_margin", "extra_directives"}
+         "lammps", "restart_margin", "extra_directives", "collect_partition", "collect_walltime"}
 _LAMMPS_KEYS = {"mliap_python", "kokkos", "gpu_arch", "executable"}
 # a module line: a command word and plain arguments (no ; & | $ ` < > or quotes)
 _MODULE = re.compile(r"(module|ml|source|\.|conda|mamba|spack|export)( [A-Za-z0-9._/+=:@%,~-]+)+")
@@ -55,6 +55,9 @@ class ClusterProfile:
     lammps_executable: str = "lmp"
     restart_margin: str = "00:02:00"
     extra_directives: tuple[str, ...] = ()
+    # the campaign's collect job: CPU work, minutes (default: the partition, 1 h or the walltime)
+    collect_partition: str | None = None
+    collect_walltime: str = "01:00:00"
 
     @property
     def walltime_s(self) -> int:
@@ -120,18 +123,27 @@ def load_profile(name: str) -> ClusterProfile:
         raise r.fail("restart_margin", f"({margin}) must be shorter than the walltime ({walltime})")
     harness = r.str("harness", "harness")
     validate_path(f"{path}: key 'harness'", harness)
+    collect_walltime, collect_s = seconds("collect_walltime", "01:00:00" if walltime_s > 3600 else walltime)
+    kokkos = bool(lammps.raw("kokkos", False))
+    gpus = count("gpus_per_node", 0, minimum=0)
+    bind = [a for a in srun_args if str(a).startswith("--gpu-bind")]
+    if kokkos and gpus > 1 and bind:
+        raise r.fail("srun_args", f"has {bind[0]}: with it each rank sees only the GPU(s) bound to it, while "
+                                  f"`-k on g {gpus}` makes Kokkos pick device (node-local rank % {gpus}) among all "
+                                  f"{gpus}; leave GPU binding to Kokkos (drop {bind[0]})")
     profile = ClusterProfile(
         name=r.name("name") if r.has("name") else validate_name("cluster profile name", path.stem),
         source=relative_source(path), scheduler=r.str("scheduler", "slurm", allowed=catalog.names("scheduler")),
         description=r.str("description", ""), partition=word("partition"), account=word("account"), qos=word("qos"),
         walltime=walltime, nodes=count("nodes", 1), tasks_per_node=count("tasks_per_node", 1),
-        cpus_per_task=count("cpus_per_task", 1), gpus_per_node=count("gpus_per_node", 0, minimum=0),
+        cpus_per_task=count("cpus_per_task", 1), gpus_per_node=gpus,
         memory=word("memory"), max_array=count("max_array", 1000),
         launcher=r.str("launcher", "srun", allowed=LAUNCHERS),
         srun_args=tuple(srun_args), modules=tuple(modules), env={str(k): str(v) for k, v in env.items()},
-        harness=harness, mliap_python=bool(lammps.raw("mliap_python", False)), kokkos=bool(lammps.raw("kokkos", False)),
+        harness=harness, mliap_python=bool(lammps.raw("mliap_python", False)), kokkos=kokkos,
         gpu_arch=lammps.str("gpu_arch", None), lammps_executable=lammps.str("executable", "lmp"),
         restart_margin=margin, extra_directives=tuple(extra),
+        collect_partition=word("collect_partition") or word("partition"), collect_walltime=collect_walltime,
     )
     if profile.gpus_per_node and not profile.kokkos:
         raise r.fail("gpus_per_node", f"asks for {profile.gpus_per_node} GPUs, but the profile's LAMMPS build has no "

@@ -17,6 +17,7 @@ from pathlib import Path
 from .._env import prepare_torch
 from ..config import ModelSpec, list_models, potentials_dir
 from ..errors import ConfigError, ModelUnavailableError
+from ..files import file_mode
 from .family import Family, ModelInfo, torch_load
 
 DOWNLOAD_TIMEOUT_S = 30
@@ -76,6 +77,7 @@ def _download(url: str, target: Path, label: str) -> Path:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
                 shutil.copyfileobj(resp, tmp)
+            os.chmod(tmp.name, file_mode())  # the group's cache too (NamedTemporaryFile: 0600)
         os.replace(tmp.name, target)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -83,11 +83,19 @@ def check_launch(run_dir: Path) -> Check:
         if ranks != int(total) or -(-ranks // gpus) != nodes:
             problems.append(f"{ranks} MPI ranks on {nodes} node(s) × {gpus} GPUs (one rank per GPU: "
                             f"{-(-ranks // gpus)} node(s) for --ntasks={total})")
+        per_node = sbatch_value(text, "ntasks-per-node")
+        if per_node is None:
+            problems.append("no #SBATCH --ntasks-per-node (Slurm may put more ranks on a node than it has GPUs)")
+        elif int(per_node) > gpus:
+            problems.append(f"--ntasks-per-node={per_node} on nodes of {gpus} GPUs (one rank per GPU)")
     else:
         if tasks != gpus:
             problems.append(f"{tasks} MPI ranks per node for {gpus} GPUs (one rank per GPU: --ntasks-per-node={gpus})")
         if ntasks is not None and int(ntasks) != nodes * gpus:
             problems.append(f"srun --ntasks={ntasks}, but {nodes} node(s) × {gpus} GPUs need {nodes * gpus}")
+    if "--gpu-bind" in text:
+        problems.append("srun --gpu-bind with `-k on g N`: a rank sees only its bound GPU(s) while Kokkos picks "
+                        "device (local rank % N) among all N; leave the binding to Kokkos")
     deck = after("-in", 1)
     if deck is None or not (run_dir / deck[0]).is_file():
         problems.append(f"`-in {deck[0] if deck else ''}` names no deck of this folder")

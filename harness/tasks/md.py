@@ -12,7 +12,7 @@ from ..config import MDSettings
 from ..config.resources import JobResources
 from ..engines import ENGINES, choose
 from ..errors import HarnessError
-from ..files import files_sha256, write_text
+from ..files import file_mode, files_sha256, write_text
 from ..io.avetime import truncate_avetime
 from ..io.lammps_dump import truncate_dump
 from ..lammps.launch import Srun
@@ -173,7 +173,7 @@ class MDTask(Task):
         ctx = self.context()
         write_text(run_dir / DECK, render("md.in.j2", **ctx))
         write_text(run_dir / JOB, render("slurm.sh.j2", **self.job_context(ctx, job, staged=staged)))
-        (run_dir / JOB).chmod(0o755)
+        (run_dir / JOB).chmod(file_mode(0o777))
         return self.provenance()
 
     def provenance(self) -> dict:
