@@ -525,3 +525,42 @@ def test_gpu_binding_that_fights_kokkos_is_refused(tmp_path):
     bad.write_text(text.replace("srun_args: [--mpi=pmix]", "srun_args: [--mpi=pmix, --gpu-bind=closest]"))
     with pytest.raises(ConfigError, match="leave GPU binding to Kokkos"):
         load_profile(str(bad))
+
+
+@pytest.mark.slow
+def test_run_folders_of_any_task_go_to_the_cluster_the_same_way(slurm, tmp_path, capsys):
+    """A NEB, a phonons run and a surfaces run rendered with `--render-only` are submitted as they
+    are (`harness jobs submit --cluster local RUN…`): one array, each job.sh written, every member
+    completed, status and collect as for MD, the results equal to the same folders run here."""
+    import shutil as sh
+
+    runs, here = tmp_path / "runs", tmp_path / "here"
+    for argv in (["neb", "--system", "Cu", "--model", "eam", "--hop", "vacancy", "--images", "5"],
+                 ["phonons", "--system", "Cu", "--model", "eam"],
+                 ["surfaces", "--system", "Cu", "--model", "eam", "--miller", "111,100"]):
+        main([*argv, "--render-only", "--runs-dir", str(runs)])
+    folders = sorted(p for p in runs.iterdir() if p.is_dir())
+    for p in folders:  # the same rendered folders, run here
+        sh.copytree(p, here / p.name)
+    main(["jobs", "submit", "--cluster", "local", *map(str, folders), "--tag", "any"])
+    out = runs / "jobs-any"
+    assert "members 0,1,2, array tasks 0,1,2" in capsys.readouterr().out
+    wait_for(lambda: collected(out), 300, "the array of three tasks and its collect job", every=2.0)
+    assert set(states(out).values()) == {"completed"}
+    for p in folders:
+        assert (p / "job.sh").is_file()
+        main(["execute", str(here / p.name), "--collect", "--no-progress"])
+        got, ref = read_json(p / "results.json"), read_json(here / p.name / "results.json")
+        task = read_json(p / "summary.json")["task"]
+        if task == "neb":
+            assert got["band"]["barrier_eV"] == pytest.approx(ref["band"]["barrier_eV"], abs=1e-9)
+        elif task == "phonons":
+            for segment, mine in zip(got["band"]["frequencies_THz"], ref["band"]["frequencies_THz"]):
+                # (Γ's acoustic modes are square roots of ~1e-14 eigenvalues: noise of 1e-8 THz)
+                np.testing.assert_allclose(np.array(segment, float), np.array(mine, float), atol=1e-6)
+            assert got["max_frequency_THz"] == pytest.approx(ref["max_frequency_THz"], abs=1e-9)
+        else:
+            for key, item in ref["entries"].items():
+                assert got["entries"][key]["gamma_J_m2"] == pytest.approx(item["gamma_J_m2"], abs=1e-9)
+    table = read_json(out / "results.json")
+    assert {r["task"] for r in table["members"]} == {"neb", "phonons", "surfaces"}

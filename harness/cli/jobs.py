@@ -26,7 +26,7 @@ from .options import (
     timestep_option,
 )
 
-TASKS = ("md", "neb", "surfaces", "defects", "mixing")
+TASKS = ("md", "neb", "phonons", "surfaces", "defects", "mixing")
 cluster_option = click.option("--cluster", "-c", required=True,
                               help="clusters/<CLUSTER>.yaml or a YAML path (`harness list clusters`)")
 CAMPAIGN = click.argument("campaign", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -76,8 +76,8 @@ def _member_options(fn):
     return apply(fn, [
         cluster_option,
         click.option("--task", type=Choice(TASKS, "task"), default="md", show_default=True),
-        click.option("--systems", "--system", "systems", required=True, help="comma-separated systems (inputs/)"),
-        click.option("--models", "--model", "models", required=True, help="comma-separated models (potentials/)"),
+        click.option("--systems", "--system", "systems", default=None, help="comma-separated systems (inputs/)"),
+        click.option("--models", "--model", "models", default=None, help="comma-separated models (potentials/)"),
         click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
                      help="replicas per system × model (velocity seeds --seed, --seed+1, ...): every metric "
                           "is reported as mean ± spread over them"),
@@ -107,11 +107,23 @@ def _tasks(kw: dict) -> list:
     from ..tasks.neb import NEBTask
 
     systems, models = split_list(kw["systems"]) or [], split_list(kw["models"]) or []
+    if not systems or not models:
+        raise ConfigError("give --systems and --models (members rendered here), or run folders rendered before "
+                          "(`harness <task> … --render-only`) as arguments")
     for m in models:
         load_model(m)  # an unknown name is one line before anything is written
     out = []
     for system in systems:
         for model in models:
+            if kw["task"] == "phonons":
+                from ..config import PhononsSettings
+                from ..tasks.phonons import PhononsTask
+
+                if kw["seeds"] > 1:
+                    raise ConfigError("--seeds is for MD: phonons have no velocity seed")
+                out.append(PhononsTask(PhononsSettings(model=load_model(model), system=load_system(system),
+                                                       engine=kw["engine"])))
+                continue
             if kw["task"] in STATIC:
                 if kw["seeds"] > 1:
                     raise ConfigError(f"--seeds is for MD: {kw['task']} has no velocity seed")
@@ -169,24 +181,44 @@ def _echo_submissions(out: Path, subs: list[dict]) -> None:
     click.echo(f"campaign: {out}  (harness jobs status {out})")
 
 
+def _rendered(run_dirs: tuple[Path, ...], kw: dict) -> tuple[list, Path]:
+    """The tasks of run folders rendered before (any task), and their common parent folder."""
+    from ..tasks.base import load_task
+
+    if kw["systems"] or kw["models"]:
+        raise ConfigError("give run folders, or --systems and --models, not both")
+    parents = {Path(d).resolve().parent for d in run_dirs}
+    if len(parents) > 1:
+        raise ConfigError(f"the run folders sit in {len(parents)} different folders; a campaign's members share "
+                          f"one (--runs-dir): {', '.join(sorted(map(str, parents)))}")
+    return [load_task(d, render_only=True) for d in run_dirs], parents.pop()
+
+
 @jobs.command()
 @_member_options
+@click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--render-only", is_flag=True, help="write the campaign and its scripts; submit nothing")
 @click.option("--no-collect", is_flag=True, help="no collect job after the arrays")
-def submit(render_only, no_collect, **kw):
-    """Render every member (systems × models × seeds) and submit one job array per resource shape,
-    then a collect job that runs when they have ended (afterany)."""
+def submit(run_dirs, render_only, no_collect, **kw):
+    """Submit run folders of any task rendered before (RUN_DIRS), or render every member (systems ×
+    models × seeds, --task) here; one job array per resource shape, then a collect job that runs
+    when they have ended (afterany)."""
     from ..jobs.campaign import create
     from ..jobs.campaign import submit as submit_campaign
     from ..jobs.profiles import load_profile
     from ..names import safe_name
 
     profile = load_profile(kw["cluster"])
-    tasks = _tasks(kw)
-    tag = kw["tag"] or safe_name(f"{kw['task']}-{'_'.join(split_list(kw['systems']))}-"
-                                 f"{'_'.join(split_list(kw['models']))}")
+    if run_dirs:
+        tasks, kw["runs_dir"] = _rendered(run_dirs, kw)
+        tag = kw["tag"] or safe_name("-".join(sorted({t.name for t in tasks})) + f"-{len(tasks)}runs")
+    else:
+        tasks = _tasks(kw)
+        tag = kw["tag"] or safe_name(f"{kw['task']}-{'_'.join(split_list(kw['systems']))}-"
+                                     f"{'_'.join(split_list(kw['models']))}")
     out = create(tasks, profile, kw["runs_dir"], tag, overwrite=kw["overwrite"], stage_model=kw["stage_model"],
-                 model_path_on_cluster=kw["model_path_on_cluster"], reference_dir=kw["reference_dir"])
+                 model_path_on_cluster=kw["model_path_on_cluster"], reference_dir=kw["reference_dir"],
+                 rendered=bool(run_dirs))
     click.echo(f"rendered {len(tasks)} members and their array scripts in {out}", err=True)
     if render_only:
         click.echo(f"campaign: {out}  (submit with: harness jobs submit-campaign {out})")

@@ -124,9 +124,10 @@ def check_walltime(task, run_dir: Path, profile: ClusterProfile) -> None:
 
 def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, overwrite: bool = False,
            stage_model: str = "copy", model_path_on_cluster: str | None = None,
-           reference_dir: Path | None = None) -> Path:
+           reference_dir: Path | None = None, rendered: bool = False) -> Path:
     """Render (or reuse) every member's run folder with its job script, and the campaign's array
-    and collect scripts; submits nothing."""
+    and collect scripts; submits nothing. ``rendered``: the tasks are those of folders already in
+    ``runs_dir`` (``harness jobs submit RUN_DIR…``), taken as they are."""
     from ..names import validate_name, validate_path
     from ..tasks.base import check_reusable, render_run
 
@@ -144,13 +145,17 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
         raise ConfigError(f"campaign {out} already exists: `harness jobs status {out}`, or --overwrite")
     for task in tasks:  # every member folder kept must be the one asked for, before anything is written
         run_dir = runs_dir / task.run_name
+        if rendered:
+            if not run_dir.is_dir():
+                raise ConfigError(f"{run_dir}: not a run folder of this campaign's folder")
+            continue
         if run_dir.exists() and not overwrite:
             check_reusable(task, run_dir, "render the campaign into another --runs-dir, or replace its members "
                                           "with --overwrite")
     members = []
     for task in tasks:
         run_dir = runs_dir / task.run_name
-        if overwrite or not run_dir.exists():
+        if not rendered and (overwrite or not run_dir.exists()):
             render_run(task, runs_dir, overwrite=overwrite, stage_model=stage_model,
                        model_path_on_cluster=model_path_on_cluster)
         check_walltime(task, run_dir, profile)
