@@ -45,6 +45,7 @@ TASKS = {
     "surfaces": "harness.tasks.surfaces:SurfacesTask",
     "defects": "harness.tasks.pointdefects:DefectsTask",
     "mixing": "harness.tasks.mixing:MixingTask",
+    "screen-part": "harness.tasks.screen_part:ScreenPartTask",
 }
 SCHEDULERS = {
     "slurm": "harness.jobs.slurm",

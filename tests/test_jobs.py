@@ -564,3 +564,58 @@ def test_run_folders_of_any_task_go_to_the_cluster_the_same_way(slurm, tmp_path,
                 assert got["entries"][key]["gamma_J_m2"] == pytest.approx(item["gamma_J_m2"], abs=1e-9)
     table = read_json(out / "results.json")
     assert {r["task"] for r in table["members"]} == {"neb", "phonons", "surfaces"}
+
+
+def _fcc_structures(folder: Path, n: int) -> Path:
+    """n fcc structures (EMT's metals at lattice constants around their own)."""
+    from ase.build import bulk
+    from ase.io import write
+
+    folder.mkdir(parents=True, exist_ok=True)
+    metals = [("Cu", 3.61), ("Ag", 4.09), ("Au", 4.08), ("Ni", 3.52), ("Pd", 3.89), ("Pt", 3.92)]
+    for k in range(n):
+        el, a = metals[k % len(metals)]
+        write(folder / f"{el}{k:02d}.cif", bulk(el, "fcc", a=a * (1 + 0.01 * (k // len(metals)))))
+    return folder
+
+
+@pytest.mark.slow
+def test_a_screen_runs_as_an_array_of_parts_and_resumes_a_killed_one(slurm, tmp_path):
+    """`harness screen --cluster local --per-member 2` over 6 materials: 3 array members; one
+    killed (SIGKILL) after its first material resumes at its second when resubmitted; the collect
+    job writes the screen's one table, equal to the same screen run on one process here."""
+    structures = _fcc_structures(tmp_path / "structures", 6)
+    runs = tmp_path / "runs"
+    main(["screen", "--structures", str(structures), "--model", "emt", "--cluster", "local", "--per-member", "2",
+          "--runs-dir", str(runs), "--tag", "six"])
+    out = runs / "jobs-screen-emt-six"
+    doc = read_json(out / jc.CAMPAIGN)
+    assert [m["name"] for m in doc["members"]] == [f"screen-emt-six-part{k:04d}" for k in range(3)]
+    victim = runs / "screen-emt-six-part0001"
+    wait_for(lambda: (victim / "rows.json").is_file() and len(read_json(victim / "rows.json")["rows"]) == 1, 300,
+             "part 1's first material", every=0.05)
+    pid = wait_for(lambda: job_pid(victim), 30, "part 1's harness process", every=0.05)
+    os.kill(pid, signal.SIGKILL)
+    first = read_json(victim / "rows.json")["rows"][0]
+    done_first = read_json(runs / first["phonons_run"] / "summary.json")
+    rows = wait_for(lambda: all_ended(out), 300, "every part to end")
+    by_run = {r["run"]: r for r in rows}
+    assert by_run[victim.name]["state"] == "failed" and "SIGKILL" in by_run[victim.name]["why"]
+    subs, again = jc.resubmit(out)
+    assert [r["run"] for r in again] == [victim.name]
+    wait_for(lambda: collected(out), 300, "the resubmitted part and the collect job", every=2.0)
+    assert set(states(out).values()) == {"completed"}
+    assert len((victim / ".job" / "starts").read_text().splitlines()) == 2
+    # the material it had finished is reused, not computed again
+    assert read_json(runs / first["phonons_run"] / "summary.json")["finished"] == done_first["finished"]
+    table = read_json(runs / "screen-emt-six" / "screen.json")
+    assert [r["material"] for r in table["rows"]] == sorted(p.stem for p in structures.iterdir())
+    # the same screen on one process, in another folder
+    main(["screen", "--structures", str(structures), "--model", "emt", "--runs-dir", str(tmp_path / "here"),
+          "--tag", "six", "--no-progress"])
+    here = read_json(tmp_path / "here" / "screen-emt-six" / "screen.json")
+    for mine, ref in zip(table["rows"], here["rows"]):
+        assert mine["status"] == ref["status"] == "done"
+        for key, value in ref.items():
+            if isinstance(value, float) and "_s" not in key:
+                assert mine[key] == pytest.approx(value, rel=1e-9, abs=1e-9), (mine["material"], key)

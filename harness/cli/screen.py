@@ -55,8 +55,11 @@ temperatures_option = click.option("--temperatures", default="100,300,600", show
 @runs_dir_option
 @render_only_option
 @no_progress_option
+@click.option("--cluster", default=None, help="clusters/<CLUSTER>.yaml: run the screen as a job array of parts")
+@click.option("--per-member", type=click.IntRange(min=1), default=25, show_default=True,
+              help="with --cluster: materials per array member (one model load each)")
 def screen(references, structures, model, engine, mesh, temperatures, supercell, displacement_A, sigma_md_K,
-           sigma_steps, sigma_timestep_fs, tag, runs_dir, render_only, no_progress):
+           sigma_steps, sigma_timestep_fs, tag, runs_dir, render_only, no_progress, cluster, per_member):
     """Phonons and anharmonicity over many materials: stability agreement, softening, σ classes,
     thermodynamics; one run folder per material (resumable), one table and its figures."""
     from ..config import ScreenSettings, load_model
@@ -69,6 +72,9 @@ def screen(references, structures, model, engine, mesh, temperatures, supercell,
                               sigma_md_K=sigma_md_K, sigma_steps=sigma_steps, sigma_timestep_fs=sigma_timestep_fs,
                               tag=tag)
     click.echo(f"screen folder: {runs_dir / settings.folder_name}", err=True)
+    if cluster is not None:
+        _on_cluster(settings, cluster, per_member, runs_dir, render_only)
+        return
     out, doc = run_screen(settings, runs_dir, progress=not no_progress, render_only=render_only)
     for line in doc["headline"]:
         click.echo(line)
@@ -78,6 +84,26 @@ def screen(references, structures, model, engine, mesh, temperatures, supercell,
         return
     click.echo(f"table: {out / 'screen.md'} ({out / 'screen.csv'}); figures: {out / 'figures'}")
     check_screen(doc)
+
+
+def _on_cluster(settings, cluster: str, per_member: int, runs_dir, render_only: bool) -> None:
+    """The screen as a campaign of parts (harness.tasks.screen_part): rendered, then submitted
+    (one array, a collect job that writes the screen's table when the parts have ended)."""
+    from ..jobs.campaign import create, submit
+    from ..jobs.profiles import load_profile
+    from ..tasks.screen_part import screen_parts
+
+    profile = load_profile(cluster)
+    parts = screen_parts(settings, per_member, runs_dir)
+    out = create(parts, profile, runs_dir, settings.folder_name)
+    click.echo(f"{len(parts)} array member(s) of up to {per_member} materials: {out}", err=True)
+    if render_only:
+        click.echo(f"campaign: {out}  (submit with: harness jobs submit-campaign {out})")
+        return
+    for s in submit(out):
+        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, s['members']))})")
+    click.echo(f"campaign: {out}  (harness jobs status {out}; the table: {runs_dir / settings.folder_name}/screen.md "
+               f"once the collect job has run)")
 
 
 COMMANDS = [screen]
