@@ -98,8 +98,8 @@ def main() -> None:
              f"Slurm of the tests (2 worker slots); see the script's docstring.", "",
              "| route | members | time (s) | materials/min | speed-up | same table |", "|---|---|---|---|---|---|",
              f"| `harness screen` (one process) | 1 | {one:.1f} | {60 * n / one:.1f} | 1.00 | |",
-             f"| `harness screen` (one process, OMP_NUM_THREADS=1) | 1 | {one_thread:.1f} | {60 * n / one_thread:.1f} | "
-             f"{one / one_thread:.2f} | |",
+             f"| `harness screen` (one process, OMP_NUM_THREADS=1) | 1 | {one_thread:.1f} | "
+             f"{60 * n / one_thread:.1f} | {one / one_thread:.2f} | |",
              f"| `harness screen --cluster local --per-member {args.per_member}` | {members} | {array:.1f} | "
              f"{60 * n / array:.1f} | {one / array:.2f} | {'yes' if same else 'NO'} |", "",
              "Parts (start → end, s after the submit command started): "
