@@ -78,6 +78,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_neb.py --out benchmarks/results-neb.md
 	$(BIN)/python benchmarks/bench_scale.py --out benchmarks/results-scale.md
 	$(BIN)/python benchmarks/bench_static.py --out benchmarks/results-static.md
+	$(BIN)/python benchmarks/bench_screen_array.py --out benchmarks/results-screen-array.md  # root + Slurm
 
 clean-runs:
 	rm -rf runs
