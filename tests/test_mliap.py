@@ -263,7 +263,8 @@ def test_preflight_runs_an_neb_deck_on_its_partitions(mliap_neb, capsys):
     out = capsys.readouterr().out.splitlines()
     assert all(line.startswith("ok   ") for line in out[:-1]), out
     launch = next(line for line in out if line.startswith("ok   launch"))
-    assert "--ntasks=3 lmp -k on g 4 -sf kk -pk kokkos newton on neigh half -partition 3x1 -in neb.in.lammps" in launch
+    # 3 images: 3 ranks, one GPU each (the job asks for 3 of the node's 4)
+    assert "--ntasks=3 lmp -k on g 3 -sf kk -pk kokkos newton on neigh half -partition 3x1 -in neb.in.lammps" in launch
     neb = next(line for line in out if line.startswith("ok   deck neb.in.lammps"))
     assert "on 3 partitions (mpiexec -n 3 lmp -partition 3x1)" in neb and "image.1..3.coords" in neb
     assert "elements (neb.in.lammps)" in "\n".join(out) and out[-1].endswith("pre-flight passed (9 checks)")
