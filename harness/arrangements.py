@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from .config.static import parse_mix  # noqa: F401
 from .errors import StructureError
 
 
@@ -40,13 +39,12 @@ def primitive(atoms: Atoms) -> Atoms:
     return Atoms(numbers=numbers, cell=cell, scaled_positions=frac, pbc=True)
 
 
-def end_member(parent: Atoms, a: str, b: str, which: str) -> Atoms:
-    """The primitive parent with every mixing site holding ``a`` (which='a') or ``b``."""
-    prim = primitive(parent)
-    out = prim.copy()
-    if which == "b":
-        out.symbols = [b if s == a else s for s in prim.get_chemical_symbols()]
-    return out
+def end_members(prim: Atoms, a: str, b: str) -> list[Arrangement]:
+    """The primitive parent with every mixing site holding a, then with every one holding b."""
+    k = prim.get_chemical_symbols().count(a)
+    all_b = prim.copy()
+    all_b.symbols = [b if s == a else s for s in prim.get_chemical_symbols()]
+    return [Arrangement(f"end-{a}", prim.copy(), k, 0, 1), Arrangement(f"end-{b}", all_b, 0, k, 1)]
 
 
 def check_parent(parent: Atoms, a: str, b: str) -> None:
@@ -72,8 +70,7 @@ def enumerate_arrangements(parent: Atoms, a: str, b: str, max_size: int) -> list
         if n_a == 0 or n_b == 0:
             continue  # the end members come once, from the primitive cell
         found.append((atoms, n_a, n_b, len(atoms) // len(prim)))
-    out = [Arrangement(f"end-{a}", end_member(parent, a, b, "a"), n_mix(prim, a), 0, 1),
-           Arrangement(f"end-{b}", end_member(parent, a, b, "b"), 0, n_mix(prim, a), 1)]
+    out = end_members(prim, a, b)
     per_formula: dict[str, int] = {}
     for atoms, n_a, n_b, size in found:
         atoms.pbc = True
@@ -83,19 +80,14 @@ def enumerate_arrangements(parent: Atoms, a: str, b: str, max_size: int) -> list
     return out
 
 
-def n_mix(prim: Atoms, a: str) -> int:
-    return prim.get_chemical_symbols().count(a)
-
-
 def given_arrangements(frames: list[Atoms], parent: Atoms, a: str, b: str, source: str) -> list[Arrangement]:
     """Arrangements the user gives: every frame must hold only a, b and the parent's other atoms
     in the parent's ratio (the other sublattices full)."""
     check_parent(parent, a, b)
     prim = primitive(parent)
-    k = n_mix(prim, a)
+    k = prim.get_chemical_symbols().count(a)
     others = {s: prim.get_chemical_symbols().count(s) for s in set(prim.get_chemical_symbols()) - {a}}
-    out = [Arrangement(f"end-{a}", end_member(parent, a, b, "a"), k, 0, 1),
-           Arrangement(f"end-{b}", end_member(parent, a, b, "b"), 0, k, 1)]
+    out = end_members(prim, a, b)
     seen = set()
     for i, atoms in enumerate(frames):
         symbols = atoms.get_chemical_symbols()

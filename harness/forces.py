@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.lammps import Prism
 
 from .config import ModelSpec
 from .engines import ENGINES, choose
@@ -108,9 +109,8 @@ class ForceSession(FrameSession):
         a ``fix setforce`` pattern (``0.0 0.0 NULL``: only along z); ``min_style``: LAMMPS'
         (default: the session's, cg). Returns the result and the relaxed positions (the user's frame)."""
         self.evaluate(positions)
-        deck = render("minimize.in.j2", run_name=f"{self.model.label}-forces", hold=hold, ftol_eV_A=ftol_eV_A,
-                      maxiter=maxiter, maxeval=10 * maxiter, min_style=min_style, box_relax=None)
-        self.session.execute(deck)
+        self.session.execute(minimize_deck(f"{self.model.label}-forces", ftol_eV_A=ftol_eV_A, maxiter=maxiter,
+                                           hold=hold, min_style=min_style))
         self.result = self._read()
         return self.result, self.prism.vector_to_ase(self._positions_lammps(), wrap=True)
 
@@ -121,11 +121,8 @@ class ForceSession(FrameSession):
         frame). The session's cell is then not :attr:`atoms`' any more: it is closed here, and
         the caller evaluates the result in a new session (:func:`harness.relax.relax_structure`)."""
         self.evaluate(positions)
-        tilt = np.asarray(self.session.lmp.extract_box()[2:5], dtype=float)
-        style = "tri" if np.abs(tilt).max() > 1e-12 else "aniso"
-        deck = render("minimize.in.j2", run_name=f"{self.model.label}-forces", hold=None, ftol_eV_A=ftol_eV_A,
-                      maxiter=maxiter, maxeval=10 * maxiter, min_style=None, box_relax=style)
-        self.session.execute(deck)
+        self.session.execute(minimize_deck(f"{self.model.label}-forces", ftol_eV_A=ftol_eV_A, maxiter=maxiter,
+                                           box_relax=box_relax_style(self.prism)))
         cell_lmp, _ = lammps_cell(self.session.lmp)
         cell = self.prism.vector_to_ase(cell_lmp)
         positions = self.prism.vector_to_ase(self._positions_lammps())
@@ -136,6 +133,22 @@ class ForceSession(FrameSession):
         """Positions relative to the box origin, LAMMPS' frame."""
         x = np.ctypeslib.as_array(self.session.lmp.gather_atoms("x", 1, 3)).reshape(self.n, 3).copy()
         return x - np.asarray(self.session.lmp.extract_box()[0])
+
+
+def minimize_deck(run_name: str, *, ftol_eV_A: float, maxiter: int, hold: str | None = None,
+                  min_style: str | None = None, box_relax: str | None = None) -> str:
+    """One relaxation in a running session (``templates/minimize.in.j2``): ``hold`` a ``fix
+    setforce`` pattern, ``min_style`` LAMMPS' (default: the session's), ``box_relax`` the cell too
+    (:func:`box_relax_style`); at most ``maxiter`` iterations and ten times as many evaluations."""
+    return render("minimize.in.j2", run_name=run_name, hold=hold, ftol_eV_A=ftol_eV_A, maxiter=maxiter,
+                  maxeval=10 * maxiter, min_style=min_style, box_relax=box_relax)
+
+
+def box_relax_style(prism: Prism) -> str:
+    """``fix box/relax``'s couple style for a cell: ``tri`` (all six components) when LAMMPS holds
+    it as a triclinic box (the data file has tilts exactly when the prism is skewed), else
+    ``aniso`` (the three lengths)."""
+    return "tri" if prism.is_skewed() else "aniso"
 
 
 def group_frames(frames) -> dict[tuple, list[int]]:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase import Atoms
 
-from .config.static import DEFECT_KINDS, parse_kinds  # noqa: F401
 from .defects import void_sites
 from .errors import ConfigError, StructureError
 
@@ -45,13 +44,18 @@ class Defect:
                 "unit_site": self.unit_site, "sites_per_unit_cell": self.multiplicity, "delta_N": self.delta}
 
 
-def site_orbits(unit: Atoms) -> list[tuple[int, int]]:
-    """(representative atom, multiplicity) of every symmetry-distinct site of ``unit``."""
+def equivalent_atoms(unit: Atoms) -> np.ndarray:
+    """For every atom of ``unit``, the first atom of its symmetry orbit (spglib)."""
     import spglib
 
     data = spglib.get_symmetry_dataset((np.asarray(unit.cell), unit.get_scaled_positions(), unit.numbers),
                                        symprec=1e-3)
-    eq = np.asarray(data.equivalent_atoms)
+    return np.asarray(data.equivalent_atoms)
+
+
+def site_orbits(unit: Atoms) -> list[tuple[int, int]]:
+    """(representative atom, multiplicity) of every symmetry-distinct site of ``unit``."""
+    eq = equivalent_atoms(unit)
     return [(int(r), int(np.sum(eq == r))) for r in dict.fromkeys(eq.tolist())]
 
 
@@ -126,10 +130,7 @@ def build_defect(unit: Atoms, defect: Defect, reps, *, rattle_A: float = 0.0, se
         best = cart[int(np.argmin(np.linalg.norm(cart - centre, axis=1)))]
         atoms = perfect + Atoms(defect.element, positions=[best])
     else:
-        import spglib
-
-        eq = np.asarray(spglib.get_symmetry_dataset(
-            (np.asarray(unit.cell), unit.get_scaled_positions(), unit.numbers), symprec=1e-3).equivalent_atoms)
+        eq = equivalent_atoms(unit)
         members = [i for i in range(len(perfect)) if eq[i % n_unit] == eq[defect.unit_site]]
         site = min(members, key=lambda i: np.linalg.norm(perfect.positions[i] - centre))
         atoms = perfect.copy()

@@ -25,13 +25,13 @@ from ase import Atoms
 
 from .errors import RunFolderError
 from .files import read_json, write_json
+from .units import EV_A3_TO_GPA
 
 LEDGER = "relaxed.json"
 RELAXED_DIR = "relaxed"
 # the residual stress at which a cell counts as relaxed: 1e-4 eV/Å³ = 16 MPa (an energy error
 # ~σ²V/2B, below 1e-7 eV/atom for any solid)
 STRESS_TOL_EV_A3 = 1e-4
-EV_A3_PER_GPA = 1.0 / 160.21766208
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Ledger:
         tmp.replace(self.run_dir / file)
         rec = {"energy_eV": relaxed.energy_eV, "n_atoms": len(relaxed.atoms),
                "formula": relaxed.atoms.get_chemical_formula(), "max_force_eV_A": relaxed.max_force_eV_A,
-               "max_stress_GPa": float(np.abs(relaxed.stress_eV_A3).max() / EV_A3_PER_GPA),
+               "max_stress_GPa": float(np.abs(relaxed.stress_eV_A3).max() * EV_A3_TO_GPA),
                "volume_A3": float(relaxed.atoms.get_volume()), "cell_relaxed": relaxed.cell_relaxed,
                "rounds": relaxed.rounds, "converged": relaxed.converged, "notes": relaxed.notes,
                "wall_s": wall_s, "file": file, "initial_sha": structure_sha(initial), "how": how}

@@ -20,7 +20,7 @@ from math import gcd
 import numpy as np
 from ase import Atoms
 
-from .config.static import miller_label, parse_millers  # noqa: F401  (the slab's names)
+from .config.static import miller_label
 from .errors import StructureError
 
 
@@ -40,6 +40,11 @@ class Slab:
     @property
     def label(self) -> str:
         return miller_label(self.miller)
+
+    @property
+    def key(self) -> str:
+        """The entry it belongs to: ``111``, or ``111:t1`` when the plane has several terminations."""
+        return self.label if self.n_terminations == 1 else f"{self.label}:t{self.termination}"
 
 
 def _structure(atoms: Atoms):

@@ -158,12 +158,12 @@ def _static_task(kw: dict, system: str, model: str):
     if kw["task"] == "surfaces":
         from ..tasks.surfaces import SurfacesTask
 
-        millers = tuple(m for m in (kw["miller"] or "").replace(" ", "").split(",") if m) or None
+        millers = tuple(split_list(kw["miller"]) or ()) or None
         return SurfacesTask(SurfacesSettings(miller=millers, **common), render_only=True)
     if kw["task"] == "defects":
         from ..tasks.pointdefects import DefectsTask
 
-        kinds = tuple(k for k in (kw["defect_kinds"] or "").replace(" ", "").split(",") if k) or None
+        kinds = tuple(split_list(kw["defect_kinds"]) or ()) or None
         return DefectsTask(DefectsSettings(defects=kinds, **common), render_only=True)
     from ..tasks.mixing import MixingTask
 
@@ -172,10 +172,9 @@ def _static_task(kw: dict, system: str, model: str):
     return MixingTask(MixingSettings(mix=kw["mix"], max_size=kw["max_size"], **common), render_only=True)
 
 
-def _echo_submissions(out: Path, subs: list[dict]) -> None:
+def echo_submissions(out: Path, subs: list[dict]) -> None:
     for s in subs:
-        members = s.get("members", s["indices"])
-        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, members))}, "
+        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, s['members']))}, "
                    f"array tasks {','.join(map(str, s['indices']))}: job ids {s['job_id']}_<task>)"
                    + (f", collect job {s['collect_job_id']} after it" if s.get("collect_job_id") else ""))
     click.echo(f"campaign: {out}  (harness jobs status {out})")
@@ -223,7 +222,7 @@ def submit(run_dirs, render_only, no_collect, **kw):
     if render_only:
         click.echo(f"campaign: {out}  (submit with: harness jobs submit-campaign {out})")
         return
-    _echo_submissions(out, submit_campaign(out, collect=not no_collect))
+    echo_submissions(out, submit_campaign(out, collect=not no_collect))
 
 
 @jobs.command("submit-campaign")
@@ -235,7 +234,7 @@ def submit_campaign(campaign, runs_dir, no_collect):
     from ..jobs.campaign import submit as submit_
 
     out = _campaign(campaign, runs_dir)
-    _echo_submissions(out, submit_(out, collect=not no_collect))
+    echo_submissions(out, submit_(out, collect=not no_collect))
 
 
 @jobs.command()
@@ -299,7 +298,7 @@ def resubmit(campaign, runs_dir, include_cancelled):
         return
     for r in again:
         click.echo(f"resubmitting {r['run']} ({r['state']}{': ' + r['why'] if r['why'] else ''})", err=True)
-    _echo_submissions(out, subs)
+    echo_submissions(out, subs)
 
 
 @jobs.command()

@@ -92,6 +92,7 @@ def _on_cluster(settings, cluster: str, per_member: int, runs_dir, render_only: 
     from ..jobs.campaign import create, submit
     from ..jobs.profiles import load_profile
     from ..tasks.screen_part import screen_parts
+    from .jobs import echo_submissions
 
     profile = load_profile(cluster)
     parts = screen_parts(settings, per_member, runs_dir)
@@ -100,10 +101,8 @@ def _on_cluster(settings, cluster: str, per_member: int, runs_dir, render_only: 
     if render_only:
         click.echo(f"campaign: {out}  (submit with: harness jobs submit-campaign {out})")
         return
-    for s in submit(out):
-        click.echo(f"submitted {s['group']}: job array {s['job_id']} (members {','.join(map(str, s['members']))})")
-    click.echo(f"campaign: {out}  (harness jobs status {out}; the table: {runs_dir / settings.folder_name}/screen.md "
-               f"once the collect job has run)")
+    echo_submissions(out, submit(out))
+    click.echo(f"the table: {runs_dir / settings.folder_name}/screen.md once the collect job has run")
 
 
 COMMANDS = [screen]

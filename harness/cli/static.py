@@ -17,6 +17,7 @@ from .options import (
     resume_option,
     run_command,
     runs_dir_option,
+    split_list,
     stage_option,
     system_option,
     tag_option,
@@ -62,8 +63,9 @@ def surfaces(system, model, ftol_eV_A, engine, reference, tag, runs_dir, overwri
     from ..config import SurfacesSettings, load_model, load_system
     from ..tasks.surfaces import SurfacesTask
 
-    millers = tuple(m for m in miller.replace(" ", "").split(",") if m) if miller else None
-    task = SurfacesTask(SurfacesSettings(model=load_model(model), system=load_system(system), miller=millers,
+    millers = split_list(miller)
+    task = SurfacesTask(SurfacesSettings(model=load_model(model), system=load_system(system),
+                                         miller=tuple(millers) if millers else None,
                                          thickness_A=thickness_A, vacuum_A=vacuum_A, tolerance_J_m2=tolerance_J_m2,
                                          max_slabs=max_slabs, ftol_eV_A=ftol_eV_A, engine=engine,
                                          reference=reference, tag=tag), render_only=render_only)
@@ -94,7 +96,7 @@ def defects(system, model, ftol_eV_A, engine, reference, tag, runs_dir, overwrit
 
     task = DefectsTask(DefectsSettings(
         model=load_model(model), system=load_system(system),
-        defects=tuple(k for k in kinds.replace(" ", "").split(",") if k) if kinds else None,
+        defects=tuple(split_list(kinds) or ()) or None,
         supercell=tuple(supercell) if supercell else None, relax_cell=relax_cell, converge=converge,
         tolerance_eV=tolerance_eV, max_supercells=max_supercells, elemental=tuple(elemental), mu=tuple(mu),
         rattle_A=rattle_A, ftol_eV_A=ftol_eV_A, engine=engine, reference=reference, tag=tag), render_only=render_only)

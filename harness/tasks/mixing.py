@@ -29,7 +29,8 @@ class MixingTask(StaticTask):
     units = {"eV/atom": 1.0, "meV/atom": 1e-3}
 
     def __init__(self, settings: MixingSettings, **kw):
-        from ..arrangements import enumerate_arrangements, given_arrangements, parse_mix
+        from ..arrangements import enumerate_arrangements, given_arrangements
+        from ..config.static import parse_mix
 
         super().__init__(settings, **kw)
         s = settings

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError, RunFolderError
 from ..files import read_json, write_json
 from ..forces import TEMPLATES as FORCE_TEMPLATES
+from ..forces import box_relax_style, minimize_deck
 from .base import Task
 
 PLAN = "plan.json"
@@ -87,10 +88,11 @@ class StaticTask(Task):
         """``decks/bulk.in.lammps``: the first deck execute runs (the crystal's cell relaxation)
         through the chosen engine, to read before a run (every session's deck is written beside
         its log under ``lammps/`` as it runs; an ML-IAP export is made there, or by the job)."""
+        from ase.calculators.lammps import Prism
+
         from ..engines import ENGINES
         from ..files import write_text
         from ..lammps.framesession import single_point_deck
-        from ..lammps.render import render
         from ..models import for_elements
         from ..systems import species_order
 
@@ -99,9 +101,8 @@ class StaticTask(Task):
         engine = ENGINES[self.choice.name]
         deck = single_point_deck(f"{self.run_name}-bulk", model.label, self.choice.name, elements,
                                  **engine.context(model, elements))
-        relax = render("minimize.in.j2", run_name=f"{self.run_name}-bulk", hold=None,
-                       ftol_eV_A=self.settings.ftol_eV_A, maxiter=10000, maxeval=100000, min_style=None,
-                       box_relax="tri" if _tilted(self.crystal) else "aniso")
+        relax = minimize_deck(f"{self.run_name}-bulk", ftol_eV_A=self.settings.ftol_eV_A, maxiter=10000,
+                              box_relax=box_relax_style(Prism(np.asarray(self.crystal.cell))))
         (run_dir / "decks").mkdir(exist_ok=True)
         write_text(run_dir / "decks" / "bulk.in.lammps",
                    f"# Preview: the deck of the crystal's first session (structure.data: structures/unit.extxyz)\n"
@@ -245,13 +246,6 @@ class StaticTask(Task):
         return [f"vs reference ({s['n']} entries): MAE {s['mae']:.4g} {self.unit}, mean signed error "
                 f"{s['mean_signed_error']:+.4g} {self.unit}, slope {s['slope_through_origin']:.3f} "
                 f"({s['underpredicted']} of {s['n']} below the reference)"]
-
-
-def _tilted(atoms) -> bool:
-    """Whether LAMMPS holds this cell as a triclinic box (its lower-triangular form has tilts)."""
-    from ase.calculators.lammps import Prism
-
-    return bool(Prism(np.asarray(atoms.cell)).is_skewed())
 
 
 def _reference_for(reference_dir: Path, system: str | None) -> Path | None:

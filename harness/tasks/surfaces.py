@@ -27,7 +27,8 @@ class SurfacesTask(StaticTask):
     units = {"J/m2": 1.0, "Jm-2": 1.0, "eV/A2": J_M2_PER_EV_A2, "meV/A2": J_M2_PER_EV_A2 / 1000}
 
     def __init__(self, settings: SurfacesSettings, **kw):
-        from ..slabs import low_index_millers, make_slabs, parse_millers
+        from ..config.static import parse_millers
+        from ..slabs import low_index_millers, make_slabs
 
         super().__init__(settings, **kw)
         s = settings
@@ -66,14 +67,15 @@ class SurfacesTask(StaticTask):
         return [2.0 * step + k * step for k in range(s.max_slabs)]
 
     def describe(self) -> dict:
-        from ..slabs import miller_label
+        from ..config.static import miller_label
 
         return {"planes": [miller_label(m) for m in self.millers], "thickness_ladder_A": self.ladder(),
                 "vacuum_A": self.vacuum, "tolerance_J_m2": self.settings.tolerance_J_m2, "notes": self.notes}
 
     # ------------------------------------------------------------------ execute
     def compute(self, relaxer, run_dir: Path) -> dict:
-        from ..slabs import make_slabs, miller_label
+        from ..config.static import miller_label
+        from ..slabs import make_slabs
 
         s = self.settings
         bulk_rec = relaxer.relax("bulk", self.crystal, cell=True)
@@ -92,7 +94,7 @@ class SurfacesTask(StaticTask):
                 last_n = len(slabs[0].atoms)
                 done = True
                 for slab in slabs:
-                    key = label if slab.n_terminations == 1 else f"{label}:t{slab.termination}"
+                    key = slab.key
                     if key not in entries:
                         entries[key] = {"miller": list(miller), "termination": slab.termination, "rungs": []}
                         keys.append(key)
@@ -109,7 +111,7 @@ class SurfacesTask(StaticTask):
                 continue
             # the vacuum check: the thickest slab again with more vacuum
             for slab in make_slabs(bulk, miller, thickness, self.vacuum + VACUUM_CHECK_A, s.system.name):
-                key = label if slab.n_terminations == 1 else f"{label}:t{slab.termination}"
+                key = slab.key
                 if key in entries:
                     rung = _rung(f"slab-{label}-t{slab.termination}-n{len(slab.atoms)}-vac", slab, thickness,
                                  self.vacuum + VACUUM_CHECK_A)
