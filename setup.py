@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 # against that table. Only potentials/*.yaml: never potentials/.cache/.
 SHIPPED_FILES = {
     "inputs": ("*.yaml",),
-    "potentials": ("*.yaml",),
+    "potentials": ("*.yaml", "recipes/*.yaml"),
     "templates": ("**/*.j2",),
     "clusters": ("*.yaml",),  # cluster profiles, shipped as soon as the folder exists
 }

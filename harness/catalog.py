@@ -1,4 +1,4 @@
-"""The names of everything pluggable, and where each lives: engines, model families, tasks and
+"""The names of everything pluggable, and where each lives: engines, model families, tasks, trainers and
 schedulers. One shape for every registry.
 
 A leaf (it imports nothing of the harness), so the floors below the implementations can name
@@ -46,11 +46,17 @@ TASKS = {
     "defects": "harness.tasks.pointdefects:DefectsTask",
     "mixing": "harness.tasks.mixing:MixingTask",
     "screen-part": "harness.tasks.screen_part:ScreenPartTask",
+    "train": "harness.tasks.train:TrainTask",
+}
+# model family -> its own trainer (harness train)
+TRAINERS = {
+    "mace": "harness.training.mace:MACE_TRAINER",
+    "chgnet": "harness.training.chgnet:CHGNET_TRAINER",
 }
 SCHEDULERS = {
     "slurm": "harness.jobs.slurm",
 }
-KINDS = {"engine": ENGINES, "model family": FAMILIES, "task": TASKS, "scheduler": SCHEDULERS}
+KINDS = {"engine": ENGINES, "model family": FAMILIES, "task": TASKS, "scheduler": SCHEDULERS, "trainer": TRAINERS}
 _LOADED: dict[tuple[str, str], object] = {}
 
 

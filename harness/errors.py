@@ -80,3 +80,8 @@ class WalltimeReached(HarnessError):
     last restart with ``--resume`` (the job script requeues itself on this exit code)."""
 
     exit_code = 75  # EX_TEMPFAIL: try again
+
+
+class TrainingError(HarnessError):
+    """A trainer stopped with an error (the last line it printed says why; its full log is in
+    the run folder)."""

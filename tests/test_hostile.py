@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,56 @@ def build_world(w: Path) -> None:
     (inp / "AgAu.xyz").write_text("2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n"
                                   "Ag 0 0 0\nAu 2 2 0\n")
     (inp / "CuO.yaml").write_text(_system("{prototype: rocksalt, elements: [Cu, O], a_A: 4.2}"))
+    _training_inputs(inp)
+
+
+def _training_inputs(inp: Path) -> None:
+    """Labelled frames (EMT Cu, rattled) and what goes wrong with them; recipes with bad keys; a
+    MACE file that covers Cu only."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from harness.io.frames import write_frames
+    from harness.models.mace import build_small_mace
+
+    frames = []
+    for k in range(6):
+        a = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+        a.rattle(0.05, seed=k)
+        a.calc = EMT()
+        e, f, st = a.get_potential_energy() - 3.7 * len(a), a.get_forces(), a.get_stress()  # DFT-like zero
+        a.calc = SinglePointCalculator(a, energy=e, forces=f, stress=st)
+        frames.append(a)
+    write_frames(inp / "cu-frames.xyz", frames)
+    kj = [a.copy() for a in frames]
+    for a, b in zip(kj, frames):
+        r = b.calc.results
+        a.calc = SinglePointCalculator(a, energy=r["energy"], forces=r["forces"], stress=r["stress"])
+    kj[3].calc.results["energy"] = frames[3].calc.results["energy"] * 96.485  # kJ/mol in one frame
+    write_frames(inp / "kj-frames.xyz", kj)
+    partial = [a.copy() for a in frames]
+    for i, (a, b) in enumerate(zip(partial, frames)):
+        r = b.calc.results
+        a.calc = SinglePointCalculator(a, energy=r["energy"], forces=r["forces"],
+                                       **({"stress": r["stress"]} if i % 2 else {}))
+    write_frames(inp / "partial-stress.xyz", partial)
+    text = (inp / "cu-frames.xyz").read_text()
+    (inp / "no-energy.xyz").write_text(re.sub(r" energy=\S+", "", text))
+    au = [a.copy() for a in frames]
+    for a, b in zip(au, frames):
+        a.symbols[0] = "Au"
+        a.calc = SinglePointCalculator(a, **b.calc.results)
+    write_frames(inp / "cuau-frames.xyz", au)
+    build_small_mace(inp / "cu-only.model", ["Cu"], channels=4, num_interactions=1)
+    tiny = "family: mace\nmode: scratch\nsplit: {train: 3, validation: 1}\nepochs: 1\ntrainer: {%s}\n"
+    (inp / "typo-recipe.yaml").write_text(tiny % "num_channel: 8")
+    (inp / "owned-recipe.yaml").write_text(tiny % "train_file: x.xyz")
+    (inp / "big-recipe.yaml").write_text(tiny.replace("train: 3", "train: 30") % "")
+    (inp / "chgnet-typo.yaml").write_text("family: chgnet\nmode: finetune\nbase: chgnet\nsplit: {train: 3, "
+                                          "validation: 1}\nepochs: 1\ntrainer: {learning_rat: 0.001}\n")
+    (inp / "ft-recipe.yaml").write_text("family: mace\nmode: finetune\nsplit: {train: 3, validation: 1}\n"
+                                        "epochs: 1\n")
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, str]]:
@@ -187,6 +238,7 @@ def c(name, argv: str, code: int, says: str, **kw) -> Case:
 
 
 RUNS = "--runs-dir {w}/scratch"
+TRAIN = "--potentials-dir {w}/scratch/potentials " + RUNS
 CU = "--system Cu --model eam"
 DONE, NEVER, CUT = "{w}/runs/Cu-eam-md-done", "{w}/runs/Cu-eam-md-never", "{w}/runs/Cu-eam-md-cut"
 CASES = [
@@ -364,6 +416,31 @@ CASES = [
       "is not an arrangement of Cu/Au"),
     c("mixing-size-absurd", f"mixing {CU} --mix Cu:Au --max-size 50 {RUNS}", 2, "--max-size must be"),
     c("static-reference-missing", f"surfaces {CU} --reference {{w}}/in/nowhere.csv {RUNS}", 2, "does not exist"),
+    # ---- training: labels, recipes and base models refused before any training
+    c("train-no-energy", f"train {{w}}/in/no-energy.xyz --recipe mace-scratch --name m {TRAIN}", 2,
+      "has no energy (6 of 6 frames lack one)"),
+    c("train-mixed-units", f"train {{w}}/in/kj-frames.xyz --recipe mace-scratch --name m {TRAIN}", 2,
+      "mixed units"),
+    c("train-partial-stress", f"train {{w}}/in/partial-stress.xyz --recipe mace-scratch --name m {TRAIN}", 2,
+      "3 of 6 frames carry a stress"),
+    c("train-uncovered-element", f"train {{w}}/in/cuau-frames.xyz --recipe {{w}}/in/ft-recipe.yaml "
+      f"--base {{w}}/in/cu-only.model --name m {TRAIN}", 2, "does not cover element(s) Au of the training frames"),
+    c("train-recipe-typo", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/typo-recipe.yaml --name m {TRAIN}", 2,
+      "'num_channel' is not an option of mace_run_train (did you mean 'num_channels'?)"),
+    c("train-recipe-owned-key", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/owned-recipe.yaml --name m "
+      f"{TRAIN}", 2, "trainer key 'train_file' is set by harness train"),
+    c("train-chgnet-typo", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/chgnet-typo.yaml --name m {TRAIN}", 2,
+      "'learning_rat' is not an argument of chgnet.trainer.Trainer (did you mean 'learning_rate'?)"),
+    c("train-recipe-unknown", f"train {{w}}/in/cu-frames.xyz --recipe teleport --name m {TRAIN}", 2,
+      "unknown recipe 'teleport'"),
+    c("train-split-too-big", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/big-recipe.yaml --name m {TRAIN}", 2,
+      "does not fit 6 frames"),
+    c("train-scratch-with-base", f"train {{w}}/in/cu-frames.xyz --recipe mace-scratch --base emt --name m {TRAIN}",
+      2, "trains from scratch; --base goes with a fine-tuning recipe"),
+    c("train-base-wrong-family", f"train {{w}}/in/cu-frames.xyz --recipe mace-finetune --base emt --name m {TRAIN}",
+      2, "fine-tunes a mace model; emt is a model of family emt"),
+    c("train-name-hostile", f"train {{w}}/in/cu-frames.xyz --recipe mace-scratch --name 'a;b' {TRAIN}", 2,
+      "is not a valid name"),
 ]
 
 

@@ -8,7 +8,7 @@ Floors, from the ground up (README, "How the code is laid out"):
 1. leaves: errors, units, names, limits, files, provenance, progress, catalog, lock, _env, _quiet;
 2. config/ (frozen settings, YAML readers), runs (the run folder), cache;
 3. io/ (what users bring), models/ (one Family per model family);
-4. analysis/, systems, scaffold;
+4. analysis/, systems, scaffold, training/ (the families' own trainers);
 5. report/ (figures), defects;
 6. lammps/ (sessions, launch, render, deck text);
 7. engines;
@@ -31,7 +31,7 @@ FLOORS = [
      "harness.provenance", "harness.progress", "harness.catalog", "harness.lock", "harness._env", "harness._quiet"),
     ("harness.config", "harness.runs", "harness.cache"),
     ("harness.io", "harness.models"),
-    ("harness.analysis", "harness.systems", "harness.scaffold"),
+    ("harness.analysis", "harness.systems", "harness.scaffold", "harness.training"),
     ("harness.report", "harness.defects", "harness.slabs", "harness.pointdefects", "harness.arrangements"),
     ("harness.lammps",),
     ("harness.engines",),

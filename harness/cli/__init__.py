@@ -31,10 +31,11 @@ from . import (
     singlepoint,
     softening,
     static,
+    train,
 )
 
 COMMAND_MODULES = (md, runs, listing, init, kappa, phonons, sigma, softening, singlepoint, highenergy, compare,
-                   neb, static, preflight, screen, jobs)
+                   neb, static, train, preflight, screen, jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -29,6 +29,7 @@ from .project import inputs_dir, potentials_dir, project_root, templates_dir
 from .settings import Settings
 from .static import DefectsSettings, MixingSettings, SurfacesSettings
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
+from .train import Recipe, TrainSettings, list_recipes, load_recipe
 
 __all__ = [
     "CampaignSettings", "CompareSettings", "DefectsSettings", "MixingSettings", "SurfacesSettings",
@@ -37,5 +38,5 @@ __all__ = [
     "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NEBSettings", "PathSettings",
     "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "ScreenSettings", "Settings",
     "SigmaSettings", "SinglePointSettings", "SlideSettings", "SofteningSettings", "StructureSpec", "SystemSpec",
-    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS"
+    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS", "Recipe", "TrainSettings", "list_recipes", "load_recipe"
 ]

@@ -71,7 +71,7 @@ class ModelSpec:
 
 _MODEL_KEYS = {
     "name", "family", "description", "elements", "engines", "variant", "variants", "weights",
-    "pair_style", "pair_coeff", "files", "dtype", "cutoff_A", "offline", "license", "citation",
+    "pair_style", "pair_coeff", "files", "dtype", "cutoff_A", "offline", "license", "citation", "provenance",
 }
 # what reaches the deck's pair_style and pair_coeff lines as written: a style name, then numbers and
 # plain words (no ; & $ quotes or newlines); element pairs as two symbols
@@ -186,7 +186,16 @@ def load_model(name: str) -> ModelSpec:
         offline=bool(r.raw("offline", False)),
         license=r.str("license", ""),
         citation=r.str("citation", ""),
+        provenance=_provenance(r),
     )
+
+
+def _provenance(r: Reader) -> dict:
+    """Where a model came from (a trained model's recipe, frames and base; a correction's fit)."""
+    provenance = r.raw("provenance", {})
+    if not isinstance(provenance, dict):
+        raise r.fail("provenance", "must be a mapping")
+    return dict(provenance)
 
 
 def check_torch_file(path: Path, what: str) -> None:
@@ -216,9 +225,7 @@ def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:
     r.unknown(_SCALED_KEYS)
     base_name = r.str("base")
     scale = r.positive("scale")
-    provenance = r.raw("provenance", {})
-    if not isinstance(provenance, dict):
-        raise r.fail("provenance", "must be a mapping")
+    provenance = _provenance(r)
     local = path.parent / base_name
     if local.suffix in (".yaml", ".yml", ".model") and local.is_file():
         base_name = str(local.resolve())
@@ -240,7 +247,7 @@ def _load_scaled(r: Reader, path: Path, src: str) -> ModelSpec:
         citation=r.str("citation", base.citation),
         base=base,
         scale=float(scale),
-        provenance=dict(provenance),
+        provenance=provenance,
     )
 
 

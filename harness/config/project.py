@@ -31,7 +31,7 @@ REGISTRIES = (*FOLDERS, "clusters")  # folders whose files are looked up by name
 # time); tests/test_install.py checks that the wheel carries exactly these files.
 SHIPPED_FILES: dict[str, tuple[str, ...]] = {
     "inputs": ("*.yaml",),
-    "potentials": ("*.yaml",),  # never potentials/.cache/
+    "potentials": ("*.yaml", "recipes/*.yaml"),  # never potentials/.cache/
     "templates": ("**/*.j2",),
     "clusters": ("*.yaml",),
 }

@@ -56,7 +56,10 @@ def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
 
 def member_gpus(task, profile: ClusterProfile, ntasks: int) -> int:
     """GPUs per node a member's job asks for: one per MPI rank on the node (at most the node's)
-    when its engine runs LAMMPS on GPUs (ML-IAP with Kokkos), none otherwise."""
+    when its engine runs LAMMPS on GPUs (ML-IAP with Kokkos), one for a task that trains a model
+    on a GPU (``wants_gpu``), none otherwise."""
+    if getattr(task, "wants_gpu", False) and profile.gpus_per_node:  # a trainer: one process, one GPU
+        return 1
     engine = getattr(task, "engine", None)
     if engine is None or not engine.uses_gpus or not profile.gpus_per_node:
         return 0

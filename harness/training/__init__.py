@@ -1,0 +1,78 @@
+"""Making models with each family's own trainer: ``mace_run_train`` (:mod:`.mace`),
+``chgnet.trainer.Trainer`` (:mod:`.chgnet`). Nothing here re-implements a training loop.
+
+A :class:`Trainer` says which recipe keys its library knows (checked before any training), and
+trains: labelled frames already split (:mod:`.labels`) and a recipe in, a model file and the
+per-epoch history out. Trainers are found by family name through :mod:`harness.catalog`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import catalog
+from ..config.model import ModelSpec
+from ..config.train import Recipe
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training: the recipe (with the run's epochs and seed), the split frames (lists of
+    ase.Atoms with their labels), the base model (``None``: from scratch), the device, the
+    folder the trainer writes into, whether to continue an interrupted training there, and a
+    ``progress(epoch, epochs, row)`` callback called after each epoch."""
+
+    recipe: Recipe
+    epochs: int
+    seed: int
+    train: list
+    valid: list
+    base: ModelSpec | None
+    device: str
+    workdir: Path
+    name: str
+    resume: bool = False
+    progress: Callable[[int, int, dict], None] | None = None
+
+
+@dataclass
+class Outcome:
+    """What a trainer made: the model file, one row per epoch (``epoch``, ``train_loss``,
+    ``valid_loss``, ``valid_energy_*``/``valid_force_*`` errors in eV/atom and eV/Å), the
+    epoch whose checkpoint is kept, the loss the base model has on the validation set before
+    any step (``initial``; fine-tuning starts there), and the trainer's name and version."""
+
+    model_file: Path
+    history: list[dict] = field(default_factory=list)
+    kept_epoch: int | None = None
+    initial: dict | None = None
+    trainer: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """One family's trainer.
+
+    ``tool``: the trainer's own name (``mace_run_train``); ``check(recipe)``: one line when a
+    key under the recipe's ``trainer:`` is not an option of the installed trainer, or is one
+    the harness sets; ``train(job) -> Outcome``; ``suffix``: the model file's ending;
+    ``registry(base, model_file)``: keys of the trained model's registry YAML besides name,
+    family and weights (engines, dtype, cutoff ...).
+    """
+
+    family: str
+    tool: str
+    check: Callable[[Recipe], None]
+    train: Callable[[TrainJob], Outcome]
+    suffix: str
+    registry: Callable[[ModelSpec | None, Path], dict]
+
+
+def trainer(family: str) -> Trainer:
+    return catalog.load("trainer", family)
+
+
+__all__ = ["Outcome", "Trainer", "TrainJob", "trainer"]
