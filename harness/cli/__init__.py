@@ -32,10 +32,11 @@ from . import (
     softening,
     static,
     train,
+    versus,
 )
 
 COMMAND_MODULES = (md, runs, listing, init, kappa, phonons, sigma, softening, singlepoint, highenergy, compare,
-                   neb, static, train, preflight, screen, jobs)
+                   neb, static, train, versus, preflight, screen, jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,163 @@
+"""``harness train`` with the families' own trainers on the mlearn VASP PBE Cu frames (31
+configurations, ../shared): a tiny MACE from scratch (mace_run_train) that loads as MODEL= and
+runs MD in LAMMPS, a MACE fine-tuned from that file (it starts from its weights: its loss before
+the first step is the base's), and CHGNet fine-tuned with Deng et al.'s recipe (chgnet's
+Trainer) on 10 of the frames, set against the pretrained CHGNet on the other 21.
+
+Independent checks: the trainers' own validation errors against the same models evaluated
+through LAMMPS by the harness (a different code path: LAMMPS' bridge, not the trainer's loop).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MLEARN_CU = ROOT.parent / "shared" / "data" / "mlearn-dft" / "Cu_test.json"
+TINY_SCRATCH = """description: a tiny MACE for tests (8 channels, L=0, one interaction)
+family: mace
+mode: scratch
+split: {train: 16, validation: 4}
+seed: 1
+epochs: 3
+batch_size: 2
+trainer: {model: MACE, num_channels: 8, max_L: 0, r_max: 4.0, num_interactions: 1, correlation: 2,
+          default_dtype: float64, energy_weight: 1.0, forces_weight: 10.0}
+"""
+TINY_FINETUNE = """family: mace
+mode: finetune
+split: {train: 16, validation: 4}
+seed: 1
+epochs: 1
+batch_size: 2
+trainer: {default_dtype: float64, energy_weight: 1.0, forces_weight: 10.0}
+"""
+
+pytestmark = pytest.mark.skipif(not MLEARN_CU.is_file() and os.environ.get("CI") != "true",
+                                reason=f"mlearn DFT Cu frames not found at {MLEARN_CU}")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder of its own: models written by `harness train` land in its potentials/."""
+    (tmp_path / "potentials").mkdir()
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def results(run_dir: Path) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def rmse_on(model: str, frames: list) -> tuple[float, float]:
+    """Force RMSE and MAE (eV/Å) of ``model`` on ``frames``, evaluated through LAMMPS."""
+    from harness.config import load_model
+    from harness.forces import evaluate_frames
+    from harness.models import with_precision
+
+    spec, _ = with_precision(load_model(model), "check")
+    out, _ = evaluate_frames(spec, frames)
+    d = np.concatenate([r.forces_eV_A - a.calc.results["forces"] for a, r in zip(frames, out)])
+    return float(np.sqrt((d ** 2).mean())), float(np.abs(d).mean())
+
+
+def split_frames(run_dir: Path, key: str) -> list:
+    from harness.io.frames import read_frames
+
+    return read_frames(run_dir / "data" / f"{key}.extxyz")
+
+
+def test_mace_from_scratch_runs_md_and_a_finetune_starts_from_its_weights(project, capsys):
+    (project / "tiny.yaml").write_text(TINY_SCRATCH)
+    runs = project / "runs"
+    main(["train", str(MLEARN_CU), "--recipe", str(project / "tiny.yaml"), "--name", "tiny-cu", "--runs-dir",
+          str(runs)])
+    captured = capsys.readouterr()
+    assert "[train] epoch 3/3 | train loss" in captured.err and "ETA" in captured.err
+    run = runs / "tiny-cu-train"
+    res = results(run)
+    assert res["model"]["use_as"] == "MODEL=tiny-cu" and "use: MODEL=tiny-cu" in captured.out
+    assert res["split"] == {"train": 16, "validation": 4, "test": 11} and res["training"]["trainer"] == "mace_run_train"
+    history = res["history"]
+    assert [h["epoch"] for h in history] == [0, 1, 2] and (run / "training.png").is_file()
+    kept = min(history, key=lambda h: h["valid_loss"])
+    assert res["training"]["kept_epoch"] == kept["epoch"]
+    # the registered file is the kept checkpoint: mace's validation RMSE of that epoch is what
+    # LAMMPS gives with MODEL=tiny-cu on the same four frames
+    rmse, _ = rmse_on("tiny-cu", split_frames(run, "validation"))
+    assert rmse == pytest.approx(kept["valid_force_rmse_eV_A"], rel=1e-6)
+    after = res["test_errors"]["after"]
+    assert after["model"] == "tiny-cu" and 0 < after["force_mae_eV_A"] < 1.0 and "before" not in res["test_errors"]
+
+    # MODEL=tiny-cu in LAMMPS MD
+    main(["md", "--system", "Cu", "--model", "tiny-cu", "--steps", "20", "--runs-dir", str(runs), "--no-progress"])
+    (md,) = [d for d in runs.iterdir() if d.name.startswith("Cu-tiny-cu-md")]
+    summary = json.loads((md / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["model"]["name"] == "tiny-cu"
+    thermo = np.loadtxt(md / "thermo.dat", comments="#")
+    assert thermo.shape[0] >= 2 and np.all(np.isfinite(thermo))
+
+    # fine-tuned from that file: before its first step it is the base (same split, same loss)
+    (project / "ft.yaml").write_text(TINY_FINETUNE)
+    main(["train", str(MLEARN_CU), "--recipe", str(project / "ft.yaml"), "--base", "tiny-cu", "--name", "tiny-cu-ft",
+          "--runs-dir", str(runs), "--no-progress"])
+    ft = results(runs / "tiny-cu-ft-train")
+    initial = ft["training"]["initial_validation"]
+    assert initial["valid_loss"] == pytest.approx(kept["valid_loss"], rel=1e-9)
+    assert initial["valid_force_rmse_eV_A"] == pytest.approx(rmse, rel=1e-6)
+    errors = ft["test_errors"]
+    assert errors["before"]["model"] == "tiny-cu" and errors["after"]["model"] == "tiny-cu-ft"
+    assert errors["before"]["force_mae_eV_A"] == pytest.approx(after["force_mae_eV_A"], rel=1e-9)  # same 11 frames
+    assert (runs / "tiny-cu-ft-train" / "parity.png").is_file()
+    registry = (project / "potentials" / "tiny-cu-ft.yaml").read_text()
+    assert "base: tiny-cu" in registry and "mode: finetune" in registry
+
+    # scratch, its linear correction and its fine-tune (and EAM) through the same probes, in one command
+    main(["softening", "--model", "tiny-cu", "--reference", str(MLEARN_CU), "--fit-correction", "--tag", "ml",
+          "--runs-dir", str(runs), "--no-progress"])
+    c = results(runs / "tiny-cu-softening-ml")["correction"]["c"]
+    main(["versus", "--models", "eam=eam,scratch=tiny-cu,corrected=tiny-cu-corrected-ml,fine-tuned=tiny-cu-ft",
+          "--probes", "softening,neb", "--system", "Cu", "--frames", str(MLEARN_CU), "--reference", "barrier_eV=0.70",
+          "--runs-dir", str(runs), "--no-progress"])
+    doc = json.loads((runs / "versus-compare" / "versus.json").read_text())
+    rows = {r["label"]: r for r in doc["rows"]}
+    assert list(rows) == ["eam", "scratch", "corrected", "fine-tuned"] and doc["figures"] == ["bars.png", "mep.png"]
+    assert all(r["barrier_eV_error"] == pytest.approx(r["barrier_eV"] - 0.70) for r in rows.values())
+    # E' = cE, F' = cF: the same minimum-energy path, every energy along it times c
+    assert rows["corrected"]["barrier_eV"] == pytest.approx(c * rows["scratch"]["barrier_eV"], rel=2e-3)
+    assert rows["corrected"]["softening_scale"] == pytest.approx(c * rows["scratch"]["softening_scale"], rel=1e-6)
+    assert rows["eam"]["softening_scale"] == pytest.approx(0.935, abs=0.005)  # test_softening's measurement
+    assert "| fine-tuned | tiny-cu-ft |" in (runs / "versus-compare" / "versus.md").read_text()
+
+
+def test_chgnet_finetune_with_the_deng_recipe(project, capsys):
+    """Deng et al.'s CHGNet recipe (Adam 1e-3 cosine to 1e-5, loss 0.1:100:0.1, 9:1 of 10
+    structures, best-validation checkpoint), run for 5 of its 100 epochs here: the held-out force
+    MAE and cMAE fall below the pretrained model's, and training starts from its weights."""
+    runs = project / "runs"
+    main(["train", str(MLEARN_CU), "--recipe", "chgnet-finetune-deng", "--name", "chgnet-cu", "--epochs", "5",
+          "--runs-dir", str(runs)])
+    err = capsys.readouterr().err
+    assert "[train] epoch 5/5 | train F MAE" in err
+    run = runs / "chgnet-cu-train"
+    res = results(run)
+    assert res["split"] == {"train": 9, "validation": 1, "test": 21} and res["epochs"] == 5
+    assert res["training"]["trainer"] == "chgnet.trainer.Trainer" and res["base"]["name"] == "chgnet"
+    before, after = res["test_errors"]["before"], res["test_errors"]["after"]
+    assert before["model"] == "chgnet" and after["model"] == "chgnet-cu" and after["engine"] == "bridge"
+    assert after["force_mae_eV_A"] < before["force_mae_eV_A"]
+    assert after["force_cmae_eV_A"] < before["force_cmae_eV_A"]
+    # the pretrained CHGNet on the validation frame, through LAMMPS, is where training started
+    _, mae = rmse_on("chgnet", split_frames(run, "validation"))
+    assert res["training"]["initial_validation"]["valid_force_mae_eV_A"] == pytest.approx(mae, rel=2e-3)
+    kept = min(res["history"], key=lambda h: h["valid_force_mae_eV_A"])
+    assert res["training"]["kept_epoch"] == kept["epoch"]
+    assert (project / "potentials" / "chgnet-cu.yaml").is_file() and (run / "training.png").is_file()
