@@ -6,7 +6,7 @@ import click
 
 from .options import Choice
 
-LISTINGS = ("systems", "models", "templates", "engines", "clusters")
+LISTINGS = ("systems", "models", "recipes", "templates", "engines", "clusters")
 
 
 def _where(found) -> str:
@@ -27,8 +27,8 @@ def _lookup_header(folder: str) -> None:
 @click.command("list")
 @click.argument("what", type=Choice(LISTINGS, "listing"))
 def list_(what):
-    """What is registered: systems (inputs/), models (potentials/), templates, engines (and this
-    build's support), clusters.
+    """What is registered: systems (inputs/), models (potentials/), training recipes
+    (potentials/recipes/), templates, engines (and this build's support), clusters.
 
     Systems, models and templates are looked up in $HARNESS_ROOT, then the project folder
     (the current directory or the nearest one above it holding inputs/, potentials/ or
@@ -54,6 +54,15 @@ def list_(what):
             offline = "offline" if spec.offline else "download"
             click.echo(f"{name:10s} {spec.family:8s} {offline:8s} engines: {', '.join(spec.engines)}{variants}"
                        f"  [{_where(found)}]")
+    elif what == "recipes":
+        from ..config.train import RECIPES
+
+        _lookup_header("potentials")
+        for found in available("potentials", (f"{RECIPES}/*.yaml",)).values():
+            r = config.load_recipe(found.path.stem)
+            start = f"from {r.base}" if r.mode == "finetune" else "from scratch"
+            click.echo(f"{r.name:22s} {r.family:7s} {start:14s} {r.epochs:4d} epochs  split {r.train}/{r.validation}"
+                       f"  {r.description[:50]}  [{_where(found)}]")
     elif what == "clusters":
         from ..jobs.profiles import load_profile
 

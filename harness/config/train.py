@@ -72,7 +72,7 @@ def _fraction_or_count(r: Reader, key: str) -> int | float:
 
 def load_recipe(name: str) -> Recipe:
     """A recipe by name (``potentials/recipes/<name>.yaml`` over the search path) or by YAML path."""
-    from .project import available, locate
+    from .project import locate
 
     candidate = Path(name).expanduser()
     if candidate.suffix in (".yaml", ".yml"):
@@ -82,8 +82,8 @@ def load_recipe(name: str) -> Recipe:
     else:
         found = locate("potentials", f"{RECIPES}/{name}.yaml") if name and "/" not in name else None
         if found is None:
-            known = [Path(n).stem for n in available("potentials", (f"{RECIPES}/*.yaml",))]
-            raise UnknownNameError(f"unknown recipe '{name}' (valid: {', '.join(known) or '(none)'}; or a YAML path)")
+            known = ", ".join(list_recipes()) or "(none)"
+            raise UnknownNameError(f"unknown recipe '{name}' (valid: {known}; or a YAML path)")
         path, source = found.path, f"potentials/{RECIPES}/{name}.yaml"
     r = Reader(load_yaml(path), source)
     r.unknown(_RECIPE_KEYS)
@@ -115,6 +115,7 @@ def load_recipe(name: str) -> Recipe:
 
 
 def list_recipes() -> list[str]:
+    """The recipe names over the search path (``potentials/recipes/*.yaml``)."""
     from .project import available
 
     return [Path(n).stem for n in available("potentials", (f"{RECIPES}/*.yaml",))]
