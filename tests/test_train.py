@@ -161,3 +161,29 @@ def test_chgnet_finetune_with_the_deng_recipe(project, capsys):
     kept = min(res["history"], key=lambda h: h["valid_force_mae_eV_A"])
     assert res["training"]["kept_epoch"] == kept["epoch"]
     assert (project / "potentials" / "chgnet-cu.yaml").is_file() and (run / "training.png").is_file()
+
+
+def test_a_rendered_training_runs_as_a_job_and_asks_for_one_gpu(project):
+    """`--render-only`, then what a job runs (`harness execute . --resume`): the same training as
+    the one-shot command (seeded); on a GPU profile the job asks for one GPU, on a CPU one none."""
+    (project / "tiny.yaml").write_text(TINY_SCRATCH.replace("epochs: 3", "epochs: 1"))
+    runs = project / "runs"
+    main(["train", str(MLEARN_CU), "--recipe", str(project / "tiny.yaml"), "--name", "tiny-job", "--runs-dir",
+          str(runs), "--render-only"])
+    run = runs / "tiny-job-train"
+    assert not (project / "potentials" / "tiny-job.yaml").exists() and (run / "data" / "test.extxyz").is_file()
+    main(["jobs", "submit", "--cluster", "example-gpu", str(run), "--render-only", "--runs-dir", str(runs),
+          "--tag", "gpu"])
+    script = (run / "job.sh").read_text()
+    assert "#SBATCH --gpus-per-node=1" in script and "harness execute . --resume" in script
+    main(["jobs", "submit", "--cluster", "local", str(run), "--render-only", "--runs-dir", str(runs), "--tag", "cpu",
+          "--overwrite"])
+    assert "--gpus-per-node" not in (run / "job.sh").read_text()
+    main(["execute", str(run), "--resume"])
+    main(["collect", str(run)])
+    job = results(run)
+    main(["train", str(MLEARN_CU), "--recipe", str(project / "tiny.yaml"), "--name", "tiny-once", "--runs-dir",
+          str(runs), "--no-progress"])
+    once = results(runs / "tiny-once-train")
+    assert job["history"][0]["valid_loss"] == pytest.approx(once["history"][0]["valid_loss"], rel=1e-9)
+    assert job["model"]["use_as"] == "MODEL=tiny-job"

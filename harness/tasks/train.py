@@ -74,15 +74,15 @@ class TrainTask(Task):
         self.trainer = trainer(r.family)
         self.trainer.check(r)
         self.frames = _read_all(s)
-        self.labels = check_labels(self.frames)
+        self.label_info = check_labels(self.frames)
         if base is not None:
-            check_covers(base, self.labels["elements"], "training frames")
+            check_covers(base, self.label_info["elements"], "training frames")
         self.compare = s.compare or base
         self.epochs = s.epochs or r.epochs
         self.seed = r.seed if s.seed is None else s.seed
         self.split = split(len(self.frames), r.split_counts(len(self.frames)), self.seed)
         if self.compare is not None and self.split["test"]:
-            check_covers(self.compare, self.labels["elements"], "test frames")
+            check_covers(self.compare, self.label_info["elements"], "test frames")
         self.yaml_path = Path(s.potentials_out or potentials_dir()) / f"{s.name}.yaml"
 
     @property
@@ -126,7 +126,7 @@ class TrainTask(Task):
             files.append(reference_entry(Path(path), frames, s.fmt))
         return {"recipe": {"name": self.recipe.name, "source": self.recipe.source,
                            "sha256": file_sha256(run_dir / "recipe.yaml")},
-                "frames": files, "labels": self.labels, "epochs": self.epochs, "seed": self.seed,
+                "frames": files, "labels": self.label_info, "epochs": self.epochs, "seed": self.seed,
                 "registry_yaml": str(self.yaml_path)}
 
     def _recipe_path(self) -> Path:
