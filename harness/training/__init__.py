@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import catalog
 from ..config.model import ModelSpec
 from ..config.train import Recipe
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,24 @@ class Trainer:
     registry: Callable[[ModelSpec | None, Path], dict]
 
 
+def check_keys(recipe: Recipe, known, owned, what: str, owned_by: str) -> None:
+    """One line for the first key under the recipe's ``trainer:`` that the harness sets itself
+    (``owned``; ``owned_by`` says from what) or that the trainer does not know (``known``; the
+    closest known name is offered). ``what``: the trainer's options as a user would call them."""
+    import difflib
+
+    for key in recipe.trainer:
+        if key in owned:
+            raise ConfigError(f"recipe {recipe.name}: trainer key '{key}' is set by harness train ({owned_by}); "
+                              f"remove it")
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"recipe {recipe.name}: '{key}' is not {what}{hint}")
+
+
 def trainer(family: str) -> Trainer:
     return catalog.load("trainer", family)
 
 
-__all__ = ["Outcome", "Trainer", "TrainJob", "trainer"]
+__all__ = ["Outcome", "Trainer", "TrainJob", "check_keys", "trainer"]

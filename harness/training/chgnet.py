@@ -19,7 +19,6 @@ is the best-validation checkpoint (forces when they are a target, else energies)
 from __future__ import annotations
 
 import contextlib
-import difflib
 import inspect
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
 from ..units import EV_A3_TO_GPA
-from . import Outcome, Trainer, TrainJob
+from . import Outcome, Trainer, TrainJob, check_keys
 
 OWNED = {"model", "epochs", "starting_epoch", "use_device", "torch_seed", "data_seed", "print_freq",
          "wandb_path", "wandb_init_kwargs", "extra_run_config", "check_cuda_mem"}
@@ -44,15 +43,8 @@ def _trainer_class():
 
 def check(recipe: Recipe) -> None:
     params = set(inspect.signature(_trainer_class().__init__).parameters) - {"self", "kwargs"}
-    known = (params | EXTRA) - OWNED
-    for key in recipe.trainer:
-        if key in OWNED:
-            raise ConfigError(f"recipe {recipe.name}: trainer key '{key}' is set by harness train (the base model, "
-                              f"the recipe's epochs and seed, --device); remove it")
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"recipe {recipe.name}: '{key}' is not an argument of chgnet.trainer.Trainer{hint}")
+    check_keys(recipe, (params | EXTRA) - OWNED, OWNED, "an argument of chgnet.trainer.Trainer",
+               "the base model, the recipe's epochs and seed, --device")
     targets = recipe.trainer.get("targets", "ef")
     if not (isinstance(targets, str) and targets in ("e", "ef", "efs", "efsm")):
         raise ConfigError(f"recipe {recipe.name}: trainer targets must be e, ef, efs or efsm, got {targets!r}")

@@ -12,7 +12,6 @@ and ``--resume`` continues from the latest checkpoint (``--restart_latest``).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from .._env import prepare_torch
 from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
-from . import Outcome, Trainer, TrainJob
+from . import Outcome, Trainer, TrainJob, check_keys
 from .labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY, write_training_xyz
 
 # options the harness sets from the run (a recipe that sets them is refused: one source of truth)
@@ -61,15 +60,8 @@ def check(recipe: Recipe) -> None:
     if recipe.checkpoint != "best-validation":
         raise ConfigError(f"recipe {recipe.name}: mace_run_train keeps the best-validation checkpoint only "
                           f"(checkpoint: {recipe.checkpoint})")
-    known = _parser_actions()
-    for key in recipe.trainer:
-        if key in OWNED:
-            raise ConfigError(f"recipe {recipe.name}: trainer key '{key}' is set by harness train (from the frames, "
-                              f"the split, the recipe's epochs/seed/batch_size and --device); remove it")
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"recipe {recipe.name}: '{key}' is not an option of mace_run_train{hint}")
+    check_keys(recipe, set(_parser_actions()), OWNED, "an option of mace_run_train",
+               "from the frames, the split, the recipe's epochs/seed/batch_size and --device")
 
 
 def _base_file(base: ModelSpec) -> Path:
