@@ -187,3 +187,43 @@ def test_a_rendered_training_runs_as_a_job_and_asks_for_one_gpu(project):
     once = results(runs / "tiny-once-train")
     assert job["history"][0]["valid_loss"] == pytest.approx(once["history"][0]["valid_loss"], rel=1e-9)
     assert job["model"]["use_as"] == "MODEL=tiny-job"
+
+
+def test_a_training_killed_with_sigkill_resumes_where_it_stopped(project):
+    """The whole process group of `harness train` (the harness and mace_run_train below it, as
+    scancel or a node failure would) killed after epoch 3 of 6: `--resume` continues from the
+    trainer's latest checkpoint (no epoch before it trained again) and finishes with every epoch
+    in the history once."""
+    import signal
+    import subprocess
+    import sys
+
+    (project / "tiny.yaml").write_text(TINY_SCRATCH.replace("epochs: 3", "epochs: 6"))
+    runs = project / "runs"
+    cmd = [sys.executable, "-m", "harness", "train", str(MLEARN_CU), "--recipe", str(project / "tiny.yaml"),
+           "--name", "tiny-kill", "--runs-dir", str(runs)]
+    env = dict(os.environ, HARNESS_ROOT=str(project))
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "epoch 3/6" in line:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    status = subprocess.run([sys.executable, "-m", "harness", "status", str(runs / "tiny-kill-train")],
+                            capture_output=True, text=True, env=env)
+    assert "interrupted" in status.stdout
+    again = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    trained = [line.split("|")[0].split("epoch")[1].strip() for line in again.stderr.splitlines()
+               if line.startswith("[train] epoch")]
+    assert trained and "1/6" not in trained and trained[-1] == "6/6", trained
+    res = results(runs / "tiny-kill-train")
+    assert [h["epoch"] for h in res["history"]] == list(range(6))
+    # epoch 1 is the killed run's (mace_run_train restarts at the epoch of its newest whole
+    # checkpoint, 1 or 2 here, and trains that one again)
+    printed = [float(line.split("valid loss ")[1].split(" ")[0]) for line in seen if "valid loss" in line]
+    assert res["history"][0]["valid_loss"] == pytest.approx(printed[0], rel=1e-3)
+    assert res["model"]["use_as"] == "MODEL=tiny-kill"

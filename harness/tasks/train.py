@@ -28,7 +28,7 @@ import yaml
 
 from ..config import TrainSettings, load_model, load_recipe, potentials_dir
 from ..errors import ConfigError, RunExistsError
-from ..files import file_sha256, read_json, write_json, write_text
+from ..files import copy_atomic, file_sha256, read_json, write_json, write_text
 from ..forces import TEMPLATES as FORCE_TEMPLATES
 from ..progress import hms
 from ..provenance import now
@@ -188,7 +188,7 @@ class TrainTask(Task):
         dest = run_dir / TRAINED
         dest.mkdir(exist_ok=True)
         model_file = dest / f"{s.name}{self.trainer.suffix}"
-        shutil.copyfile(outcome.model_file, model_file)
+        copy_atomic(outcome.model_file, model_file)
         start = f"fine-tuned from {self.base.label}" if self.base is not None else "trained from scratch"
         data = {"name": s.name, "family": r.family,
                 "description": f"{r.family} {start} by {outcome.trainer} (recipe {r.name}, {self.epochs} epochs, "

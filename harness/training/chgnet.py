@@ -12,7 +12,9 @@ first fitted to the training energies.
 ``Trainer.train`` is called once per epoch (its own loop, ``starting_epoch`` .. ``epochs``), so
 the harness can print a progress line between epochs; the trainer's scheduler, optimizer and
 history carry over, and it writes its checkpoints (``epoch*``, ``bestE_*``, ``bestF_*``) as
-usual. ``--resume`` reloads the latest epoch checkpoint with ``Trainer.load``. The kept model
+usual. CHGNet deletes its previous epoch checkpoint before writing the next one (in place), so
+after each epoch the harness copies the new one atomically to ``resume.pth.tar``; ``--resume``
+reloads that with ``Trainer.load`` (optimizer, scheduler and history included). The kept model
 is the best-validation checkpoint (forces when they are a target, else energies) or the last.
 """
 
@@ -26,6 +28,7 @@ from .._env import prepare_torch
 from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
+from ..files import copy_atomic
 from ..units import EV_A3_TO_GPA
 from . import Outcome, Trainer, TrainJob, check_keys
 
@@ -113,9 +116,9 @@ def train(job: TrainJob) -> Outcome:
             train_set, valid_set = _dataset(job.train, targets), _dataset(job.valid, targets)
             train_loader = _loader(train_set, recipe.batch_size, job.seed, True)
             valid_loader = _loader(valid_set, recipe.batch_size, job.seed, False)
-            latest = sorted(checkpoints.glob("epoch*.pth.tar"))
-            if job.resume and latest:
-                trainer = ChgnetTrainer.load(str(latest[-1]))
+            resume_file = work / "resume.pth.tar"
+            if job.resume and resume_file.is_file():
+                trainer = ChgnetTrainer.load(str(resume_file))
             else:
                 if job.base is not None:
                     if job.base.base is not None or job.base.family != "chgnet":
@@ -133,6 +136,8 @@ def train(job: TrainJob) -> Outcome:
                 trainer.starting_epoch, trainer.epochs = epoch, epoch + 1
                 trainer.train(train_loader, valid_loader, None, save_dir=str(checkpoints),
                               train_composition_model=composition)
+                (latest,) = checkpoints.glob(f"epoch{epoch}_*.pth.tar")
+                copy_atomic(latest, resume_file)
                 if job.progress is not None:
                     log.flush()
                     job.progress(epoch, job.epochs, _row(epoch, trainer.training_history))
@@ -147,7 +152,7 @@ def train(job: TrainJob) -> Outcome:
     (kept,) = sorted(checkpoints.glob(f"{prefix}*.pth.tar"))[-1:]
     epoch = int(kept.name.removeprefix(prefix).removeprefix("_epoch").split("_")[0])
     model_file = work / f"{job.name}.pth.tar"
-    model_file.write_bytes(kept.read_bytes())
+    copy_atomic(kept, model_file)
     initial_row = {"valid_energy_mae_eV_per_atom": initial.get("e"), "valid_force_mae_eV_A": initial.get("f"),
                    "valid_stress_mae_GPa": initial.get("s")}
     return Outcome(model_file=model_file, history=rows, kept_epoch=epoch, initial=initial_row,

@@ -7,7 +7,11 @@ offline). The recipe's ``trainer:`` keys are ``mace_run_train``'s own option nam
 against the installed parser; the harness sets the files, folders, keys, seed, epochs, batch
 size and device itself. mace-torch keeps the checkpoint of the lowest validation loss; the
 run's log (``mace_run_train.log``), checkpoints and per-epoch results stay in the work folder,
-and ``--resume`` continues from the latest checkpoint (``--restart_latest``).
+and ``--resume`` continues from the latest checkpoint (``--restart_latest``). mace removes its
+old checkpoint before writing the new one, in place: the harness keeps two (``--keep_checkpoints``,
+pruned after each epoch) and drops a cut newest one before resuming, so a kill at any instant
+leaves a checkpoint to resume from. mace restarts at the epoch of that checkpoint and trains it
+again.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from . import Outcome, Trainer, TrainJob, check_keys
 from .labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY, write_training_xyz
 
 # options the harness sets from the run (a recipe that sets them is refused: one source of truth)
-OWNED = {"name", "seed", "train_file", "valid_file", "test_file", "valid_fraction", "max_num_epochs", "device",
-         "energy_key", "forces_key", "stress_key", "virials_key", "model_dir", "log_dir", "checkpoints_dir",
-         "results_dir", "work_dir", "downloads_dir", "foundation_model", "multiheads_finetuning", "restart_latest",
-         "batch_size", "valid_batch_size", "compute_stress", "pt_train_file"}
+OWNED = {"name", "seed", "keep_checkpoints", "train_file", "valid_file", "test_file", "valid_fraction",
+         "max_num_epochs", "device", "energy_key", "forces_key", "stress_key", "virials_key", "model_dir",
+         "log_dir", "checkpoints_dir", "results_dir", "work_dir", "downloads_dir", "foundation_model",
+         "multiheads_finetuning", "restart_latest", "batch_size", "valid_batch_size", "compute_stress",
+         "pt_train_file"}
 _EPOCH = re.compile(r"INFO: (Initial|Epoch (\d+)):")
 _KEPT = re.compile(r"Loading checkpoint: \S*_epoch-(\d+)")
+_CHECKPOINT = re.compile(r"_epoch-(\d+)(_swa)?\.pt$")
+KEEP = 2  # checkpoints kept: the newest may be cut by a kill while mace writes it
 
 
 def _parser_actions() -> dict:
@@ -88,7 +95,7 @@ def _arguments(job: TrainJob, train_xyz: Path, valid_xyz: Path, stress: bool) ->
             "max_num_epochs": job.epochs, "device": job.device, "energy_key": ENERGY_KEY, "forces_key": FORCES_KEY,
             "stress_key": STRESS_KEY, "model_dir": "model", "log_dir": "logs", "checkpoints_dir": "checkpoints",
             "results_dir": "results", "batch_size": r.batch_size, "valid_batch_size": r.batch_size,
-            "compute_stress": stress, "plot": False}
+            "compute_stress": stress, "plot": False, "keep_checkpoints": True}
     if job.base is not None:
         base = _base_file(job.base)
         args.update(foundation_model=str(base), multiheads_finetuning=False, E0s=_base_e0s(base))
@@ -102,6 +109,36 @@ def _arguments(job: TrainJob, train_xyz: Path, valid_xyz: Path, stress: bool) ->
     if job.resume:
         out.append("--restart_latest")
     return out
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    """mace's checkpoints in ``folder``, oldest first (by epoch)."""
+    found = [(int(m.group(1)), p) for p in folder.glob("*.pt") if (m := _CHECKPOINT.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def prune_checkpoints(folder: Path, keep: int = KEEP) -> None:
+    """All but the ``keep`` newest checkpoints removed. mace itself removes the old checkpoint
+    before it writes the new one (not atomically): a kill in between leaves none, or a cut
+    file. The harness runs it with ``--keep_checkpoints`` and prunes here, after each epoch."""
+    for path in _checkpoints(folder)[:-keep]:
+        path.unlink(missing_ok=True)
+
+
+def drop_unreadable_checkpoints(folder: Path) -> list[str]:
+    """Before a resume: the newest checkpoints that torch cannot load (cut by a kill while being
+    written) removed, so ``--restart_latest`` starts from the newest whole one; their names."""
+    import torch
+
+    dropped = []
+    for path in reversed(_checkpoints(folder)):
+        try:
+            torch.load(str(path), map_location="cpu", weights_only=False)
+            break
+        except Exception:  # noqa: BLE001 - a cut zip or pickle raises many types
+            path.unlink()
+            dropped.append(path.name)
+    return dropped
 
 
 def _eval_rows(results_dir: Path) -> list[dict]:
@@ -146,6 +183,11 @@ def train(job: TrainJob) -> Outcome:
     work = Path(job.workdir)
     work.mkdir(parents=True, exist_ok=True)
     stress = all(a.calc.results.get("stress") is not None for a in job.train + job.valid)
+    if job.resume:
+        prepare_torch()
+        for name in drop_unreadable_checkpoints(work / "checkpoints"):
+            print(f"harness: checkpoint {name} was cut while being written (the kill); resuming from the one "
+                  f"before it", file=sys.stderr)
     train_xyz = write_training_xyz(work / "train.xyz", job.train)
     valid_xyz = write_training_xyz(work / "valid.xyz", job.valid)
     command = _arguments(job, train_xyz, valid_xyz, stress)
@@ -159,7 +201,9 @@ def train(job: TrainJob) -> Outcome:
             last = (last + [line.rstrip()])[-20:]
             if (m := _KEPT.search(line)) is not None:
                 kept = int(m.group(1))
-            if (m := _EPOCH.search(line)) is not None and m.group(2) is not None and job.progress is not None:
+            if (m := _EPOCH.search(line)) is not None and m.group(2) is not None:
+                prune_checkpoints(work / "checkpoints")
+            if m is not None and m.group(2) is not None and job.progress is not None:
                 rows, _ = history(work / "results")
                 row = next((r for r in rows if r["epoch"] == int(m.group(2))), {"epoch": int(m.group(2))})
                 job.progress(int(m.group(2)), job.epochs, row)
