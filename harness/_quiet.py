@@ -19,8 +19,9 @@ import warnings
 KNOWN = (
     ("print", None, r"cuequivariance or cuequivariance_torch is not available",
      "mace-torch at import: an optional GPU kernel library; the CPU path needs none"),
-    ("print", None, r"^CHGNet v?\S+ initialized with [\d,]+ parameters",
-     "CHGNet's parameter count at load; the harness records the weights' sha256"),
+    ("print", None, r"^CHGNet (v?\S+ )?initialized with [\d,]+ parameters",
+     "CHGNet's parameter count at load (a trained checkpoint's without a version); the harness records "
+     "the weights' sha256"),
     ("print", None, r"^CHGNet will run on (cpu|cuda)",
      "CHGNet's device at load; the harness runs on the CPU here and says which engine"),
     ("logging", "root", r"Default dtype \S+ does not match model dtype \S+, converting",
