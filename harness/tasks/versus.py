@@ -4,8 +4,8 @@ through the same probes, one table and figures (Cao & Clancy's comparison, Figur
 Each probe is an ordinary task run in its own run folder (completed folders are reused, an
 interrupted one is resumed): ``softening`` on labelled frames, ``neb`` (the barrier of a hop),
 ``md`` (temperature, pressure, g(r) peak, diffusion; Dyna-Mat errors against
-``<reference-dir>/<system>.*`` when given), ``phonons`` (highest frequency, stability),
-``slide`` (the sliding barrier along a fixed path). Outputs in ``<runs>/versus-<tag>/``:
+``<reference-dir>/<system>.*`` when given), ``phonons`` (the highest frequency), ``slide``
+(the rigid sliding barrier, meV/Å²). Outputs in ``<runs>/versus-<tag>/``:
 ``versus.json``, ``versus.csv`` and ``versus.md`` (one row per model, one column per metric,
 with the reference and each model's error where the user gave a reference),
 ``bars.png`` (one panel per metric, a bar per model, the reference as a line) and
@@ -95,10 +95,9 @@ def probe_metrics(probe: str, task, results: dict, run_dir: Path, s: VersusSetti
         return {"softening_scale": p["softening_scale"], "force_mae_eV_A": p["force_mae_eV_A"],
                 "force_cmae_eV_A": p["force_cmae_eV_A"]}
     if probe == "phonons":
-        return {"max_frequency_THz": results.get("max_frequency_THz"),
-                "min_frequency_THz": results.get("min_frequency_THz")}
+        return {"max_frequency_THz": results.get("max_frequency_THz")}
     if probe == "slide":
-        return {"slide_barrier_eV": results["profile"]["barrier_eV"]}
+        return {"sliding_barrier_meV_per_A2": results["sliding_barrier_meV_per_A2"]}
     out = dict(type(task).metrics(results))
     if probe == "md" and s.reference_dir:
         out.update(type(task).reference_errors(run_dir, Path(s.reference_dir), task.settings.system.name))
