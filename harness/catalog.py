@@ -52,6 +52,7 @@ TASKS = {
 TRAINERS = {
     "mace": "harness.training.mace:MACE_TRAINER",
     "chgnet": "harness.training.chgnet:CHGNET_TRAINER",
+    "sevennet": "harness.training.sevennet:SEVENNET_TRAINER",
 }
 SCHEDULERS = {
     "slurm": "harness.jobs.slurm",

@@ -197,6 +197,8 @@ def _training_inputs(inp: Path) -> None:
     (inp / "big-recipe.yaml").write_text(tiny.replace("train: 3", "train: 30") % "")
     (inp / "chgnet-typo.yaml").write_text("family: chgnet\nmode: finetune\nbase: chgnet\nsplit: {train: 3, "
                                           "validation: 1}\nepochs: 1\ntrainer: {learning_rat: 0.001}\n")
+    (inp / "sevenn-typo.yaml").write_text("family: sevennet\nmode: scratch\nsplit: {train: 3, validation: 1}\n"
+                                          "epochs: 1\ntrainer: {train: {optimiser: adam}}\n")
     (inp / "ft-recipe.yaml").write_text("family: mace\nmode: finetune\nsplit: {train: 3, validation: 1}\n"
                                         "epochs: 1\n")
 
@@ -431,6 +433,8 @@ CASES = [
       f"{TRAIN}", 2, "trainer key 'train_file' is set by harness train"),
     c("train-chgnet-typo", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/chgnet-typo.yaml --name m {TRAIN}", 2,
       "'learning_rat' is not an argument of chgnet.trainer.Trainer (did you mean 'learning_rate'?)"),
+    c("train-sevenn-typo", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/sevenn-typo.yaml --name m {TRAIN}", 2,
+      "'optimiser' is not a train key of sevenn's input.yaml (did you mean 'optimizer'?)"),
     c("train-recipe-unknown", f"train {{w}}/in/cu-frames.xyz --recipe teleport --name m {TRAIN}", 2,
       "unknown recipe 'teleport'"),
     c("train-split-too-big", f"train {{w}}/in/cu-frames.xyz --recipe {{w}}/in/big-recipe.yaml --name m {TRAIN}", 2,

@@ -227,3 +227,44 @@ def test_a_training_killed_with_sigkill_resumes_where_it_stopped(project):
     printed = [float(line.split("valid loss ")[1].split(" ")[0]) for line in seen if "valid loss" in line]
     assert res["history"][0]["valid_loss"] == pytest.approx(printed[0], rel=1e-3)
     assert res["model"]["use_as"] == "MODEL=tiny-kill"
+
+
+SEVENNET_SCRATCH = """family: sevennet
+mode: scratch
+split: {train: 16, validation: 4}
+seed: 1
+epochs: 2
+batch_size: 2
+trainer:
+  model: {chemical_species: auto, cutoff: 4.0, channel: 4, lmax: 1, num_convolution_layer: 1, is_parity: false}
+  train: {optimizer: adam, optim_param: {lr: 0.004}, scheduler: exponentiallr, scheduler_param: {gamma: 0.99}}
+"""
+
+
+def test_sevennet_from_scratch_and_finetuned_by_sevenn(project):
+    """sevenn's own trainer (its input.yaml): the registered checkpoint, evaluated through LAMMPS
+    on the validation frames, gives sevenn's validation force MAE and energy RMSE of the kept
+    epoch; the shipped fine-tune recipe (SevenNet's preset, 1 of its epochs) continues from it."""
+    import csv
+
+    (project / "sv.yaml").write_text(SEVENNET_SCRATCH)
+    runs = project / "runs"
+    main(["train", str(MLEARN_CU), "--recipe", str(project / "sv.yaml"), "--name", "sv-tiny", "--runs-dir", str(runs),
+          "--no-progress"])
+    run = runs / "sv-tiny-train"
+    res = results(run)
+    assert res["training"]["trainer"] == "sevenn" and res["model"]["use_as"] == "MODEL=sv-tiny"
+    with open(run / "trainer" / "out" / "lc.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    kept = rows[res["training"]["kept_epoch"]]
+    assert float(kept["validset_TotalLoss"]) == min(float(r["validset_TotalLoss"]) for r in rows)
+    frames = split_frames(run, "validation")
+    _, mae = rmse_on("sv-tiny", frames)
+    assert mae == pytest.approx(float(kept["validset_Force_MAE"]), rel=1e-4)
+
+    main(["train", str(MLEARN_CU), "--recipe", "sevennet-finetune", "--base", "sv-tiny", "--epochs", "1",
+          "--name", "sv-tiny-ft", "--runs-dir", str(runs), "--no-progress"])
+    ft = results(runs / "sv-tiny-ft-train")
+    config = (runs / "sv-tiny-ft-train" / "trainer" / "input.yaml").read_text()
+    assert "continue:" in config and "loss: Huber" in config and "channel: 4" in config
+    assert ft["test_errors"]["before"]["model"] == "sv-tiny" and ft["test_errors"]["after"]["model"] == "sv-tiny-ft"
