@@ -141,7 +141,8 @@ def test_mace_from_scratch_runs_md_and_a_finetune_starts_from_its_weights(projec
 def test_chgnet_finetune_with_the_deng_recipe(project, capsys):
     """Deng et al.'s CHGNet recipe (Adam 1e-3 cosine to 1e-5, loss 0.1:100:0.1, 9:1 of 10
     structures, best-validation checkpoint), run for 5 of its 100 epochs here: the held-out force
-    MAE and cMAE fall below the pretrained model's, and training starts from its weights."""
+    MAE and cMAE fall below the pretrained model's, the softening scale of the held-out frames the
+    pretrained model softens moves toward 1, and training starts from its weights."""
     runs = project / "runs"
     main(["train", str(MLEARN_CU), "--recipe", "chgnet-finetune-deng", "--name", "chgnet-cu", "--epochs", "5",
           "--runs-dir", str(runs)])
@@ -155,6 +156,12 @@ def test_chgnet_finetune_with_the_deng_recipe(project, capsys):
     assert before["model"] == "chgnet" and after["model"] == "chgnet-cu" and after["engine"] == "bridge"
     assert after["force_mae_eV_A"] < before["force_mae_eV_A"]
     assert after["force_cmae_eV_A"] < before["force_cmae_eV_A"]
+    # where the pretrained model is softened (the vacancy snapshots: 0.85; on the AIMD ones it is
+    # 1.00, so over all frames there is no softening to remove) the fine-tune moves it toward 1
+    softened = {g: p for g, p in before["per_group"].items() if p["softening_scale"] < 0.95}
+    assert softened, before["per_group"]
+    for group, p in softened.items():
+        assert abs(1 - after["per_group"][group]["softening_scale"]) < abs(1 - p["softening_scale"]), group
     # the pretrained CHGNet on the validation frame, through LAMMPS, is where training started
     _, mae = rmse_on("chgnet", split_frames(run, "validation"))
     assert res["training"]["initial_validation"]["valid_force_mae_eV_A"] == pytest.approx(mae, rel=2e-3)

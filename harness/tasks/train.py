@@ -230,7 +230,7 @@ class TrainTask(Task):
             forces[role] = f_mod
             spec = self.compare if role == "before" else load_model(str(self.yaml_path))
             errors[role] = {"model": spec.label, "engine": engine, **force_parity(f_ref, f_mod),
-                            **energy_errors(test, results)}
+                            **energy_errors(test, results), "per_group": per_group(test, results)}
         figures = [training_figure(training, run_dir / "training.png", title=f"{self.settings.name}: "
                                    f"{self.recipe.name}")]
         if forces:
@@ -290,6 +290,27 @@ def energy_errors(frames: list, results: list) -> dict:
             "energy_rmse_eV_per_atom": float(np.sqrt((d ** 2).mean())),
             "energy_mean_offset_eV_per_atom": float(d.mean()),
             "energy_mae_after_offset_eV_per_atom": float(np.abs(d - d.mean()).mean())}
+
+
+def per_group(frames: list, results: list) -> dict:
+    """Force parity per group of frames (``atoms.info['group']``: mlearn's AIMD-NVT, Vacancy,
+    Elastic ...); groups whose RMS reference force is below the softening fit's threshold (frames
+    at a minimum carry no force scale) are left out."""
+    from ..analysis.parity import MIN_RMS_FORCE_EV_A, force_parity
+
+    groups: dict[str, list[int]] = {}
+    for i, a in enumerate(frames):
+        if "group" in a.info:
+            groups.setdefault(str(a.info["group"]), []).append(i)
+    out = {}
+    for name, idx in groups.items():
+        p = force_parity(np.concatenate([frames[i].calc.results["forces"] for i in idx]),
+                         np.concatenate([results[i].forces_eV_A for i in idx]))
+        if p["reference_rms_force_eV_A"] >= MIN_RMS_FORCE_EV_A:
+            out[name] = {"n_frames": len(idx), "softening_scale": p["softening_scale"],
+                         "force_mae_eV_A": p["force_mae_eV_A"],
+                         "reference_rms_force_eV_A": p["reference_rms_force_eV_A"]}
+    return out
 
 
 def epoch_progress(label: str, t0: float, stream=None):
