@@ -105,12 +105,14 @@ def probe_metrics(probe: str, task, results: dict, run_dir: Path, s: VersusSetti
 
 
 def run_probe(task, runs_dir: Path, progress: bool) -> tuple[Path, dict]:
-    """A completed folder's results as they are; an interrupted one resumed; else a new run."""
+    """A completed folder's results as they are (only one rendered from the same settings: two
+    models of one name would share a folder); an interrupted one resumed; else a new run."""
     from ..runs import load_run
-    from .base import collect_run, run_task
+    from .base import check_reusable, collect_run, run_task
 
     path = Path(runs_dir) / task.run_name
     if path.is_dir():
+        check_reusable(task, path, "two models of the same name? give the models distinct names, or another --runs-dir")
         record = load_run(path)
         if record.status == "completed":
             results = read_json(path / "results.json") if (path / "results.json").is_file() else \
