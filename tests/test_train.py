@@ -275,3 +275,19 @@ def test_sevennet_from_scratch_and_finetuned_by_sevenn(project):
     config = (runs / "sv-tiny-ft-train" / "trainer" / "input.yaml").read_text()
     assert "continue:" in config and "loss: Huber" in config and "channel: 4" in config
     assert ft["test_errors"]["before"]["model"] == "sv-tiny" and ft["test_errors"]["after"]["model"] == "sv-tiny-ft"
+
+
+def test_a_trainer_that_fails_is_one_line_naming_its_log(project, capsys):
+    """An option value mace_run_train refuses (its own argparse) ends the run in one line: what the
+    trainer said last and where its whole log is; the run folder says failed."""
+    (project / "bad.yaml").write_text(TINY_SCRATCH.replace("model: MACE", "model: NoSuchModel"))
+    runs = project / "runs"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(MLEARN_CU), "--recipe", str(project / "bad.yaml"), "--name", "bad", "--runs-dir",
+              str(runs), "--no-progress"])
+    assert exc.value.code != 0
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("harness: error: mace_run_train failed:") and "invalid choice: 'NoSuchModel'" in line
+    assert "mace_run_train.log" in line and "Traceback" not in line
+    summary = json.loads((runs / "bad-train" / "summary.json").read_text())
+    assert summary["status"] == "failed" and not (project / "potentials" / "bad.yaml").exists()

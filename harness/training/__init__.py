@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import catalog
 from ..config.model import ModelSpec
 from ..config.train import Recipe
-from ..errors import ConfigError
+from ..errors import ConfigError, TrainingError
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,30 @@ def check_keys(recipe: Recipe, known, owned, what: str, owned_by: str) -> None:
             raise ConfigError(f"recipe {recipe.name}: '{key}' is not {what}{hint}")
 
 
+def run_trainer(tool: str, command: list[str], work: Path, on_line: Callable[[str], None], *,
+                env: dict | None = None) -> None:
+    """Run a trainer's own command in ``work``: every line it prints appended to ``<tool>.log``
+    there and handed to ``on_line`` (progress, checkpoints); a failure is one line, the last
+    thing it said and where its whole log is."""
+    import os
+    import subprocess
+
+    log_path = Path(work) / f"{tool}.log"
+    last: list[str] = []
+    with open(log_path, "a") as log, subprocess.Popen(
+            command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}) as proc:
+        for line in proc.stdout:
+            log.write(line)
+            last = (last + [line.rstrip()])[-20:]
+            on_line(line)
+    if proc.returncode != 0:
+        said = next((x for x in reversed(last) if x.strip() and not x.startswith(" ")), f"exit {proc.returncode}")
+        raise TrainingError(f"{tool} failed: {said[-300:]} (log: {log_path})")
+
+
 def trainer(family: str) -> Trainer:
     return catalog.load("trainer", family)
 
 
-__all__ = ["Outcome", "Trainer", "TrainJob", "check_keys", "trainer"]
+__all__ = ["Outcome", "Trainer", "TrainJob", "check_keys", "run_trainer", "trainer"]

@@ -17,9 +17,7 @@ again.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from .._env import prepare_torch
 from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
-from . import Outcome, Trainer, TrainJob, check_keys
+from . import Outcome, Trainer, TrainJob, check_keys, run_trainer
 from .labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY, write_training_xyz
 
 # options the harness sets from the run (a recipe that sets them is refused: one source of truth)
@@ -192,30 +190,25 @@ def train(job: TrainJob) -> Outcome:
     valid_xyz = write_training_xyz(work / "valid.xyz", job.valid)
     command = _arguments(job, train_xyz, valid_xyz, stress)
     (work / "command.txt").write_text(" ".join(command[1:]) + "\n")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    kept, last = None, []
-    with open(work / "mace_run_train.log", "a") as log, subprocess.Popen(
-            command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
-        for line in proc.stdout:
-            log.write(line)
-            last = (last + [line.rstrip()])[-20:]
-            if (m := _KEPT.search(line)) is not None:
-                kept = int(m.group(1))
-            if (m := _EPOCH.search(line)) is not None and m.group(2) is not None:
-                prune_checkpoints(work / "checkpoints")
-            if m is not None and m.group(2) is not None and job.progress is not None:
+    kept = []  # the epoch of the checkpoint mace loads at the end (its best)
+
+    def on_line(line: str) -> None:
+        if (m := _KEPT.search(line)) is not None:
+            kept.append(int(m.group(1)))
+        if (m := _EPOCH.search(line)) is not None and m.group(2) is not None:
+            prune_checkpoints(work / "checkpoints")
+            if job.progress is not None:
                 rows, _ = history(work / "results")
                 row = next((r for r in rows if r["epoch"] == int(m.group(2))), {"epoch": int(m.group(2))})
                 job.progress(int(m.group(2)), job.epochs, row)
-    if proc.returncode != 0:
-        said = next((x for x in reversed(last) if x.strip() and not x.startswith(" ")), f"exit {proc.returncode}")
-        raise TrainingError(f"mace_run_train failed: {said[-300:]} (log: {work / 'mace_run_train.log'})")
+
+    run_trainer("mace_run_train", command, work, on_line)
     model = work / "model" / f"{job.name}.model"
     if not model.is_file():
         raise TrainingError(f"mace_run_train finished without writing {model} (log: {work / 'mace_run_train.log'})")
     rows, initial = history(work / "results")
-    return Outcome(model_file=model, history=rows, kept_epoch=kept, initial=initial, trainer="mace_run_train",
-                   version=f"mace-torch {mace.__version__}")
+    return Outcome(model_file=model, history=rows, kept_epoch=kept[-1] if kept else None, initial=initial,
+                   trainer="mace_run_train", version=f"mace-torch {mace.__version__}")
 
 
 def registry(base: ModelSpec | None, model_file: Path) -> dict:

@@ -13,9 +13,7 @@ continues from the newest whole epoch checkpoint. Labels are read by sevenn thro
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
 from ..files import copy_atomic
-from . import Outcome, Trainer, TrainJob, check_keys
+from . import Outcome, Trainer, TrainJob, check_keys, run_trainer
 
 SECTIONS = ("model", "train", "data")
 OWNED = {"train": {"random_seed", "epoch", "continue", "use_testset", "csv_log", "per_epoch"},
@@ -150,21 +148,17 @@ def train(job: TrainJob) -> Outcome:
     config["train"].setdefault("error_record", ERROR_RECORD if stress else ERROR_RECORD[:3] + ERROR_RECORD[4:])
     (work / "input.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "sevenn.main.sevenn", "input.yaml", "-s", "-w", "out"]
-    last, epoch = [], None
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"CUDA_VISIBLE_DEVICES": ""} if job.device == "cpu" else {})}
-    with open(work / "sevenn_train.log", "a") as log, subprocess.Popen(
-            command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
-        for line in proc.stdout:
-            log.write(line)
-            last = (last + [line.rstrip()])[-20:]
-            if (m := _EPOCH.match(line)) is not None:
-                epoch = int(m.group(1)) - 1
-            elif line.startswith("Epoch ") and "elapsed" in line and epoch is not None and job.progress is not None:
-                row = next((r for r in history(out / "lc.csv") if r["epoch"] == epoch), {"epoch": epoch})
-                job.progress(epoch, job.epochs, row)
-    if proc.returncode != 0:
-        said = next((x for x in reversed(last) if x.strip() and not x.startswith(" ")), f"exit {proc.returncode}")
-        raise TrainingError(f"sevenn failed: {said[-300:]} (log: {work / 'sevenn_train.log'})")
+    epoch = []  # the epoch sevenn is in (its "Epoch N/M" header), reported when it says it ended
+
+    def on_line(line: str) -> None:
+        if (m := _EPOCH.match(line)) is not None:
+            epoch[:] = [int(m.group(1)) - 1]
+        elif line.startswith("Epoch ") and "elapsed" in line and epoch and job.progress is not None:
+            row = next((r for r in history(out / "lc.csv") if r["epoch"] == epoch[0]), {"epoch": epoch[0]})
+            job.progress(epoch[0], job.epochs, row)
+
+    run_trainer("sevenn", command, work, on_line,
+                env={"CUDA_VISIBLE_DEVICES": ""} if job.device == "cpu" else None)
     rows = history(out / "lc.csv")
     if job.recipe.checkpoint == "last":
         kept_file, kept = _epoch_checkpoints(out)[-1], rows[-1]["epoch"] if rows else None
@@ -172,7 +166,7 @@ def train(job: TrainJob) -> Outcome:
         kept_file = out / "checkpoint_best.pth"
         kept = min(rows, key=lambda r: r["valid_loss"])["epoch"] if rows else None
     if not kept_file.is_file():
-        raise TrainingError(f"sevenn finished without writing {kept_file} (log: {work / 'sevenn_train.log'})")
+        raise TrainingError(f"sevenn finished without writing {kept_file} (log: {work / 'sevenn.log'})")
     model_file = work / f"{job.name}.pth"
     copy_atomic(kept_file, model_file)
     return Outcome(model_file=model_file, history=rows, kept_epoch=kept, initial=None, trainer="sevenn",
