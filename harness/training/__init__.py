@@ -110,8 +110,33 @@ def run_trainer(tool: str, command: list[str], work: Path, on_line: Callable[[st
         raise TrainingError(f"{tool} failed: {said[-300:]} (log: {log_path})")
 
 
+def checkpoints_by_epoch(folder: Path, pattern) -> list[Path]:
+    """A trainer's epoch checkpoints in ``folder``, oldest first: the files whose name
+    ``pattern`` (a compiled regex, epoch as its first group) matches."""
+    found = [(int(m.group(1)), p) for p in Path(folder).glob("*") if (m := pattern.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def drop_unreadable(checkpoints: list[Path]) -> tuple[Path | None, list[str]]:
+    """Before a resume: the newest of ``checkpoints`` (oldest first) that torch loads, after
+    removing the newer ones it cannot (cut by a kill while the trainer wrote them in place);
+    returns it (``None``: none) and the names removed."""
+    import torch
+
+    dropped = []
+    for path in reversed(checkpoints):
+        try:
+            torch.load(str(path), map_location="cpu", weights_only=False)
+            return path, dropped
+        except Exception:  # noqa: BLE001 - a cut zip or pickle raises many types
+            path.unlink()
+            dropped.append(path.name)
+    return None, dropped
+
+
 def trainer(family: str) -> Trainer:
     return catalog.load("trainer", family)
 
 
-__all__ = ["Outcome", "Trainer", "TrainJob", "check_keys", "run_trainer", "trainer"]
+__all__ = ["Outcome", "Trainer", "TrainJob", "check_keys", "checkpoints_by_epoch", "drop_unreadable", "run_trainer",
+           "trainer"]

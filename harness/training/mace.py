@@ -25,7 +25,7 @@ from .._env import prepare_torch
 from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
-from . import Outcome, Trainer, TrainJob, check_keys, run_trainer
+from . import Outcome, Trainer, TrainJob, check_keys, checkpoints_by_epoch, drop_unreadable, run_trainer
 from .labels import ENERGY_KEY, FORCES_KEY, STRESS_KEY, write_training_xyz
 
 # options the harness sets from the run (a recipe that sets them is refused: one source of truth)
@@ -109,34 +109,12 @@ def _arguments(job: TrainJob, train_xyz: Path, valid_xyz: Path, stress: bool) ->
     return out
 
 
-def _checkpoints(folder: Path) -> list[Path]:
-    """mace's checkpoints in ``folder``, oldest first (by epoch)."""
-    found = [(int(m.group(1)), p) for p in folder.glob("*.pt") if (m := _CHECKPOINT.search(p.name))]
-    return [p for _, p in sorted(found)]
-
-
 def prune_checkpoints(folder: Path, keep: int = KEEP) -> None:
     """All but the ``keep`` newest checkpoints removed. mace itself removes the old checkpoint
     before it writes the new one (not atomically): a kill in between leaves none, or a cut
     file. The harness runs it with ``--keep_checkpoints`` and prunes here, after each epoch."""
-    for path in _checkpoints(folder)[:-keep]:
+    for path in checkpoints_by_epoch(folder, _CHECKPOINT)[:-keep]:
         path.unlink(missing_ok=True)
-
-
-def drop_unreadable_checkpoints(folder: Path) -> list[str]:
-    """Before a resume: the newest checkpoints that torch cannot load (cut by a kill while being
-    written) removed, so ``--restart_latest`` starts from the newest whole one; their names."""
-    import torch
-
-    dropped = []
-    for path in reversed(_checkpoints(folder)):
-        try:
-            torch.load(str(path), map_location="cpu", weights_only=False)
-            break
-        except Exception:  # noqa: BLE001 - a cut zip or pickle raises many types
-            path.unlink()
-            dropped.append(path.name)
-    return dropped
 
 
 def _eval_rows(results_dir: Path) -> list[dict]:
@@ -183,7 +161,7 @@ def train(job: TrainJob) -> Outcome:
     stress = all(a.calc.results.get("stress") is not None for a in job.train + job.valid)
     if job.resume:
         prepare_torch()
-        for name in drop_unreadable_checkpoints(work / "checkpoints"):
+        for name in drop_unreadable(checkpoints_by_epoch(work / "checkpoints", _CHECKPOINT))[1]:
             print(f"harness: checkpoint {name} was cut while being written (the kill); resuming from the one "
                   f"before it", file=sys.stderr)
     train_xyz = write_training_xyz(work / "train.xyz", job.train)

@@ -24,7 +24,7 @@ from ..config.model import ModelSpec
 from ..config.train import Recipe
 from ..errors import ConfigError, TrainingError
 from ..files import copy_atomic
-from . import Outcome, Trainer, TrainJob, check_keys, run_trainer
+from . import Outcome, Trainer, TrainJob, check_keys, checkpoints_by_epoch, drop_unreadable, run_trainer
 
 SECTIONS = ("model", "train", "data")
 OWNED = {"train": {"random_seed", "epoch", "continue", "use_testset", "csv_log", "per_epoch"},
@@ -71,24 +71,6 @@ def _base_checkpoint(base: ModelSpec) -> tuple[Path, dict]:
     return Path(path), torch_load(path)["config"]
 
 
-def _epoch_checkpoints(folder: Path) -> list[Path]:
-    found = [(int(m.group(1)), p) for p in folder.glob("checkpoint_*.pth") if (m := _CHECKPOINT.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def _newest_whole(folder: Path) -> Path | None:
-    """The newest epoch checkpoint torch can load (a kill may cut the one being written)."""
-    import torch
-
-    for path in reversed(_epoch_checkpoints(folder)):
-        try:
-            torch.load(str(path), map_location="cpu", weights_only=False)
-            return path
-        except Exception:  # noqa: BLE001 - a cut zip or pickle raises many types
-            path.unlink()
-    return None
-
-
 def _input(job: TrainJob, out: Path, stress: bool) -> dict:
     r = job.recipe
     model = dict(r.trainer.get("model") or {})
@@ -103,7 +85,7 @@ def _input(job: TrainJob, out: Path, stress: bool) -> dict:
         model = {k: v for k, v in config.items() if k in keys}
         train["continue"] = {"checkpoint": str(path), "reset_optimizer": True, "reset_scheduler": True,
                              "reset_epoch": True}
-    latest = _newest_whole(out) if job.resume and out.is_dir() else None
+    latest = drop_unreadable(checkpoints_by_epoch(out, _CHECKPOINT))[0] if job.resume and out.is_dir() else None
     if latest is not None:
         train["continue"] = {"checkpoint": str(latest), "reset_optimizer": False, "reset_scheduler": False,
                              "reset_epoch": False}
@@ -161,7 +143,7 @@ def train(job: TrainJob) -> Outcome:
                 env={"CUDA_VISIBLE_DEVICES": ""} if job.device == "cpu" else None)
     rows = history(out / "lc.csv")
     if job.recipe.checkpoint == "last":
-        kept_file, kept = _epoch_checkpoints(out)[-1], rows[-1]["epoch"] if rows else None
+        kept_file, kept = checkpoints_by_epoch(out, _CHECKPOINT)[-1], rows[-1]["epoch"] if rows else None
     else:
         kept_file = out / "checkpoint_best.pth"
         kept = min(rows, key=lambda r: r["valid_loss"])["epoch"] if rows else None
