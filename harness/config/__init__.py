@@ -25,7 +25,7 @@ from .md import RELAX_MODES, HighEnergySettings, MDSettings, md_settings
 from .model import ModelSpec, list_models, load_model
 from .neb import NEBSettings, PathSettings, SlideSettings
 from .phonons import PhononsSettings, ScreenSettings, SigmaSettings
-from .project import inputs_dir, potentials_dir, project_root, templates_dir
+from .project import inputs_dir, potentials_dir, project_root, templates_dir, use_as
 from .settings import Settings
 from .static import DefectsSettings, MixingSettings, SurfacesSettings
 from .system import PROTOTYPES, THERMOSTATS, MDProtocol, StructureSpec, SystemSpec, list_systems, load_system
@@ -38,5 +38,6 @@ __all__ = [
     "md_settings", "MDProtocol", "MDSettings", "ModelSpec", "NEBSettings", "PathSettings",
     "PhononsSettings", "potentials_dir", "project_root", "PROTOTYPES", "RELAX_MODES", "ScreenSettings", "Settings",
     "SigmaSettings", "SinglePointSettings", "SlideSettings", "SofteningSettings", "StructureSpec", "SystemSpec",
-    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS", "Recipe", "TrainSettings", "list_recipes", "load_recipe"
+    "templates_dir", "THERMOSTATS", "TRAJECTORY_FORMATS", "Recipe", "TrainSettings", "list_recipes", "load_recipe",
+    "use_as"
 ]

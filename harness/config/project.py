@@ -133,6 +133,15 @@ def potentials_dir() -> Path:
     return project_root() / "potentials"
 
 
+def use_as(model_yaml: Path) -> str:
+    """How a user names a model YAML a command wrote: ``MODEL=<stem>`` when it sits in the
+    project's ``potentials/`` (the registry), else ``--model <path>``."""
+    model_yaml = Path(model_yaml)
+    if model_yaml.parent.resolve() == potentials_dir().resolve():
+        return f"MODEL={model_yaml.stem}"
+    return f"--model {model_yaml}"
+
+
 def templates_dir() -> Path:
     """``templates/`` of :func:`project_root` (lookups search every place: :func:`search_dirs`)."""
     return project_root() / "templates"

@@ -37,6 +37,7 @@ class Recipe:
 
     name: str
     source: str
+    path: str  # the recipe file (copied into the run folder)
     family: str
     mode: str
     train: int | float
@@ -99,6 +100,7 @@ def load_recipe(name: str) -> Recipe:
     return Recipe(
         name=r.name("name") if r.has("name") else safe_name(path.stem, "recipe"),
         source=source,
+        path=str(path),
         family=r.str("family", allowed=catalog.names("trainer")),
         mode=mode,
         train=_fraction_or_count(split, "train"),

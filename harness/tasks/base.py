@@ -124,6 +124,15 @@ class Task:
         """``results.json`` (and figures) from what :meth:`execute` wrote; returns the results."""
         raise NotImplementedError
 
+    def write_results(self, run_dir: Path, doc: dict) -> dict:
+        """``results.json``: the document with versions, host and the headline."""
+        from ..files import write_json
+
+        doc.update(versions=package_versions(), host=host_info())
+        doc["headline"] = self.headline(doc)
+        write_json(Path(run_dir) / RESULTS, doc)
+        return doc
+
     def check_results(self, results: dict) -> None:
         """Raise (one line) when the results lack what the user did not leave out."""
 

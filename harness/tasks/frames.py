@@ -97,16 +97,6 @@ class LabelledFramesTask(Task):
         return {"engine": {"name": engine}, "timings": {"frames_s": time.perf_counter() - t0,
                                                          "n_frames": len(self.frames)}}
 
-    def write_results(self, run_dir: Path, doc: dict) -> dict:
-        """``results.json``: the document with versions, host and the headline."""
-        from ..files import write_json
-        from ..provenance import host_info, package_versions
-
-        doc.update(versions=package_versions(), host=host_info())
-        doc["headline"] = self.headline(doc)
-        write_json(Path(run_dir) / "results.json", doc)
-        return doc
-
     def model_results(self, run_dir: Path) -> tuple[list[ForceResult], str]:
         """The model's numbers of every frame (from this process, or from ``model_frames.npz``)."""
         cached = getattr(self, "_results", None)

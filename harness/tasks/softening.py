@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from ..analysis.parity import MIN_RMS_FORCE_EV_A, check_fit_reference, fit_correction, force_parity, parity_by_element
-from ..config import ModelSpec, SofteningSettings, load_model, potentials_dir
+from ..config import ModelSpec, SofteningSettings, load_model, potentials_dir, use_as
 from ..errors import ConfigError, RunExistsError
 from ..files import write_text
 from ..provenance import now
@@ -96,8 +96,7 @@ class SofteningTask(LabelledFramesTask):
                                   {"file": str(reference.resolve()), "indices": idx,
                                    "sha256": out["reference"]["sha256"]}, fit_stats=fitted)
             out["correction"] = {**fitted, "frames": idx, "model_yaml": str(self.yaml_path),
-                                 "use_as": f"MODEL={self.yaml_path.stem}" if self.yaml_path.parent == potentials_dir()
-                                 else f"--model {self.yaml_path}"}
+                                 "use_as": use_as(self.yaml_path)}
         np.savez_compressed(run_dir / "parity.npz", forces_reference_eV_A=f_ref, forces_model_eV_A=f_mod,
                             symbols=np.array(symbols))
         from ..report.parity import parity_figure

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..config import TrainSettings, load_model, load_recipe, potentials_dir
+from ..config import TrainSettings, load_model, load_recipe, potentials_dir, use_as
 from ..errors import ConfigError, RunExistsError
 from ..files import copy_atomic, file_sha256, read_json, write_json, write_text
 from ..forces import TEMPLATES as FORCE_TEMPLATES
@@ -119,7 +119,7 @@ class TrainTask(Task):
         write_json(run_dir / "split.json", {"seed": self.seed, "sets": self.split, "frames": origin,
                                             "recipe_split": {"train": self.recipe.train,
                                                              "validation": self.recipe.validation}})
-        shutil.copyfile(self._recipe_path(), run_dir / "recipe.yaml")
+        shutil.copyfile(self.recipe.path, run_dir / "recipe.yaml")
         files = []
         for path in s.frames:
             frames = [a for a in self.frames if a.info.get("frame_source") == str(path)]
@@ -128,14 +128,6 @@ class TrainTask(Task):
                            "sha256": file_sha256(run_dir / "recipe.yaml")},
                 "frames": files, "labels": self.label_info, "epochs": self.epochs, "seed": self.seed,
                 "registry_yaml": str(self.yaml_path)}
-
-    def _recipe_path(self) -> Path:
-        from ..config.project import locate
-
-        source = self.recipe.source
-        if source.startswith("potentials/"):
-            return locate("potentials", source.removeprefix("potentials/")).path
-        return Path(source)
 
     # ------------------------------------------------------------------ execute
     def device(self) -> str:
@@ -204,9 +196,7 @@ class TrainTask(Task):
         write_text(dest / "model.yaml", f"# Written by `harness train`; use as --model {dest / 'model.yaml'}\n" + text)
         self.yaml_path.parent.mkdir(parents=True, exist_ok=True)
         data["weights"] = str(model_file.resolve())  # the registry's copy points into this run folder
-        in_registry = self.yaml_path.parent.resolve() == potentials_dir().resolve()
-        write_text(self.yaml_path, "# Written by `harness train`; use as "
-                   + (f"MODEL={s.name}" if in_registry else f"--model {self.yaml_path}") + "\n"
+        write_text(self.yaml_path, f"# Written by `harness train`; use as {use_as(self.yaml_path)}\n"
                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
         load_model(str(self.yaml_path))  # it must load back
         return model_file
@@ -236,14 +226,13 @@ class TrainTask(Task):
         if forces:
             figures.append(test_parity_figure(f_ref, forces, errors, run_dir / "parity.png",
                                               title=f"{len(test)} test frames"))
-        in_registry = self.yaml_path.parent.resolve() == potentials_dir().resolve()
         out = {"task": "train", "created": now(),
                "recipe": {"name": self.recipe.name, "source": self.recipe.source, "family": self.recipe.family,
                           "mode": self.recipe.mode, "citation": self.recipe.citation},
                "base": model_entry(self.base) if self.base is not None else None,
                "model": {"name": self.settings.name, "yaml": str(self.yaml_path),
                          "file": training["model_file"], "sha256": file_sha256(Path(training["model_file"])),
-                         "use_as": f"MODEL={self.settings.name}" if in_registry else f"--model {self.yaml_path}"},
+                         "use_as": use_as(self.yaml_path)},
                "split": {k: len(v) for k, v in self.split.items()}, "seed": self.seed, "epochs": self.epochs,
                "training": {k: training[k] for k in ("trainer", "version", "device", "kept_epoch",
                                                      "initial_validation", "train_s")},
@@ -251,12 +240,7 @@ class TrainTask(Task):
                "test_errors": errors or {"skipped": "no test frames (the split puts every frame in train/validation)"},
                "units": {"force": "eV/Å", "energy": "eV/atom", "stress": "GPa"},
                "figures": [f.name for f in figures]}
-        from ..provenance import host_info, package_versions
-
-        out.update(versions=package_versions(), host=host_info())
-        out["headline"] = self.headline(out)
-        write_json(run_dir / "results.json", out)
-        return out
+        return self.write_results(run_dir, out)
 
     def headline(self, res: dict) -> list[str]:
         t, n = res["training"], res["split"]
