@@ -28,7 +28,8 @@ from harness.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 # 864 Cu atoms, ~1 ms per step here: 4,000 steps are long enough to kill 20 times, short enough
-# for the suite. Restarts every 100 steps, thermo every 20, frames every 40.
+# for the suite. Restarts every 200 steps (100, on the in-situ blocks' steps), thermo every 20, frames
+# every 40.
 SYSTEM = """name: CuKill
 temperature_K: 800
 structure: {prototype: fcc, elements: [Cu], a_A: 3.615}
@@ -106,6 +107,11 @@ def test_a_run_killed_twenty_times_ends_like_the_uninterrupted_one(runs, capsys)
     for k, name in notes:  # the resume after a cut restart said so, and took the older one
         text = (runs / f"segment{k}.log").read_text() if k < 20 else err
         assert f"{name} is not usable" in text and "resuming CuKill-eam-md-killed from restart." in text, text
+    for deck in run.glob("in.resume*.lammps"):  # the file a resume read is the last it writes over
+        text = deck.read_text()
+        read = text.split("read_restart")[1].split()[0]
+        order = text.split("\nrestart ")[1].split()[1:3]
+        assert read not in order or order.index(read) == 1, (deck.name, read, order)
 
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
     a, b = thermo_rows(run), thermo_rows(ref)

@@ -116,7 +116,7 @@ class MDTask(Task):
 
     # ------------------------------------------------------------------ render
     def context(self, *, resume: bool = False, restart_file: str | None = None,
-                restart_step: int | None = None) -> dict:
+                restart_step: int | None = None, restart_files: tuple[str, str] | None = None) -> dict:
         s, p = self.md, self.md.protocol
         return {
             **self.observables.context(resume, restart_step),
@@ -135,6 +135,7 @@ class MDTask(Task):
             "dump_every": p.dump_every,
             # restarts on steps where thermo, dump and in-situ outputs also write: resumes splice cleanly
             "restart_every": self.restart_interval,
+            "restart_files": restart_files or RESTART_PAIR,  # (the order: restart_pair)
             "relax": s.relax,
             **RELAX,
             "temperature_K": s.temperature_K,
@@ -239,8 +240,8 @@ class MDTask(Task):
             truncate_outputs(run_dir, step)
             n = sum(1 for _ in run_dir.glob("in.resume*.lammps")) + 1
             deck_name, log_name = f"in.resume{n}.lammps", f"log.resume{n}.lammps"
-            write_text(run_dir / deck_name, render("md.in.j2", **self.context(resume=True, restart_file=restart,
-                                                                              restart_step=step)))
+            write_text(run_dir / deck_name, render("md.in.j2", **self.context(
+                resume=True, restart_file=restart, restart_step=step, restart_files=restart_pair(good))))
             print(f"[md] resuming {run_dir.name} from {restart} at step {step}", file=stream)
             first_step = step
         # the step this segment starts from: with `started`, the segment's rate (a job's ETA)
@@ -308,7 +309,17 @@ class MDTask(Task):
 
 # ---------------------------------------------------------------------- restarts
 STOP_RESTART = "restart.stop"  # written where a run stopped for its job's walltime
-RESTARTS = ("restart.a", "restart.b", STOP_RESTART, "restart.final")
+RESTART_PAIR = ("restart.a", "restart.b")  # `restart N a b`: LAMMPS writes them in turn, a first
+RESTARTS = (*RESTART_PAIR, STOP_RESTART, "restart.final")
+
+
+def restart_pair(good: list[str]) -> tuple[str, str]:
+    """The order of the two restart files for a resumed deck: the newest complete one of them
+    (``good``, newest first) written second. LAMMPS' ``restart`` starts every deck with its first
+    file, so resuming from restart.a with ``a b`` would write over the only complete restart
+    first; a kill during that write left none (seen when restart.b did not exist yet)."""
+    keep = next((name for name in good if name in RESTART_PAIR), None)
+    return RESTART_PAIR[::-1] if keep == RESTART_PAIR[0] else RESTART_PAIR
 
 
 def restart_candidates(run_dir: Path) -> tuple[list[str], list[str]]:
