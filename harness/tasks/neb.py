@@ -17,7 +17,6 @@ An NEB cut short (walltime, kill) continues with ``--resume`` from the band dump
 from __future__ import annotations
 
 import ctypes
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,12 +27,9 @@ from ase import Atoms
 from .. import __version__
 from ..analysis.neb import (
     compare_profile,
-    convergence_history,
     hopeless,
     last_common_band,
-    minimum_candidates,
     parse_neb_log,
-    path_minima,
     profile_of,
     reaction_coordinate,
     read_images,
@@ -49,19 +45,15 @@ from ..lammps.probe import Capabilities, probe
 from ..lammps.render import render
 from ..lammps.session import Session
 from ..runs import load_run
+from . import neb_band
 from .base import Task, register
+from .neb_band import LOG, SAME_STATE_A, SEGMENTS
 
 DECK = "neb.in.lammps"
-LOG = "log.neb.lammps"
-# the logs of the segments before each resume: their names, their first iteration in the
-# whole run's count and the iteration (in their own count) the next segment resumed from
-SEGMENTS = "neb_segments.json"
 RELAXED = {"initial": "relaxed_initial.data", "final": "relaxed_final.data"}
 BAND_EVERY = 10
 # the push after an endpoint's relaxation (Å, per component) and the energy it must not lower
 PUSH_A, PUSH_SEED, PUSH_TOL_EV, MAX_PUSHES = 0.02, 2027, 1e-4, 4
-# endpoints that relax to within this (largest atom displacement, Å) are the same state
-SAME_STATE_A = 0.1
 
 
 def write_coords(path: Path, positions: np.ndarray) -> None:
@@ -210,12 +202,12 @@ class NEBTask(Task):
 
         s, run_dir = self.settings, Path(run_dir)
         for which, atoms in (("initial", self.initial), ("final", self.final)):
-            self._write_data(run_dir / f"{which}.data", atoms)
+            self.write_data(run_dir / f"{which}.data", atoms)
             write(run_dir / f"{which}.extxyz", atoms, format="extxyz")
         self.engine.stage(self.model, self.elements, run_dir)
         ctx = self.context()
         for which in ("initial", "final"):
-            self._render_relax(run_dir, which, f"the {which} state of {ctx['what']}", f"{which}.data",
+            self.render_relax(run_dir, which, f"the {which} state of {ctx['what']}", f"{which}.data",
                                RELAXED[which])
         write_text(run_dir / DECK, render(
             "neb.in.j2", **ctx, images=self.n_images, image_numbers=list(range(1, self.n_images + 1)),
@@ -241,7 +233,7 @@ class NEBTask(Task):
             "lammps": {"version": self.caps.version},
         }
 
-    def _render_relax(self, run_dir: Path, which: str, what: str, data_file: str, out_file: str) -> None:
+    def render_relax(self, run_dir: Path, which: str, what: str, data_file: str, out_file: str) -> None:
         """The decks that relax ``data_file`` into ``out_file`` at fixed cell (``relax_<which>``)."""
         ctx = self.context()
         relax = {**ctx, "what": what, "data_file": data_file, "out_file": out_file,
@@ -263,8 +255,8 @@ class NEBTask(Task):
         out: dict = {"engine": {"name": self.choice.name, "reason": self.choice.reason}}
         if resume and self.can_resume(run_dir):
             band, step = self._last_band(run_dir)
-            segments = self._segments(run_dir)
-            offset = self._offset(segments)
+            segments = neb_band.segments(run_dir)
+            offset = neb_band.offset(segments)
             if (run_dir / LOG).is_file():  # its history stays: the log moves aside, iterations count on
                 name = f"log.neb.segment{len(segments) + 1}.lammps"
                 (run_dir / LOG).replace(run_dir / name)
@@ -283,7 +275,7 @@ class NEBTask(Task):
                     print(f"[neb] {which} state relaxed: E = {r['energy_eV']:.6f} eV, max force "
                           f"{r['max_force_eV_A']:.2e} eV/Å ({r['iterations']} iterations){note}", file=sys.stderr)
             out["endpoints"] = relaxed
-            initial, final = self._relaxed_atoms(run_dir)
+            initial, final = self.relaxed_atoms(run_dir)
             from ase.geometry import find_mic
 
             d, lengths = find_mic(final.positions - initial.positions, initial.cell, pbc=True)
@@ -320,7 +312,7 @@ class NEBTask(Task):
             out["stopped_early"] = str(stop)
             print(f"[neb] stopped early: {stop}", file=sys.stderr)
         t2 = time.perf_counter()
-        out["interior_states"] = self._interior_states(run_dir, progress) if self._converged(run_dir) else []
+        out["interior_states"] = neb_band.interior_states(self, run_dir, progress) if self._converged(run_dir) else []
         out["timings"] = {"endpoints_s": t1 - t0, "neb_s": t2 - t1, "interior_s": time.perf_counter() - t2,
                           "wall_s": time.perf_counter() - t0, "ranks": launcher.ranks,
                           "partitions": launcher.partitions}
@@ -332,101 +324,14 @@ class NEBTask(Task):
         rows = log["stages"][-1] if log["stages"] else []
         return bool(rows) and rows[-1]["MaxReplicaForce"] <= self.settings.ftol_eV_A * (1 + 1e-9)
 
-    @staticmethod
-    def _segments(run_dir: Path) -> list[dict]:
-        path = Path(run_dir) / SEGMENTS
-        return json.loads(path.read_text()) if path.is_file() else []
-
-    @staticmethod
-    def _offset(segments: list[dict]) -> int:
-        """The whole run's iteration at which the current log's count starts."""
-        return segments[-1]["first_iteration"] + segments[-1]["resumed_from"] if segments else 0
-
-    def _history(self, run_dir: Path, log: dict) -> list[dict]:
-        """Every logged iteration of the run, across resumes, counted from the run's start."""
-        out = []
-        segments = self._segments(run_dir)
-        for i, seg in enumerate(segments, start=1):
-            for row in convergence_history(parse_neb_log(Path(run_dir) / seg["log"])):
-                if row["iteration"] <= seg["resumed_from"]:
-                    out.append({**row, "iteration": row["iteration"] + seg["first_iteration"], "segment": i})
-        offset = self._offset(segments)
-        out += [{**row, "iteration": row["iteration"] + offset, "segment": len(segments) + 1}
-                for row in convergence_history(log)]
-        return out
-
-    def _interior_states(self, run_dir: Path, progress: bool) -> list[dict]:
-        """Relax every place of the converged band where the energy along the path has a local
-        minimum — interior images no higher than their neighbours
-        (:func:`~harness.analysis.neb.minimum_candidates`) and points between images where the
-        curve through the energies and the forces along the path has one
-        (:func:`~harness.analysis.neb.path_minima`) — and say whether each stays in a state of its
-        own, apart from both endpoints and from the states found before it: such a state splits
-        the band into several hops."""
-        from ase.geometry import find_mic
-
-        from ..forces import ForceSession
-        from ..lammps.launch import InProcess
-
-        log = parse_neb_log(run_dir / LOG)
-        if not log["stages"] or not log["stages"][-1]:
-            return []
-        _, pe = profile_of(log["stages"][-1][-1], self.n_images)
-        images = self.final_images(run_dir, pe)
-        initial, final = self._relaxed_atoms(run_dir)
-        with ForceSession(self.model, initial, engine=self.choice.name, workdir=run_dir / "band-forces",
-                          caps=self.caps) as fs:
-            forces = [fs.evaluate(a.positions).forces_eV_A for a in images]
-        cell = np.asarray(initial.cell)
-        places: list[float] = [float(k) for k in minimum_candidates(pe)]
-        places += [t for t in path_minima([a.positions for a in images], cell, pe, forces)
-                   if not any(abs(t - k) < 0.5 for k in places)]
-        states = [initial, final]  # the endpoints, then each state found
-        names = ["the initial state", "the final state"]
-        out = []
-        for at in sorted(places):
-            k, t = int(np.floor(at)), at - np.floor(at)
-            start = images[k - 1].copy()
-            if t > 0:  # a point between images k and k + 1 (minimum image)
-                step = find_mic(images[k].positions - start.positions, cell, pbc=True)[0]
-                start.positions = start.positions + t * step
-            label = f"image {k}" if t == 0 else f"the point {at:.2f} (between images {k} and {k + 1})"
-            which = f"image{k}" if t == 0 else f"point{k}_{int(round(t * 100)):02d}"
-            base = {"image": k if t == 0 else None, "at": round(at, 3), "image_energy_eV": float(pe[k - 1] - pe[0])}
-            self._write_data(run_dir / f"{which}.data", start)
-            self._render_relax(run_dir, which, f"{label} of the converged band", f"{which}.data",
-                               f"relaxed_{which}.data")
-            try:
-                r = InProcess().run(self, run_dir, {"kind": "relax", "which": which})
-            except SimulationError as exc:
-                out.append({**base, "state_of_its_own": None, "error": str(exc)})
-                continue
-            relaxed = self._read_data(run_dir / f"relaxed_{which}.data")
-            moved = [float(find_mic(relaxed.positions - other.positions, cell, pbc=True)[1].max()) for other in states]
-            same = int(np.argmin(moved)) if min(moved) < SAME_STATE_A else None
-            entry = {**base, "relaxed_energy_eV": float(r["energy_eV"] - pe[0]), "max_force_eV_A": r["max_force_eV_A"],
-                     "iterations": r["iterations"], "moved_A":
-                         float(find_mic(relaxed.positions - start.positions, cell, pbc=True)[1].max()),
-                     "nearest_state_A": min(moved), "state_of_its_own": same is None,
-                     "same_as": names[same] if same is not None else None}
-            if same is None:
-                states.append(relaxed)
-                names.append(f"the state of {label}")
-            out.append(entry)
-            if progress:
-                where = "a state of its own" if same is None else names[same]
-                print(f"[neb] {label} relaxed to {where} (E = {entry['relaxed_energy_eV']:+.4f} eV from the "
-                      f"initial state; {entry['nearest_state_A']:.3f} Å from the nearest state)", file=sys.stderr)
-        return out
-
-    def _write_data(self, path: Path, atoms: Atoms) -> None:
+    def write_data(self, path: Path, atoms: Atoms) -> None:
         """A LAMMPS data file of ``atoms`` in this task's type order (metal units)."""
         from ase.io import write
 
         write(path, atoms, format="lammps-data", specorder=self.elements, masses=True, units="metal",
               atom_style="atomic")
 
-    def _read_data(self, path: Path) -> Atoms:
+    def read_data(self, path: Path) -> Atoms:
         """Periodic atoms from a LAMMPS data file in this task's type order."""
         from ase.data import atomic_numbers
         from ase.io import read
@@ -436,8 +341,8 @@ class NEBTask(Task):
         atoms.pbc = True
         return atoms
 
-    def _relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
-        return self._read_data(run_dir / RELAXED["initial"]), self._read_data(run_dir / RELAXED["final"])
+    def relaxed_atoms(self, run_dir: Path) -> tuple[Atoms, Atoms]:
+        return self.read_data(run_dir / RELAXED["initial"]), self.read_data(run_dir / RELAXED["final"])
 
     def _last_band(self, run_dir: Path) -> tuple[list[np.ndarray], int]:
         """Positions of every image at the last iteration all band dumps have."""
@@ -555,10 +460,10 @@ class NEBTask(Task):
         converged = last["MaxReplicaForce"] <= s.ftol_eV_A * (1 + 1e-9) and not stopped
         images = self.final_images(run_dir, pe) if not stopped else self._band_images(run_dir, band, pe)
         positions = np.array([a.positions for a in images])
-        history = self._history(run_dir, log)
+        history = neb_band.history(run_dir, log)
         card = report_card(pe, positions, np.asarray(images[0].cell), converged=converged and climbing,
                            climbing=climbing, max_force_eV_A=last["MaxReplicaForce"], ftol_eV_A=s.ftol_eV_A,
-                           iterations=int(last["Step"]) + self._offset(self._segments(run_dir)))
+                           iterations=int(last["Step"]) + neb_band.offset(neb_band.segments(run_dir)))
         card["reaction_coordinate_lammps"] = rc_log
         card["climbing_image"] = log["climbing_image"]
         if stopped:

@@ -146,7 +146,7 @@ def run_band(task, run_dir: Path, band: list[np.ndarray], evaluator, *, progress
     from ase.optimize import FIRE, MDMin
 
     s, n, run_dir = task.settings, len(band), Path(run_dir)
-    initial, _ = task._relaxed_atoms(run_dir)
+    initial, _ = task.relaxed_atoms(run_dir)
     types = [task.elements.index(sym) + 1 for sym in initial.get_chemical_symbols()]
     images = []
     for positions in band:
