@@ -57,6 +57,32 @@ def preload_mpi() -> None:
     _MPI_LOADED = True
 
 
+DEVICES = ("auto", "cpu", "cuda")
+# a rank's index on its node: Slurm's srun, MPICH's Hydra, Open MPI
+LOCAL_RANK = ("SLURM_LOCALID", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK")
+
+
+def torch_device(asked: str | None = None) -> str:
+    """Where a torch model runs: ``asked``, else ``HARNESS_DEVICE`` (auto, cpu or cuda), and for
+    auto the GPU when torch sees one (a job that asked the scheduler for one), else the CPU."""
+    asked = asked or os.environ.get("HARNESS_DEVICE") or "auto"
+    if asked not in DEVICES:
+        from .errors import ConfigError
+
+        raise ConfigError(f"HARNESS_DEVICE={asked!r}: not a device (valid: {', '.join(DEVICES)})")
+    if asked != "auto":
+        return asked
+    prepare_torch()
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    # ranks of one node share its GPUs the way Kokkos shares them: node-local rank % GPUs
+    n = torch.cuda.device_count()
+    local = next((os.environ[k] for k in LOCAL_RANK if os.environ.get(k, "").isdigit()), "0")
+    return f"cuda:{int(local) % n}" if n > 1 else "cuda"
+
+
 def prepare_torch() -> None:
     """Settings torch-based models need before import.
 

@@ -27,6 +27,7 @@ from .errors import ConfigError, EngineUnavailableError
 from .lammps.probe import Capabilities
 from .models import builds_per_structure, calculator, family, weight_files
 from .models.classic import potential_file
+from .models.family import runs_on_torch
 from .models.mace import can_export_mliap, export_mliap, export_on_record, export_record_path, mace_dtype
 from .models.staging import STAGED
 
@@ -48,6 +49,11 @@ class Engine:
     # whether its LAMMPS runs on the GPUs of a profile that has them (Kokkos): a job of an engine
     # that does not asks for none (the bridge's calculators and the classic pair styles run on CPUs)
     uses_gpus = False
+
+    def model_on_gpu(self, model: ModelSpec) -> bool:
+        """Whether the model itself runs on a GPU of the job (the bridge's torch calculators)
+        where LAMMPS does not (:attr:`uses_gpus`)."""
+        return False
 
     def no_per_atom_virial(self, model: ModelSpec) -> str | None:
         """Why LAMMPS gets no per-atom energies and virials of this model from this engine (the
@@ -97,6 +103,9 @@ class BridgeEngine(Engine):
         if not caps.fix_external:
             return False, "this LAMMPS build has no fix external"
         return True, "fix external is in every standard build"
+
+    def model_on_gpu(self, model):
+        return runs_on_torch(model)  # MACE, CHGNet, SevenNet: torch_device() picks the job's GPU
 
     def context(self, model, elements):
         # pair_style zero only sets the neighbour/communication cutoff; the model's own

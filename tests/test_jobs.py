@@ -32,6 +32,7 @@ from harness.lammps.launch import Mpiexec
 from harness.tasks.base import execute_run, render_run
 from harness.tasks.md import MDTask
 
+ROOT = Path(__file__).resolve().parent.parent
 SLURM = Path(__file__).resolve().parent / "slurm"
 COMMANDS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")
 
@@ -481,7 +482,8 @@ def test_a_surfaces_campaign_runs_as_an_array_and_pools_its_parity(slurm, tmp_pa
 
 def test_gpu_profile_jobs_ask_only_for_what_they_use(tmp_path, tiny_mace):
     """On the example GPU profile: the ML-IAP member gets one GPU per rank with the ranks per node
-    stated; classic and bridge members get no GPUs and no Kokkos switches and sit in arrays of their
+    stated; classic members and the bridge with an ASE calculator get no GPUs, the bridge with a
+    torch model (MACE) one for its one process, none of them Kokkos switches, each in an array of its
     own shape; the collect job asks the collect partition for an hour; every file the harness
     writes in a folder follows the user's umask (a group shares run folders)."""
     import stat
@@ -491,19 +493,23 @@ def test_gpu_profile_jobs_ask_only_for_what_they_use(tmp_path, tiny_mace):
     try:
         members = [MDTask(md_settings("Cu", str(tiny_mace), "quick", engine="mliap"), render_only=True),
                    MDTask(md_settings("Cu", "eam", "quick"), render_only=True),
-                   MDTask(md_settings("Cu", "emt", "quick"), render_only=True)]
+                   MDTask(md_settings("Cu", "emt", "quick"), render_only=True),
+                   MDTask(md_settings("Cu", str(tiny_mace), "quick", engine="bridge", tag="bridge"), render_only=True)]
         out = jc.create(members, gpu, tmp_path / "runs", "gpu")
     finally:
         os.umask(old)
     doc = read_json(out / jc.CAMPAIGN)
     shapes = {m["model"]: (m["group"], m["ntasks"], m["gpus"]) for m in doc["members"]}
     assert shapes["eam"] == ("n4", 4, 0) and shapes["emt"] == ("n1", 1, 0)
-    assert shapes[members[0].model.label] == ("n4g4", 4, 4)
+    by_run = {m["name"]: (m["group"], m["ntasks"], m["gpus"]) for m in doc["members"]}
+    assert by_run[members[0].run_name] == ("n4g4", 4, 4) and by_run[members[3].run_name] == ("n1g1", 1, 1)
+    bridge = (tmp_path / "runs" / members[3].run_name / "job.sh").read_text()
+    assert "#SBATCH --gpus-per-node=1" in bridge and "-k on" not in bridge
     mliap = (tmp_path / "runs" / members[0].run_name / "job.sh").read_text()
     assert "#SBATCH --gpus-per-node=4" in mliap and "#SBATCH --ntasks-per-node=4" in mliap
     assert "-k on g 4" in mliap and "--gpu-bind" not in mliap
     assert 'grep -q \'"torch": "[^"]*+cpu"\'' in mliap  # an export made on a CPU is made again on a GPU node
-    for m in members[1:]:
+    for m in members[1:3]:
         text = (tmp_path / "runs" / m.run_name / "job.sh").read_text()
         assert "--gpus-per-node" not in text and "HARNESS_LAMMPS_ARGS" not in text
     assert "--gpus-per-node" not in (out / "array-n4.sh").read_text()
@@ -515,8 +521,49 @@ def test_gpu_profile_jobs_ask_only_for_what_they_use(tmp_path, tiny_mace):
                  tmp_path / "runs" / members[1].run_name / "summary.json"]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o040, (path, oct(mode))  # the group reads it
-    for script in (out / "array-n4g4.sh", out / "array-n4.sh", out / "array-n1.sh", out / "collect.sh"):
+    for script in (out / "array-n4g4.sh", out / "array-n4.sh", out / "array-n1.sh", out / "array-n1g1.sh",
+                   out / "collect.sh"):
         assert subprocess.run(["/bin/bash", "-n", str(script)]).returncode == 0, script
+
+
+def test_a_profile_gives_each_task_its_memory(tmp_path, capsys):
+    """`memory: {default: 8G, md: 32G, collect: 16G}`: MD members ask for 32G in an array of their
+    own, the others for the default, the collect job for its own; a key that is not a task is one
+    line naming the valid ones."""
+    from harness.config import NEBSettings, load_model, load_system
+    from harness.tasks.neb import NEBTask
+
+    profile = tmp_path / "mem.yaml"
+    local = (ROOT / "clusters" / "local.yaml").read_text()
+    profile.write_text(local + "memory: {default: 8G, md: 32G, collect: 16G}\n")
+    members = [MDTask(md_settings("Cu", "eam", "quick"), render_only=True),
+               NEBTask(NEBSettings(model=load_model("eam"), system=load_system("Cu"), hop="vacancy", images=3),
+                       render_only=True)]
+    out = jc.create(members, load_profile(str(profile)), tmp_path / "runs", "mem")
+    doc = read_json(out / jc.CAMPAIGN)
+    assert {m["task"]: (m["group"], m["memory"]) for m in doc["members"]} == {"md": ("n2m32G", "32G"),
+                                                                             "neb": ("n1", "8G")}
+    assert "#SBATCH --mem=32G\n" in (out / "array-n2m32G.sh").read_text()
+    assert "#SBATCH --mem=8G\n" in (out / "array-n1.sh").read_text()
+    assert "#SBATCH --mem=32G\n" in (tmp_path / "runs" / members[0].run_name / "job.sh").read_text()
+    assert "#SBATCH --mem=16G\n" in (out / "collect.sh").read_text()
+    profile.write_text(local + "memory: {molecular-dynamics: 8G}\n")
+    with pytest.raises(ConfigError, match="memory.*'molecular-dynamics': not a task \\(valid: default, md, "):
+        load_profile(str(profile))
+
+
+def test_a_torch_model_runs_where_the_job_put_it(monkeypatch):
+    """The bridge's and the trainers' torch device: HARNESS_DEVICE when set, else the GPU torch
+    sees (none here: the CPU); a device that is none is one line."""
+    from harness._env import torch_device
+
+    monkeypatch.delenv("HARNESS_DEVICE", raising=False)
+    assert torch_device() == "cpu" and torch_device("cuda") == "cuda"
+    monkeypatch.setenv("HARNESS_DEVICE", "cpu")
+    assert torch_device() == "cpu"
+    monkeypatch.setenv("HARNESS_DEVICE", "gpu0")
+    with pytest.raises(ConfigError, match="HARNESS_DEVICE='gpu0': not a device"):
+        torch_device()
 
 
 def test_gpu_binding_that_fights_kokkos_is_refused(tmp_path):

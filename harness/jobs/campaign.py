@@ -56,12 +56,15 @@ def member_ranks(task, profile: ClusterProfile) -> tuple[int, int]:
 
 def member_gpus(task, profile: ClusterProfile, ntasks: int) -> int:
     """GPUs per node a member's job asks for: one per MPI rank on the node (at most the node's)
-    when its engine runs LAMMPS on GPUs (ML-IAP with Kokkos), one for a task that trains a model
-    on a GPU (``wants_gpu``), none otherwise."""
-    if getattr(task, "wants_gpu", False) and profile.gpus_per_node:  # a trainer: one process, one GPU
+    when its engine runs LAMMPS on GPUs (ML-IAP with Kokkos) or its model on them (the bridge's
+    torch calculators: one per replica's process), one for a task that trains a model on a GPU
+    (``wants_gpu``), none otherwise."""
+    if not profile.gpus_per_node:
+        return 0
+    if getattr(task, "wants_gpu", False):  # a trainer: one process, one GPU
         return 1
-    engine = getattr(task, "engine", None)
-    if engine is None or not engine.uses_gpus or not profile.gpus_per_node:
+    engine, model = getattr(task, "engine", None), getattr(task, "model", None)
+    if engine is None or not (engine.uses_gpus or (model is not None and engine.model_on_gpu(model))):
         return 0
     return min(profile.gpus_per_node, ntasks, profile.tasks_per_node)
 
@@ -89,7 +92,8 @@ def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
             "tasks_per_node": tasks_per_node(ntasks, profile),
             # pysqa's names for the same things, for templates ported from pysqa
             "job_name": run_dir.name, "working_directory": str(Path(run_dir).resolve()), "cores": ntasks,
-            "run_time_max": profile.walltime_s, "memory_max": profile.memory, "command": command,
+            "run_time_max": profile.walltime_s, "memory_max": profile.memory_for(task.name),
+            "memory": profile.memory_for(task.name), "command": command,
             "lammps_args": engine.lammps_args(gpus) if engine is not None and gpus else [],
             "model_links": (staged.get("declared") or {}).get("links", []), "launch_one": launch_one,
             "mliap_file": engine_ctx.get("mliap_file", ""), "weights_name": engine_ctx.get("weights_name", ""),
@@ -165,23 +169,24 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
         render_job(task, run_dir, profile)
         ntasks, ranks = member_ranks(task, profile)
         members.append({"run": str(run_dir), "name": run_dir.name, "task": task.name, "ntasks": ntasks,
-                        "ranks": ranks, "gpus": member_gpus(task, profile, ntasks), **task.labels()})
+                        "ranks": ranks, "gpus": member_gpus(task, profile, ntasks),
+                        "memory": profile.memory_for(task.name), **task.labels()})
     out.mkdir(parents=True, exist_ok=True)
     (out / LOGS).mkdir(exist_ok=True)
-    # one array per resource shape: MPI tasks and GPUs per node
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    # one array per resource shape: MPI tasks, GPUs per node, memory (a task's own in the profile)
+    groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
     for i, m in enumerate(members):
-        groups[(m["ntasks"], m["gpus"])].append(i)
+        groups[(m["ntasks"], m["gpus"], m["memory"] or "")].append(i)
     arrays = []
-    for (ntasks, gpus), idx in sorted(groups.items()):
-        group = f"n{ntasks}" + (f"g{gpus}" if gpus else "")
+    for (ntasks, gpus, memory), idx in sorted(groups.items()):
+        group = f"n{ntasks}" + (f"g{gpus}" if gpus else "") + (f"m{memory}" if memory != (profile.memory or "") else "")
         for k, i in enumerate(idx):
             members[i].update(group=group, index=k)
         script = out / f"array-{group}.sh"
         write_text(script, render(f"jobs/{profile.scheduler}-array.sh.j2", harness_version=__version__, profile=profile,
                                   job_name=f"{out.name}-{group}", ntasks=ntasks, cores=ntasks,
                                   nodes=_nodes(ntasks, profile), tasks_per_node=tasks_per_node(ntasks, profile),
-                                  gpus_per_node=gpus, members=[members[i] for i in idx],
+                                  gpus_per_node=gpus, memory=memory, members=[members[i] for i in idx],
                                   log_pattern=str(out / LOGS / "%A_%a.out"), script_name=script.name))
         script.chmod(file_mode(0o777))
         arrays.append({"group": group, "script": script.name, "members": idx})
@@ -189,6 +194,7 @@ def create(tasks: list, profile: ClusterProfile, runs_dir: Path, tag: str, *, ov
     write_text(collect, render(f"jobs/{profile.scheduler}-collect.sh.j2", harness_version=__version__, profile=profile,
                                queue_partition=profile.collect_partition, queue_walltime=profile.collect_walltime,
                                job_name=f"{out.name}-collect", campaign=out.name, campaign_dir=str(out),
+                               memory=profile.memory_for("collect"),
                                log_pattern=str(out / LOGS / "collect-%j.out")))
     collect.chmod(file_mode(0o777))
     write_json(out / CAMPAIGN, {"campaign": out.name, "created": now(), "cluster": profile.name,

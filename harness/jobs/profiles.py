@@ -42,7 +42,7 @@ class ClusterProfile:
     tasks_per_node: int = 1
     cpus_per_task: int = 1
     gpus_per_node: int = 0
-    memory: str | None = None
+    memory: str | None = None  # a job's --mem (the tasks not in memory_by_task)
     max_array: int = 1000
     launcher: str = "srun"
     srun_args: tuple[str, ...] = ()
@@ -58,6 +58,13 @@ class ClusterProfile:
     # the campaign's collect job: CPU work, minutes (default: the partition, 1 h or the walltime)
     collect_partition: str | None = None
     collect_walltime: str = "01:00:00"
+    # `memory: {default: 8G, md: 32G, train: 64G, collect: 16G}`: a task's own (collect: the
+    # campaign's collect job, which analyses every member)
+    memory_by_task: dict = field(default_factory=dict)
+
+    def memory_for(self, task: str) -> str | None:
+        """The memory a job of ``task`` asks for (``collect``: the collect job's)."""
+        return self.memory_by_task.get(task, self.memory)
 
     @property
     def walltime_s(self) -> int:
@@ -71,6 +78,22 @@ class ClusterProfile:
     @property
     def ranks(self) -> int:
         return self.nodes * self.tasks_per_node
+
+
+def _memory(r: Reader, word) -> dict:
+    """``memory``: one value for every job, or one per task (``default``, task names, ``collect``)."""
+    raw = r.raw("memory", None)
+    if not isinstance(raw, dict):
+        return {"default": word("memory")}
+    known = ("default", *catalog.names("task"), "collect")
+    out = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise r.fail("memory", f"has key {key!r}: not a task (valid: {', '.join(known)})")
+        if not (isinstance(value, str | int) and not isinstance(value, bool) and is_plain_path(str(value))):
+            raise r.fail("memory", f"{key}: must be a plain value like 16G; got {value!r}")
+        out[key] = str(value)
+    return out
 
 
 def load_profile(name: str) -> ClusterProfile:
@@ -131,13 +154,15 @@ def load_profile(name: str) -> ClusterProfile:
         raise r.fail("srun_args", f"has {bind[0]}: with it each rank sees only the GPU(s) bound to it, while "
                                   f"`-k on g {gpus}` makes Kokkos pick device (node-local rank % {gpus}) among all "
                                   f"{gpus}; leave GPU binding to Kokkos (drop {bind[0]})")
+    memory = _memory(r, word)
     profile = ClusterProfile(
         name=r.name("name") if r.has("name") else validate_name("cluster profile name", path.stem),
         source=relative_source(path), scheduler=r.str("scheduler", "slurm", allowed=catalog.names("scheduler")),
         description=r.str("description", ""), partition=word("partition"), account=word("account"), qos=word("qos"),
         walltime=walltime, nodes=count("nodes", 1), tasks_per_node=count("tasks_per_node", 1),
         cpus_per_task=count("cpus_per_task", 1), gpus_per_node=gpus,
-        memory=word("memory"), max_array=count("max_array", 1000),
+        memory=memory.get("default"), memory_by_task={k: v for k, v in memory.items() if k != "default"},
+        max_array=count("max_array", 1000),
         launcher=r.str("launcher", "srun", allowed=LAUNCHERS),
         srun_args=tuple(srun_args), modules=tuple(modules), env={str(k): str(v) for k, v in env.items()},
         harness=harness, mliap_python=bool(lammps.raw("mliap_python", False)), kokkos=kokkos,

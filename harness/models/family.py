@@ -62,6 +62,9 @@ class Family:
         The model exports to LAMMPS' ML-IAP unified format (``mace_create_lammps_model``).
     staged_keys : tuple of str
         Keys of the registry YAML a run folder's staged copy keeps besides the files.
+    torch : bool
+        The calculator runs on torch: on a GPU when the process sees one
+        (:func:`harness._env.torch_device`), so the bridge's jobs ask for one.
     """
 
     name: str
@@ -74,6 +77,7 @@ class Family:
     batched_forces: Callable[[ModelSpec, object], object] | None = None
     mliap_export: bool = False
     staged_keys: tuple[str, ...] = field(default=())
+    torch: bool = False
 
 
 def family(spec: ModelSpec | str) -> Family:
@@ -85,6 +89,11 @@ def family(spec: ModelSpec | str) -> Family:
         source = "" if isinstance(spec, str) else f"{spec.source}: "
         raise ConfigError(f"{source}no loader for family '{name}' (known: "
                           f"{', '.join(catalog.names('model family'))})") from None
+
+
+def runs_on_torch(spec: ModelSpec) -> bool:
+    """Whether the model's calculator is a torch one (a corrected model: its base's)."""
+    return family(spec.base if spec.base is not None else spec).torch
 
 
 def torch_load(path: Path):

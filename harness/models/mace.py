@@ -14,7 +14,7 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
-from .._env import prepare_torch
+from .._env import prepare_torch, torch_device
 from ..config import ModelSpec, list_models, potentials_dir
 from ..errors import ConfigError, ModelUnavailableError
 from ..files import file_mode
@@ -88,7 +88,8 @@ def _download(url: str, target: Path, label: str) -> Path:
 
 
 def mace_calculator(spec: ModelSpec, *, atomic_stresses: bool = False):
-    """mace-torch's ASE calculator on the CPU, in the model's dtype; with ``atomic_stresses``
+    """mace-torch's ASE calculator (on the GPU a job asked for, else the CPU: :func:`torch_device`), in the
+    model's dtype; with ``atomic_stresses``
     it also gives per-atom energies and stresses (``energies``, ``stresses``: the heat flux's
     terms, at the cost of the edge forces)."""
     (path,) = mace_weights(spec)
@@ -100,7 +101,7 @@ def mace_calculator(spec: ModelSpec, *, atomic_stresses: bool = False):
             from mace.calculators import MACECalculator
     except ImportError as exc:
         raise ModelUnavailableError(f"MACE needs mace-torch ({exc}): pip install mace-torch") from None
-    return MACECalculator(model_paths=str(path), device="cpu", default_dtype=mace_dtype(spec),
+    return MACECalculator(model_paths=str(path), device=torch_device(), default_dtype=mace_dtype(spec),
                           compute_atomic_stresses=atomic_stresses)
 
 
@@ -165,7 +166,8 @@ class BatchedMACE:
 
 
 MACE = Family("mace", calculator=mace_calculator, weights=mace_weights, read_info=_mace_info, mliap_export=True,
-              atomic_calculator=partial(mace_calculator, atomic_stresses=True), batched_forces=BatchedMACE.for_model)
+              atomic_calculator=partial(mace_calculator, atomic_stresses=True), batched_forces=BatchedMACE.for_model,
+              torch=True)
 
 
 def mace_dtype(spec: ModelSpec) -> str:

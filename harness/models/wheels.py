@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._env import prepare_torch
+from .._env import prepare_torch, torch_device
 from ..config import ModelSpec
 from ..errors import ConfigError, ModelUnavailableError
 from .family import Family, ModelInfo, existing, torch_load
@@ -60,7 +60,7 @@ def _chgnet_calculator(spec: ModelSpec):
     _chgnet_weights(spec)
     with quiet_prints():  # its parameter count and device (named in harness._quiet.KNOWN)
         model = CHGNet.from_file(spec.weights) if spec.weights else CHGNet.load(model_name=spec.variant or "0.3.0")
-        return CHGNetCalculator(model, use_device="cpu")
+        return CHGNetCalculator(model, use_device=torch_device())
 
 
 def _chgnet_info(files: list[Path]) -> ModelInfo:
@@ -76,7 +76,7 @@ def _chgnet_info(files: list[Path]) -> ModelInfo:
 
 # a staged CHGNet keeps its variant: CHGNet.load names the weights by it
 CHGNET = Family("chgnet", calculator=_chgnet_calculator, weights=_chgnet_weights, read_info=_chgnet_info,
-                staged_keys=("variant",))
+                staged_keys=("variant",), torch=True)
 
 
 # --------------------------------------------------------------------------- SevenNet
@@ -100,7 +100,7 @@ def _sevennet_calculator(spec: ModelSpec):
     except ImportError as exc:
         raise ModelUnavailableError(f"SevenNet needs the sevenn package ({exc}): pip install {SEVENN_PIN}") from None
     (path,) = _sevennet_weights(spec)
-    return SevenNetCalculator(model=str(path), device="cpu")
+    return SevenNetCalculator(model=str(path), device=torch_device())
 
 
 def _sevennet_info(files: list[Path]) -> ModelInfo:
@@ -111,4 +111,5 @@ def _sevennet_info(files: list[Path]) -> ModelInfo:
         raise ConfigError(f"model file {files[0]}: not a SevenNet checkpoint (no {exc} in its config)") from None
 
 
-SEVENNET = Family("sevennet", calculator=_sevennet_calculator, weights=_sevennet_weights, read_info=_sevennet_info)
+SEVENNET = Family("sevennet", calculator=_sevennet_calculator, weights=_sevennet_weights, read_info=_sevennet_info,
+                  torch=True)

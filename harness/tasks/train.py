@@ -131,14 +131,9 @@ class TrainTask(Task):
 
     # ------------------------------------------------------------------ execute
     def device(self) -> str:
-        if self.settings.device != "auto":
-            return self.settings.device
-        from .._env import prepare_torch
+        from .._env import torch_device
 
-        prepare_torch()
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return torch_device(self.settings.device)
 
     def execute(self, run_dir: Path, launcher, *, resume: bool = False, progress: bool = True) -> dict:
         from ..forces import evaluate_frames
