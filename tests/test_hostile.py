@@ -143,6 +143,7 @@ def build_world(w: Path) -> None:
     (inp / "empty.xyz").write_bytes(b"")
     (inp / "hostile-cluster.yaml").write_text("scheduler: slurm\nwalltime: \"01:00:00\\ntouch PWNED\"\n")
     (inp / "zero-cluster.yaml").write_text("scheduler: slurm\nwalltime: \"00:00:00\"\n")
+    (inp / "mem-injection-cluster.yaml").write_text("scheduler: slurm\nmemory: {md: \"8G\\nrm -rf x\"}\n")
     (inp / "afile").write_text("a file where a folder is expected\n")
     (inp / "structs").mkdir()
     (inp / "CuAuB2.yaml").write_text(_system("{prototype: B2, elements: [Cu, Au], a_A: 3.0}"))
@@ -346,6 +347,16 @@ CASES = [
       "must be longer than zero"),
     c("cluster-unknown", f"jobs submit --cluster nowhere --systems Cu --models eam {RUNS}", 2,
       "unknown cluster profile 'nowhere'"),
+    c("cluster-memory-injection", f"jobs render --cluster {{w}}/in/mem-injection-cluster.yaml {CU} {RUNS}", 2,
+      "md: must be a plain value like 16G"),
+    c("jobs-frames-task-on-systems", f"jobs submit --cluster local --task softening --systems Cu --frames "
+      f"{{w}}/in/frames.xyz --models emt {RUNS}", 2, "task softening is computed on labelled frames (--frames), not"),
+    c("jobs-frames-missing", f"jobs submit --cluster local --task singlepoint --frames {{w}}/in/nothere.xyz --models "
+      f"emt {RUNS}", 2, "nothere.xyz"),
+    c("jobs-sigma-without-fc", f"jobs submit --cluster local --task sigma --frames {{w}}/in/cu-frames.xyz --models emt "
+      f"{RUNS}", 2, "needs --fc PHONOPY_YAML"),
+    c("jobs-frames-task-no-frames", f"jobs submit --cluster local --task softening --models emt {RUNS}", 2,
+      "give --frames (labelled frames files) and --models"),
     # ---- run folders: one process at a time, nothing re-run, reused or analysed by accident
     c("execute-completed-is-a-no-op", f"execute {DONE}", 0, "completed already (md); nothing done"),
     c("execute-resume-completed-is-a-no-op", f"execute {DONE} --resume", 0, "completed already"),

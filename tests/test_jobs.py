@@ -666,3 +666,83 @@ def test_a_screen_runs_as_an_array_of_parts_and_resumes_a_killed_one(slurm, tmp_
         for key, value in ref.items():
             if isinstance(value, float) and "_s" not in key:
                 assert mine[key] == pytest.approx(value, rel=1e-9, abs=1e-9), (mine["material"], key)
+
+
+def _labelled_frames(path: Path, n: int, seed: int) -> Path:
+    """n rattled 32-atom Cu cells labelled by ASE's own EMT (energy, forces, stress)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    frames, rng = [], np.random.default_rng(seed)
+    for _ in range(n):
+        atoms = bulk("Cu", "fcc", a=3.59, cubic=True) * (2, 2, 2)
+        atoms.positions += rng.normal(0, 0.06, atoms.positions.shape)
+        atoms.calc = EMT()
+        e, f, s = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+        atoms.calc = SinglePointCalculator(atoms, energy=e, forces=f, stress=s)
+        frames.append(atoms)
+    write(path, frames)
+    return path
+
+
+def test_frame_tasks_are_rendered_and_submitted_from_frames_and_models(slurm, tmp_path):
+    """`harness jobs submit --task softening|singlepoint|sigma --frames F… --models M…`: one member
+    per frames file × model, as arrays on the real Slurm; every member's results equal the same task
+    run here, and the campaign table has a row per frames file × model with the task's metrics
+    (EMT on frames EMT labelled: softening scale 1, force RMSE 0, σ of the model = σ of the frames)."""
+    from ase.build import bulk
+
+    from harness.analysis.harmonic import DisplacementSettings
+    from harness.config import load_model
+    from harness.tasks.base import run_task
+    from harness.tasks.build import build_task
+    from harness.tasks.displacements import FiniteDisplacements
+
+    hot, warm = _labelled_frames(tmp_path / "hot.extxyz", 3, 1), _labelled_frames(tmp_path / "warm.extxyz", 2, 2)
+    fc = tmp_path / "phonopy_params.yaml"
+    identity = DisplacementSettings(supercell_matrix=np.eye(3, dtype=int).tolist(), primitive_matrix=None)
+    ph = FiniteDisplacements(load_model("emt"), bulk("Cu", "fcc", a=3.59, cubic=True) * (2, 2, 2), identity)
+    ph.run()
+    ph.phonon.save(fc, settings={"force_constants": True})
+    runs = tmp_path / "runs"
+    # the shipped local profile with a memory per task (the collect job's own too)
+    profile = tmp_path / "local-mem.yaml"
+    profile.write_text((ROOT / "clusters" / "local.yaml").read_text()
+                       + "memory: {default: 400M, sigma: 600M, collect: 300M}\n")
+    asked = {"softening": ["--frames", f"{hot},{warm}", "--models", "emt,eam"],
+             "singlepoint": ["--frames", f"{hot},{warm}", "--models", "emt,eam", "--energy-reference", "mean-offset"],
+             "sigma": ["--frames", str(hot), "--models", "emt", "--fc", str(fc)]}
+    for task, argv in asked.items():
+        main(["jobs", "submit", "--cluster", str(profile), "--task", task, *argv, "--tag", task, "--runs-dir",
+              str(runs)])
+    for task in asked:
+        out = runs / f"jobs-{task}"
+        wait_for(lambda out=out: collected(out), 300, f"the {task} array and its collect job", every=2.0)
+    tables = {task: read_json(runs / f"jobs-{task}" / "results.json") for task in asked}
+    assert {task: len(doc["members"]) for task, doc in tables.items()} == {"softening": 4, "singlepoint": 4,
+                                                                           "sigma": 1}
+    for task, doc in tables.items():
+        assert set(states(runs / f"jobs-{task}").values()) == {"completed"}
+        (script,) = (runs / f"jobs-{task}").glob("array-*.sh")
+        assert f"#SBATCH --mem={'600M' if task == 'sigma' else '400M'}\n" in script.read_text()
+        assert "#SBATCH --mem=300M\n" in (runs / f"jobs-{task}" / "collect.sh").read_text()
+        for row in doc["table"]:
+            frames = {"hot": hot, "warm": warm}[row["system"]]
+            extra = {"energy_reference": "mean-offset"} if task == "singlepoint" else {"fc": fc} if task == "sigma" \
+                else {}
+            here = run_task(build_task(task, row["model"], frames=frames, **extra), tmp_path / "here",
+                            progress=False)[1]
+            metrics = type(build_task(task, row["model"], frames=frames, **extra)).metrics(here)
+            assert metrics and all(row[k] == pytest.approx(v, abs=1e-9) for k, v in metrics.items()), (row, metrics)
+            if row["model"] == "emt":  # the model that labelled the frames
+                if task == "softening":
+                    assert row["softening_scale"] == pytest.approx(1.0, abs=1e-6)
+                elif task == "singlepoint":
+                    assert row["force_rmse_eV_A"] < 1e-6 and row["energy_rmse_eV_per_atom"] < 1e-6
+                else:
+                    assert row["sigma_model"] > 0
+                    assert row["sigma_model"] == pytest.approx(row["sigma_reference"], abs=1e-6)
+            else:
+                assert task != "softening" or abs(row["softening_scale"] - 1) > 1e-3  # EAM is not EMT

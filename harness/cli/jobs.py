@@ -13,6 +13,7 @@ from .options import (
     OBSERVABLE_OPTIONS,
     Choice,
     apply,
+    energy_reference_option,
     engine_option,
     md_options,
     observable_options,
@@ -26,7 +27,7 @@ from .options import (
     timestep_option,
 )
 
-TASKS = ("md", "neb", "phonons", "surfaces", "defects", "mixing")
+TASKS = ("md", "neb", "phonons", "surfaces", "defects", "mixing", "softening", "singlepoint", "sigma")
 cluster_option = click.option("--cluster", "-c", required=True,
                               help="clusters/<CLUSTER>.yaml or a YAML path (`harness list clusters`)")
 CAMPAIGN = click.argument("campaign", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -78,6 +79,9 @@ def _member_options(fn):
         click.option("--task", type=Choice(TASKS, "task"), default="md", show_default=True),
         click.option("--systems", "--system", "systems", default=None, help="comma-separated systems (inputs/)"),
         click.option("--models", "--model", "models", default=None, help="comma-separated models (potentials/)"),
+        click.option("--frames", default=None,
+                     help="softening, singlepoint, sigma: comma-separated files of labelled frames (extxyz, "
+                          "vasprun.xml, OUTCAR); one member per file × model"),
         click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
                      help="replicas per system × model (velocity seeds --seed, --seed+1, ...): every metric "
                           "is reported as mean ± spread over them"),
@@ -92,6 +96,10 @@ def _member_options(fn):
         click.option("--mix", default=None, help="mixing: A:B, the parent's A sites take A or B"),
         click.option("--max-size", type=click.IntRange(min=1), default=4, show_default=True,
                      help="mixing: supercells of up to this many primitive cells"),
+        energy_reference_option,
+        click.option("--fc", default=None, help="sigma: the reference's force constants (phonopy yaml)"),
+        click.option("--fc-forces", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="sigma: FORCE_SETS or vasprun.xml files for --fc"),
         click.option("--reference-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                      help="references <DIR>/<system>.*: trajectories (md), tables or DFT folders (surfaces, "
                           "defects, mixing); collect compares each member with its own"),
@@ -101,75 +109,40 @@ def _member_options(fn):
 
 
 def _tasks(kw: dict) -> list:
-    """Every member: system × model × seed (MD), or system × model (the others)."""
-    from ..config import NEBSettings, load_model, load_system, md_settings
-    from ..tasks.md import MDTask
-    from ..tasks.neb import NEBTask
+    """Every member: system × model × seed (MD), system × model (the other crystal tasks), or
+    frames file × model (softening, singlepoint, sigma)."""
+    from ..config import load_model
+    from ..tasks.build import FRAME_TASKS, build_task
 
-    systems, models = split_list(kw["systems"]) or [], split_list(kw["models"]) or []
-    if not systems or not models:
-        raise ConfigError("give --systems and --models (members rendered here), or run folders rendered before "
-                          "(`harness <task> … --render-only`) as arguments")
+    task, models = kw["task"], split_list(kw["models"]) or []
+    on_frames = task in FRAME_TASKS
+    where = split_list(kw["frames"]) if on_frames else split_list(kw["systems"])
+    if not where or not models:
+        what = "--frames (labelled frames files)" if on_frames else "--systems"
+        raise ConfigError(f"give {what} and --models (members rendered here), or run folders rendered before "
+                          f"(`harness <task> … --render-only`) as arguments")
+    if on_frames and kw["systems"]:
+        raise ConfigError(f"task {task} is computed on labelled frames (--frames), not on --systems")
+    if kw["seeds"] > 1 and task != "md":
+        raise ConfigError(f"--seeds is for MD: {task} has no velocity seed")
     for m in models:
         load_model(m)  # an unknown name is one line before anything is written
+    options = {"engine": kw["engine"], **{
+        "md": dict(preset=kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
+                   timestep_fs=kw["timestep_fs"], **{k: kw[k] for k in OBSERVABLE_OPTIONS}),
+        "neb": dict(hop=kw["hop"], images=kw["images"], timestep_fs=kw["timestep_fs"]),
+        "surfaces": dict(miller=kw["miller"]), "defects": dict(defects=kw["defect_kinds"]),
+        "mixing": dict(mix=kw["mix"], max_size=kw["max_size"]),
+        "singlepoint": dict(energy_reference=kw["energy_reference"]),
+        "sigma": dict(fc=kw["fc"], fc_forces=kw["fc_forces"])}.get(task, {})}
     out = []
-    for system in systems:
+    for place in where:
+        at = {"frames": place} if on_frames else {"system": place}
         for model in models:
-            if kw["task"] == "phonons":
-                from ..config import PhononsSettings
-                from ..tasks.phonons import PhononsTask
-
-                if kw["seeds"] > 1:
-                    raise ConfigError("--seeds is for MD: phonons have no velocity seed")
-                out.append(PhononsTask(PhononsSettings(model=load_model(model), system=load_system(system),
-                                                       engine=kw["engine"])))
-                continue
-            if kw["task"] in STATIC:
-                if kw["seeds"] > 1:
-                    raise ConfigError(f"--seeds is for MD: {kw['task']} has no velocity seed")
-                out.append(_static_task(kw, system, model))
-                continue
-            if kw["task"] == "neb":
-                if kw["seeds"] > 1:
-                    raise ConfigError("--seeds is for MD: an NEB has no velocity seed")
-                out.append(NEBTask(NEBSettings(model=load_model(model), system=load_system(system), hop=kw["hop"],
-                                               images=kw["images"], engine=kw["engine"],
-                                               timestep_fs=kw["timestep_fs"]), render_only=True))
-                continue
-            for k in range(kw["seeds"]):
-                seed = kw["seed0"] + k
-                base = md_settings(system, model, kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
-                                   timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed)
-                s = md_settings(system, model, kw["preset"], temperature_K=kw["temperature_K"], steps=kw["steps"],
-                                timestep_fs=kw["timestep_fs"], engine=kw["engine"], seed=seed,
-                                tag=f"{base.default_tag}-seed{seed}", **{k: kw[k] for k in OBSERVABLE_OPTIONS})
-                out.append(MDTask(s, render_only=True))
+            seeds = [kw["seed0"] + k for k in range(kw["seeds"])] if task == "md" else [None]
+            for seed in seeds:
+                out.append(build_task(task, model, render_only=True, seed=seed, **at, **options))
     return out
-
-
-STATIC = ("surfaces", "defects", "mixing")
-
-
-def _static_task(kw: dict, system: str, model: str):
-    """A member of a campaign of 0 K probes (harness surfaces / defects / mixing)."""
-    from ..config import DefectsSettings, MixingSettings, SurfacesSettings, load_model, load_system
-
-    common = dict(model=load_model(model), system=load_system(system), engine=kw["engine"])
-    if kw["task"] == "surfaces":
-        from ..tasks.surfaces import SurfacesTask
-
-        millers = tuple(split_list(kw["miller"]) or ()) or None
-        return SurfacesTask(SurfacesSettings(miller=millers, **common), render_only=True)
-    if kw["task"] == "defects":
-        from ..tasks.pointdefects import DefectsTask
-
-        kinds = tuple(split_list(kw["defect_kinds"]) or ()) or None
-        return DefectsTask(DefectsSettings(defects=kinds, **common), render_only=True)
-    from ..tasks.mixing import MixingTask
-
-    if not kw["mix"]:
-        raise ConfigError("--task mixing needs --mix A:B")
-    return MixingTask(MixingSettings(mix=kw["mix"], max_size=kw["max_size"], **common), render_only=True)
 
 
 def echo_submissions(out: Path, subs: list[dict]) -> None:
@@ -206,6 +179,7 @@ def submit(run_dirs, render_only, no_collect, **kw):
     from ..jobs.campaign import submit as submit_campaign
     from ..jobs.profiles import load_profile
     from ..names import safe_name
+    from ..tasks.build import FRAME_TASKS
 
     profile = load_profile(kw["cluster"])
     if run_dirs:
@@ -213,8 +187,9 @@ def submit(run_dirs, render_only, no_collect, **kw):
         tag = kw["tag"] or safe_name("-".join(sorted({t.name for t in tasks})) + f"-{len(tasks)}runs")
     else:
         tasks = _tasks(kw)
-        tag = kw["tag"] or safe_name(f"{kw['task']}-{'_'.join(split_list(kw['systems']))}-"
-                                     f"{'_'.join(split_list(kw['models']))}")
+        where = [Path(f).stem for f in split_list(kw["frames"])] if kw["task"] in FRAME_TASKS else \
+            split_list(kw["systems"])
+        tag = kw["tag"] or safe_name(f"{kw['task']}-{'_'.join(where)}-{'_'.join(split_list(kw['models']))}")
     out = create(tasks, profile, kw["runs_dir"], tag, overwrite=kw["overwrite"], stage_model=kw["stage_model"],
                  model_path_on_cluster=kw["model_path_on_cluster"], reference_dir=kw["reference_dir"],
                  rendered=bool(run_dirs))

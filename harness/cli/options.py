@@ -61,6 +61,10 @@ tag_option = click.option("--tag", default=None,
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
                                show_default=True, help="parent folder of the run folders")
 overwrite_option = click.option("--overwrite", is_flag=True, help="replace an existing run folder")
+energy_reference_option = click.option(
+    "--energy-reference", type=Choice(["none", "mean-offset", "isolated-atoms"], "energy reference"), default="none",
+    show_default=True,
+    help="raw energies, the mean per-atom offset removed, or both sides minus their isolated-atom energies")
 no_progress_option = click.option("--no-progress", is_flag=True, help="no progress lines on stderr")
 resume_option = click.option("--resume", is_flag=True, help="continue an interrupted run from its last restart")
 render_only_option = click.option("--render-only", is_flag=True,

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import click
 
-from .options import Choice, labelled_frames_options, run_command
+from .options import energy_reference_option, labelled_frames_options, run_command
 
 
 @click.command()
 @labelled_frames_options
-@click.option("--energy-reference", type=Choice(["none", "mean-offset", "isolated-atoms"], "energy reference"),
-              default="none", show_default=True,
-              help="raw energies, the mean per-atom offset removed, or both sides minus their isolated-atom energies")
+@energy_reference_option
 @click.option("--isolated-atoms", type=click.Path(path_type=Path), default=None,
               help='JSON {"reference": {El: eV}, "model": {El: eV}} (model energies computed when absent)')
 def singlepoint(model, reference, fmt, engine, tag, runs_dir, overwrite, render_only, no_progress, energy_reference,

@@ -81,6 +81,10 @@ class LabelledFramesTask(Task):
     def model_spec(self):
         return self.model
 
+    def labels(self) -> dict:
+        """The frames file's name stands for the system in a campaign table."""
+        return {"system": self.reference.stem, "model": self.model.label, "seed": None}
+
     def render(self, run_dir: Path, **_) -> dict:
         from ..io.frames import reference_entry
 

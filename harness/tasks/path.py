@@ -229,6 +229,10 @@ class SlideTask(Task):
         write_json(run_dir / "results.json", doc)
         return doc
 
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        return {"sliding_barrier_meV_per_A2": results["sliding_barrier_meV_per_A2"]}
+
     def headline(self, doc: dict) -> list[str]:
         return [f"sliding barrier {doc['sliding_barrier_meV_per_A2']:.3f} meV/Å² over {len(doc['energy_eV']) - 1} "
                 f"steps (area {doc['area_A2']:.2f} Å²; last − first {doc['periodicity_error_meV_per_A2']:+.2e} meV/Å²)"]

@@ -184,6 +184,10 @@ class PhononsTask(Task):
         write_json(run_dir / "results.json", doc)
         return doc
 
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        return {"max_frequency_THz": results.get("max_frequency_THz")}
+
     def headline(self, doc: dict) -> list[str]:
         from ..report.phonons import headline
 

@@ -207,6 +207,19 @@ class SigmaTask(Task):
         write_json(run_dir / "results.json", res)
         return res
 
+    def labels(self) -> dict:
+        s = self.settings
+        if s.run is not None:  # σ along a run: the run's system and model
+            return {"system": self.record.system_name, "model": self.record.model_label, "seed": None}
+        return {"system": Path(s.reference).stem, "model": s.model.label, "seed": None}
+
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        if "classes" in results:
+            return {"sigma_model": results["model"]["sigma_mean"],
+                    "sigma_reference": results["reference"]["sigma_mean"]}
+        return {"sigma": results["sigma_mean"]}
+
     def headline(self, res: dict) -> list[str]:
         if "classes" in res:
             return [f"<σ> reference {res['reference']['sigma_mean']:.3f} ({res['classes']['reference']}), "

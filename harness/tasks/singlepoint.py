@@ -145,6 +145,10 @@ class SinglePointTask(LabelledFramesTask):
         doc["per_frame"] = per_frame
         return self.write_results(run_dir, doc)
 
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        return {k: results.get(k) for k in ("energy_rmse_eV_per_atom", "force_rmse_eV_A", "stress_rmse_GPa")}
+
     def headline(self, doc: dict) -> list[str]:
         ref = doc["reference"]
         e, s = doc["energy_rmse_eV_per_atom"], doc["stress_rmse_GPa"]

@@ -107,6 +107,12 @@ class SofteningTask(LabelledFramesTask):
         out["figures"] = ["parity.png"]
         return self.write_results(run_dir, out)
 
+    @classmethod
+    def metrics(cls, results: dict) -> dict:
+        p = results["parity"]
+        return {"softening_scale": p["softening_scale"], "force_mae_eV_A": p["force_mae_eV_A"],
+                "force_cmae_eV_A": p["force_cmae_eV_A"]}
+
     def headline(self, res: dict) -> list[str]:
         p = res["parity"]
         fit = p["fit_with_intercept"]

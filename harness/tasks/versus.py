@@ -56,48 +56,17 @@ class VersusSettings:
 
 def probe_task(probe: str, model: str, s: VersusSettings):
     """The task of one probe for one model (the same settings its own command builds)."""
-    from ..config import (
-        NEBSettings,
-        PhononsSettings,
-        SlideSettings,
-        SofteningSettings,
-        load_model,
-        load_system,
-        md_settings,
-    )
+    from .build import build_task
 
-    spec = load_model(model)
     if probe == "softening":
-        from .softening import SofteningTask
-
-        return SofteningTask(SofteningSettings(model=spec, reference=s.frames))
-    if probe == "neb":
-        from .neb import NEBTask
-
-        return NEBTask(NEBSettings(model=spec, system=load_system(s.system), hop=s.hop, images=s.images))
-    if probe == "md":
-        from .md import MDTask
-
-        return MDTask(md_settings(s.system, model, s.preset, steps=s.steps))
-    if probe == "phonons":
-        from .phonons import PhononsTask
-
-        return PhononsTask(PhononsSettings(model=spec, system=load_system(s.system)))
-    from .path import SlideTask
-
-    return SlideTask(SlideSettings(model=spec, system=load_system(s.system)))
+        return build_task("softening", model, frames=s.frames)
+    options = {"neb": {"hop": s.hop, "images": s.images}, "md": {"preset": s.preset, "steps": s.steps}}
+    return build_task(probe, model, system=s.system, **options.get(probe, {}))
 
 
 def probe_metrics(probe: str, task, results: dict, run_dir: Path, s: VersusSettings) -> dict:
-    """The numbers of one probe's results that go into the table (units in the names)."""
-    if probe == "softening":
-        p = results["parity"]
-        return {"softening_scale": p["softening_scale"], "force_mae_eV_A": p["force_mae_eV_A"],
-                "force_cmae_eV_A": p["force_cmae_eV_A"]}
-    if probe == "phonons":
-        return {"max_frequency_THz": results.get("max_frequency_THz")}
-    if probe == "slide":
-        return {"sliding_barrier_meV_per_A2": results["sliding_barrier_meV_per_A2"]}
+    """The numbers of one probe's results that go into the table (units in the names): the ones a
+    campaign table takes (:meth:`Task.metrics`), and MD's errors against its reference."""
     out = dict(type(task).metrics(results))
     if probe == "md" and s.reference_dir:
         out.update(type(task).reference_errors(run_dir, Path(s.reference_dir), task.settings.system.name))
