@@ -36,11 +36,20 @@ def structures(folder: Path, n: int) -> Path:
 
 
 def run(args: list[str], env: dict) -> float:
+    """Wall seconds of one harness command; its CPU seconds (children's user + system) go to CPU."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "harness", *args], env=env, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return time.perf_counter() - t0
+
+
+CPU: list[float] = []
 
 
 def main() -> None:
@@ -62,10 +71,11 @@ def main() -> None:
             src = structures(tmp / "structures", args.materials)
             one = run(["screen", "--structures", str(src), "--model", "emt", "--runs-dir", str(tmp / "one"),
                        "--tag", "bench", "--no-progress"], env)
-            # the same on one thread: what each array member gets (cpus_per_task 1, OMP_NUM_THREADS=1)
+            # the same on one thread: OpenMP's, and the rayon pool of phonopy's Rust extension
+            # (phonors), which OMP_NUM_THREADS does not govern
             one_thread = run(["screen", "--structures", str(src), "--model", "emt", "--runs-dir",
                               str(tmp / "one-thread"), "--tag", "bench", "--no-progress"],
-                             dict(env, OMP_NUM_THREADS="1"))
+                             dict(env, OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1"))
             t0 = time.perf_counter()
             run(["screen", "--structures", str(src), "--model", "emt", "--runs-dir", str(tmp / "array"),
                  "--tag", "bench", "--cluster", "local", "--per-member", str(args.per_member)], env)
@@ -98,7 +108,7 @@ def main() -> None:
              f"Slurm of the tests (2 worker slots); see the script's docstring.", "",
              "| route | members | time (s) | materials/min | speed-up | same table |", "|---|---|---|---|---|---|",
              f"| `harness screen` (one process) | 1 | {one:.1f} | {60 * n / one:.1f} | 1.00 | |",
-             f"| `harness screen` (one process, OMP_NUM_THREADS=1) | 1 | {one_thread:.1f} | "
+             f"| `harness screen` (one process, one thread: OMP_ and RAYON_NUM_THREADS=1) | 1 | {one_thread:.1f} | "
              f"{60 * n / one_thread:.1f} | {one / one_thread:.2f} | |",
              f"| `harness screen --cluster local --per-member {args.per_member}` | {members} | {array:.1f} | "
              f"{60 * n / array:.1f} | {one / array:.2f} | {'yes' if same else 'NO'} |", "",
@@ -107,7 +117,9 @@ def main() -> None:
              + f"; the table {array:.0f} s (the rest: the collect job joining the parts and drawing the figures). "
              f"Per material: {one / n:.2f} s in one process, {one_thread / n:.2f} s on one thread, "
              f"{max(e - s for s, e in spans) / args.per_member:.2f} s in a part. Speed-up over the one-thread "
-             f"process: {one_thread / array:.2f}."]
+             f"process: {one_thread / array:.2f}. CPU time: {CPU[0]:.1f} s for the one process "
+             f"({CPU[0] / one:.2f} cores on average), {CPU[1]:.1f} s on one thread; two slots can make the "
+             f"array at most {2 * one / CPU[0]:.2f}× the one process (its CPU time over two cores)."]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
