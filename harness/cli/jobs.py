@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..tasks.build import BUILDABLE  # (light: no task is imported until one is built)
 from .options import (
     OBSERVABLE_OPTIONS,
     Choice,
@@ -27,7 +28,7 @@ from .options import (
     timestep_option,
 )
 
-TASKS = ("md", "neb", "phonons", "surfaces", "defects", "mixing", "softening", "singlepoint", "sigma")
+TASKS = BUILDABLE
 cluster_option = click.option("--cluster", "-c", required=True,
                               help="clusters/<CLUSTER>.yaml or a YAML path (`harness list clusters`)")
 CAMPAIGN = click.argument("campaign", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -173,8 +174,8 @@ def _rendered(run_dirs: tuple[Path, ...], kw: dict) -> tuple[list, Path]:
 @click.option("--no-collect", is_flag=True, help="no collect job after the arrays")
 def submit(run_dirs, render_only, no_collect, **kw):
     """Submit run folders of any task rendered before (RUN_DIRS), or render every member (systems ×
-    models × seeds, --task) here; one job array per resource shape, then a collect job that runs
-    when they have ended (afterany)."""
+    models × seeds, or frames files × models; --task) here; one job array per resource shape, then
+    a collect job that runs when they have ended (afterany)."""
     from ..jobs.campaign import create
     from ..jobs.campaign import submit as submit_campaign
     from ..jobs.profiles import load_profile
