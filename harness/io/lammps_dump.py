@@ -1,11 +1,12 @@
 """The one reader of LAMMPS text dumps (``dump custom``) in the package.
 
-``index_dump`` scans a dump for where its frames start (no atom is parsed); ``iter_dump``
-parses the frames of an index with numpy, a block at a time, so memory is set by the block,
-not by the run; ``truncate_dump`` cuts a dump before a step (an interrupted run resumes
-there). For layouts the numpy parser does not read (scaled coordinates, say)
-``load_dump_universe`` goes through MDAnalysis' ``LAMMPSDUMP`` reader and ``read_frames``
-streams that universe into the same :class:`Frames` arrays.
+``index_dump`` scans a dump for where its frames start (no atom is parsed) and
+``truncate_dump`` cuts a dump before a step (an interrupted run resumes there): both in
+:mod:`harness.io.dump_index`, re-exported here. ``iter_dump`` parses the frames of an index
+with numpy, a block at a time, so memory is set by the block, not by the run. For layouts the
+numpy parser does not read (scaled coordinates, say) ``load_dump_universe`` goes through
+MDAnalysis' ``LAMMPSDUMP`` reader and ``read_frames`` streams that universe into the same
+:class:`Frames` arrays.
 
 Units: LAMMPS ``metal`` as written (Å, Å/ps, eV/Å); positions are shifted so the box origin
 is 0, as MDAnalysis does.
@@ -34,7 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .dump_index import DumpIndex, dump_n_atoms, index_dump, truncate_dump
 from .elements import element_mass
+
+__all__ = ["DumpIndex", "Frames", "dump_cells", "dump_n_atoms", "index_dump", "iter_dump", "load_dump_universe",
+           "read_dump_fast", "read_frames", "truncate_dump"]
 
 
 @dataclass
@@ -61,108 +66,6 @@ class Frames:
         return len(self.step)
 
 
-@dataclass
-class DumpIndex:
-    """Where the frames of a LAMMPS dump start, one entry per frame kept.
-
-    A step that re-appears (a dump appended after a restart) replaces the earlier frames
-    from that step on, so the kept steps are strictly increasing (the last occurrence wins).
-    """
-
-    path: Path
-    offsets: np.ndarray  # byte offset of each kept frame's "ITEM: TIMESTEP" line
-    steps: np.ndarray
-    # a last frame cut short (what a killed run leaves) is left out of the index; this says
-    # which, for readers to report (None: the file ends with a complete frame)
-    truncated: str | None = None
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.steps)
-
-    def select(self, idx) -> DumpIndex:
-        return DumpIndex(self.path, self.offsets[idx], self.steps[idx], self.truncated)
-
-
-def _has_text(fh) -> bool:
-    fh.seek(0)
-    return bool(fh.read(4096).strip())
-
-
-def _last_frame(fh, offset: int) -> tuple[bool, bool]:
-    """(complete, junk after it) for the frame starting at ``offset``, the last of the file:
-    complete when it runs to its last atom line's newline."""
-    fh.seek(offset)
-    lines = fh.read().split(b"\n")
-    try:
-        n_atoms = int(lines[3])
-        n_columns = len(lines[8].split()) - 2  # "ITEM: ATOMS id type ..."
-    except (IndexError, ValueError):
-        return False, False
-    if len(lines) < 9 + n_atoms + 1 or not lines[8].startswith(b"ITEM: ATOMS"):
-        return False, False
-    complete = len(lines[8 + n_atoms].split()) == n_columns
-    return complete, any(ln.strip() for ln in lines[9 + n_atoms:])
-
-
-def index_dump(dump_path: str | Path, chunk_bytes: int = 1 << 24) -> DumpIndex:
-    """Scan a LAMMPS dump for its frames (offsets and steps) without parsing atoms.
-
-    Reads ``chunk_bytes`` at a time (a memory map would count the whole file in the
-    process's resident memory). A last frame cut short (a killed run) is left out and its
-    step recorded in :attr:`DumpIndex.truncated_step`.
-    """
-    import bisect
-
-    path = Path(dump_path)
-    offsets: list[int] = []
-    steps: list[int] = []
-    tag = b"ITEM: TIMESTEP"
-    truncated_header = False
-    with open(path, "rb") as fh:
-        base, buf = 0, b""
-        while True:
-            data = fh.read(chunk_bytes)
-            buf += data
-            pos, cut = 0, None
-            while (i := buf.find(tag, pos)) >= 0:
-                start = buf.find(b"\n", i) + 1
-                end = buf.find(b"\n", start) if start else -1
-                if end < 0:
-                    if data:  # the step line is in the next chunk
-                        cut = i
-                        break
-                    truncated_header = True  # the file ends inside this frame's first lines
-                    break
-                try:
-                    step = int(buf[start:end])
-                except ValueError:
-                    raise ValueError(f"{path.name}: unreadable step after ITEM: TIMESTEP at byte {base + i}") from None
-                if steps and step <= steps[-1]:  # re-written after a restart: the last copy wins
-                    k = bisect.bisect_left(steps, step)
-                    del steps[k:], offsets[k:]
-                steps.append(step)
-                offsets.append(base + i)
-                pos = end
-            if not data or truncated_header:
-                break
-            if cut is None:
-                cut = max(pos, len(buf) - len(tag) + 1)  # a tag may straddle the chunk boundary
-            base += cut
-            buf = buf[cut:]
-        truncated = None
-        if offsets:
-            complete, junk = _last_frame(fh, offsets[-1])
-            if not complete:
-                truncated = f"the frame at step {steps.pop()} is cut short"
-                offsets.pop()
-            elif junk or truncated_header:
-                truncated = f"a frame after step {steps[-1]} is cut short"
-        elif truncated_header or path.stat().st_size and _has_text(fh):
-            truncated = "its first frame is cut short"
-    return DumpIndex(path, np.asarray(offsets, np.int64), np.asarray(steps, np.int64), truncated)
-
-
 def _box(fh) -> tuple[np.ndarray, np.ndarray]:
     """Read the three box lines of a dump frame: (origin, [a, b, c, alpha, beta, gamma])."""
     from MDAnalysis.lib.mdamath import triclinic_box
@@ -180,17 +83,6 @@ def _box(fh) -> tuple[np.ndarray, np.ndarray]:
 
 
 PARSE_BYTES = 8 * 2**20  # atom lines parsed in one call, at most (transients ~3x this: text, floats, sorted)
-
-
-def dump_n_atoms(index: DumpIndex) -> int:
-    """Atoms of the first frame of ``index`` (its header only is read); 0 for no frame."""
-    if not index.n_frames:
-        return 0
-    with open(index.path, "rb") as fh:
-        fh.seek(int(index.offsets[0]))
-        for _ in range(3):
-            fh.readline()
-        return int(fh.readline())
 
 
 def iter_dump(index: DumpIndex, elements: list[str], block_frames: int = 256, *, forces: bool = False):
@@ -359,23 +251,6 @@ def dump_cells(frames: Frames) -> np.ndarray:
     from MDAnalysis.lib.mdamath import triclinic_vectors
 
     return np.array([triclinic_vectors(d) for d in frames.dimensions], dtype=float)
-
-
-def truncate_dump(dump_path: str | Path, step: int) -> int:
-    """Cut the dump before the first frame at or after ``step`` (it is recomputed on resume).
-
-    Returns the number of frames kept. A frame re-written after a restart counts once.
-    """
-    path = Path(dump_path)
-    if not path.is_file():
-        return 0
-    index = index_dump(path)
-    later = np.flatnonzero(index.steps >= step)
-    if len(later):
-        with open(path, "r+b") as fh:
-            fh.truncate(int(index.offsets[later[0]]))
-        return int(later[0])
-    return index.n_frames
 
 
 def load_dump_universe(dump_path: str | Path, elements: list[str], timestep_fs: float):
