@@ -14,6 +14,7 @@ _MPI_LOADED = False
 # What the user asked for before the harness set a default (see prepare_torch / new_lammps):
 # a launcher that splits the cores between MPI ranks needs to know.
 USER_OMP_THREADS = os.environ.get("OMP_NUM_THREADS")
+USER_RAYON_THREADS = os.environ.get("RAYON_NUM_THREADS")
 
 
 def default_threads(ranks: int = 1) -> str:
@@ -23,17 +24,34 @@ def default_threads(ranks: int = 1) -> str:
         return USER_OMP_THREADS
     if os.environ.get("SLURM_JOB_ID") and os.environ.get("SLURM_CPUS_PER_TASK", "").isdigit():
         return os.environ["SLURM_CPUS_PER_TASK"]
-    return str(max(1, (os.cpu_count() or 1) // max(1, ranks)))
+    # the cores this process may run on (taskset, a cgroup), not all of the machine's
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return str(max(1, cores // max(1, ranks)))
+
+
+def thread_counts(ranks: int = 1) -> dict[str, str]:
+    """One thread count for every pool of a process: OpenMP's (LAMMPS, torch, BLAS, phonopy's C
+    code) and rayon's (phonopy's Rust code, which OMP_NUM_THREADS does not govern: a screen part
+    on one CPU ran a pool of two)."""
+    n = default_threads(ranks)
+    return {"OMP_NUM_THREADS": n, "RAYON_NUM_THREADS": USER_RAYON_THREADS or n}
+
+
+def set_thread_defaults() -> None:
+    """This process's thread counts (:func:`thread_counts`) where the user set none."""
+    for key, value in thread_counts().items():
+        os.environ.setdefault(key, value)
 
 
 def user_environment() -> dict[str, str]:
     """This process's environment as the user set it (without the defaults set here): what a
     job submitted from here inherits (``sbatch`` exports the submitter's environment)."""
     env = dict(os.environ)
-    if USER_OMP_THREADS is None:
-        env.pop("OMP_NUM_THREADS", None)
-    else:
-        env["OMP_NUM_THREADS"] = USER_OMP_THREADS
+    for key, user in (("OMP_NUM_THREADS", USER_OMP_THREADS), ("RAYON_NUM_THREADS", USER_RAYON_THREADS)):
+        if user is None:
+            env.pop(key, None)
+        else:
+            env[key] = user
     return env
 
 
@@ -96,4 +114,4 @@ def prepare_torch() -> None:
 
     filter_warnings()
     # One BLAS thread pool per process: LAMMPS and the model share the same cores.
-    os.environ.setdefault("OMP_NUM_THREADS", default_threads())
+    set_thread_defaults()

@@ -361,3 +361,52 @@ def test_sigma_matrix_counts_classes_over_materials(tmp_path, capsys):
     (tmp_path / "other.json").write_text(json.dumps({"classes": {}, "reference": {}}))
     assert "not a result of `harness sigma`" in fails(capsys, "sigma-matrix", str(tmp_path / "other.json"))
     assert "no sigma results" in fails(capsys, "sigma-matrix")
+
+
+RAYON_PROBE = """
+import os
+from harness._env import set_thread_defaults
+set_thread_defaults()
+import numpy as np
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
+unit = PhonopyAtoms(symbols=["Cu"] * 4, cell=np.eye(3) * 3.6, masses=[63.5] * 4,
+                    scaled_positions=[[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+ph = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int) * 2, primitive_matrix="P")
+n = len(ph.supercell)
+fc = np.random.default_rng(0).normal(0, 0.1, (n, n, 3, 3))
+ph.force_constants = fc + fc.transpose(1, 0, 3, 2)
+ph.run_mesh([24, 24, 24], with_group_velocities=True, is_gamma_center=True)
+me, busy = os.getpid(), 0
+for t in os.listdir(f"/proc/{me}/task"):
+    f = open(f"/proc/{me}/task/{t}/stat").read().rsplit(")", 1)[1].split()
+    busy += int(t) != me and int(f[11]) + int(f[12]) > 5  # threads besides the main one, > 0.05 CPU-s
+print(os.environ["OMP_NUM_THREADS"], os.environ["RAYON_NUM_THREADS"], busy)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads threads from /proc (Linux)")
+def test_phonopys_rust_pool_takes_the_harness_thread_count():
+    """phonopy's Rust extension runs a rayon pool that OMP_NUM_THREADS does not govern (a screen
+    part given one CPU ran two threads): the harness gives rayon the OpenMP count — the user's,
+    Slurm's CPUs per task, or the cores it may use — and with one, no thread besides the main one
+    does phonopy's work."""
+    import os
+    import subprocess
+    import sys
+
+    def probe(**env):
+        clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS")
+                 and not k.startswith("SLURM_")}
+        out = subprocess.run([sys.executable, "-c", RAYON_PROBE], env={**clean, **env}, capture_output=True,
+                             text=True, check=True).stdout.split()
+        return out[0], out[1], int(out[2])
+
+    assert probe(OMP_NUM_THREADS="1") == ("1", "1", 0)
+    assert probe(SLURM_JOB_ID="7", SLURM_CPUS_PER_TASK="1") == ("1", "1", 0)
+    assert probe(OMP_NUM_THREADS="1", RAYON_NUM_THREADS="2")[1] == "2"  # the user's own rayon count stays
+    cores = len(os.sched_getaffinity(0))
+    omp, rayon, busy = probe()
+    assert omp == rayon == str(cores)
+    if cores > 1:
+        assert busy >= 1  # the pool works beside the main thread when it may

@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in argv or os.environ.get("HARNESS_DEBUG") == "1"
     # Libraries log lines a user cannot act on (MDAnalysis' netCDF4 notice, MACE's dtype
     # conversion): each known one is filtered by name (harness._quiet); --debug shows all.
+    from .._env import set_thread_defaults
     from .._quiet import install_logging
 
+    set_thread_defaults()  # before numpy, LAMMPS, torch or phonopy start their thread pools
     install_logging(debug)
     try:
         cli.main(args=argv, prog_name="harness", standalone_mode=False)

