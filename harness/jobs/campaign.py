@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ConfigError
-from ..files import file_mode, read_json, write_json, write_text
+from ..files import file_mode, write_json, write_text
 from ..lammps.render import render
 from ..provenance import now
 from ..report.tables import fmt, markdown, write_csv
@@ -279,7 +279,7 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
     and the campaign table: each metric's mean ± spread (sample standard deviation) over seeds."""
     import numpy as np
 
-    from ..tasks.base import collect_run, task_class
+    from ..tasks.base import results_of, task_class
 
     out = Path(out)
     doc = read_campaign(out)
@@ -291,8 +291,7 @@ def collect(out: Path, reference_dir: Path | None = None, progress: bool = False
         row["state"] = states[i]["state"]
         if row["state"] == "completed":
             run_dir = Path(m["run"])
-            res = read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else \
-                collect_run(run_dir, progress=progress)
+            res = results_of(run_dir, progress=progress)
             kind = task_class(m["task"])
             row.update(kind.metrics(res))
             if reference_dir is not None:

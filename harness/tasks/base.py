@@ -30,7 +30,7 @@ from typing import ClassVar
 from .. import catalog
 from ..config.sources import source_files
 from ..errors import HarnessError, LaunchError, RunExistsError, RunFolderError, WalltimeReached
-from ..files import jsonable
+from ..files import jsonable, read_json
 from ..lammps.launch import launcher_for
 from ..lammps.render import template_sha256
 from ..lock import RunLock
@@ -313,6 +313,15 @@ def collect_run(run_dir: Path | str | RunFolder, *, task: Task | None = None, pr
     results = task.collect(run, progress=progress, **options)
     run.update(collected=now(), results=RESULTS)
     return results
+
+
+def results_of(run_dir: Path | str | RunFolder, *, task: Task | None = None, progress: bool = True) -> dict:
+    """A completed run's results: its ``results.json`` as written, or collected now (a job that
+    ended before its collect, a folder run with ``execute`` alone)."""
+    path = Path(getattr(run_dir, "path", run_dir)) / RESULTS
+    if path.is_file():
+        return read_json(path)
+    return collect_run(run_dir, task=task, progress=progress)
 
 
 def run_task(task: Task, runs_dir: Path | str, *, overwrite: bool = False, resume: bool = False, launcher=None,

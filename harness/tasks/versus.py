@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, HarnessError
-from ..files import read_json, write_json, write_text
+from ..files import write_json, write_text
 from ..provenance import now
 from ..report.tables import fmt, markdown, write_csv
 
@@ -77,16 +77,14 @@ def run_probe(task, runs_dir: Path, progress: bool) -> tuple[Path, dict]:
     """A completed folder's results as they are (only one rendered from the same settings: two
     models of one name would share a folder); an interrupted one resumed; else a new run."""
     from ..runs import load_run
-    from .base import check_reusable, collect_run, run_task
+    from .base import check_reusable, results_of, run_task
 
     path = Path(runs_dir) / task.run_name
     if path.is_dir():
         check_reusable(task, path, "two models of the same name? give the models distinct names, or another --runs-dir")
         record = load_run(path)
         if record.status == "completed":
-            results = read_json(path / "results.json") if (path / "results.json").is_file() else \
-                collect_run(record, task=task, progress=progress)
-            return path, results
+            return path, results_of(record, task=task, progress=progress)
         return run_task(task, runs_dir, resume=True, progress=progress)
     return run_task(task, runs_dir, progress=progress)
 
