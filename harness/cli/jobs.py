@@ -136,14 +136,10 @@ def _tasks(kw: dict) -> list:
         "mixing": dict(mix=kw["mix"], max_size=kw["max_size"]),
         "singlepoint": dict(energy_reference=kw["energy_reference"]),
         "sigma": dict(fc=kw["fc"], fc_forces=kw["fc_forces"])}.get(task, {})}
-    out = []
-    for place in where:
-        at = {"frames": place} if on_frames else {"system": place}
-        for model in models:
-            seeds = [kw["seed0"] + k for k in range(kw["seeds"])] if task == "md" else [None]
-            for seed in seeds:
-                out.append(build_task(task, model, render_only=True, seed=seed, **at, **options))
-    return out
+    seeds = [kw["seed0"] + k for k in range(kw["seeds"])] if task == "md" else [None]
+    return [build_task(task, model, render_only=True, seed=seed, **{"frames" if on_frames else "system": place},
+                       **options)
+            for place in where for model in models for seed in seeds]
 
 
 def echo_submissions(out: Path, subs: list[dict]) -> None:

@@ -84,6 +84,7 @@ def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
     model = getattr(task, "model", None)
     engine_ctx = engine.job_context(model) if engine is not None and model is not None else {}
     gpus = member_gpus(task, profile, ntasks)
+    memory = profile.memory_for(task.name)
     launch_one = " ".join(["srun", "--ntasks=1", *profile.srun_args]) if profile.launcher == "srun" else ""
     command = f"{profile.harness} execute . --resume --ranks {ranks} --stop-after {profile.stop_after_s}"
     return {"harness_version": __version__, "profile": profile, "run": run_dir.name, "task": task.name,
@@ -92,8 +93,7 @@ def job_context(task, run_dir: Path, profile: ClusterProfile) -> dict:
             "tasks_per_node": tasks_per_node(ntasks, profile),
             # pysqa's names for the same things, for templates ported from pysqa
             "job_name": run_dir.name, "working_directory": str(Path(run_dir).resolve()), "cores": ntasks,
-            "run_time_max": profile.walltime_s, "memory_max": profile.memory_for(task.name),
-            "memory": profile.memory_for(task.name), "command": command,
+            "run_time_max": profile.walltime_s, "memory_max": memory, "memory": memory, "command": command,
             "lammps_args": engine.lammps_args(gpus) if engine is not None and gpus else [],
             "model_links": (staged.get("declared") or {}).get("links", []), "launch_one": launch_one,
             "mliap_file": engine_ctx.get("mliap_file", ""), "weights_name": engine_ctx.get("weights_name", ""),

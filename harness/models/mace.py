@@ -88,10 +88,10 @@ def _download(url: str, target: Path, label: str) -> Path:
 
 
 def mace_calculator(spec: ModelSpec, *, atomic_stresses: bool = False):
-    """mace-torch's ASE calculator (on the GPU a job asked for, else the CPU: :func:`torch_device`), in the
-    model's dtype; with ``atomic_stresses``
-    it also gives per-atom energies and stresses (``energies``, ``stresses``: the heat flux's
-    terms, at the cost of the edge forces)."""
+    """mace-torch's ASE calculator on the device :func:`torch_device` picks (the GPU a job asked
+    for, else the CPU), in the model's dtype; with ``atomic_stresses`` it also gives per-atom
+    energies and stresses (``energies``, ``stresses``: the heat flux's terms, at the cost of the
+    edge forces)."""
     (path,) = mace_weights(spec)
     prepare_torch()
     from .._quiet import quiet_prints

@@ -8,6 +8,7 @@ default)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -85,12 +86,11 @@ def _md_task(system: str, model: str, engine: str, opt: dict, render_only: bool)
     unknown = sorted(set(opt) - {"preset", "temperature_K", "steps", "timestep_fs", "seed", *OBSERVABLE_KEYS})
     if unknown:
         raise ConfigError(f"option(s) {', '.join(unknown)} are not MD's")
-    args = dict(_only(opt, "temperature_K", "steps", "timestep_fs", "seed"), engine=engine)
-    observables = _only(opt, *OBSERVABLE_KEYS)
+    settings = md_settings(system, model, opt.get("preset"), engine=engine,
+                           **_only(opt, "temperature_K", "steps", "timestep_fs", "seed", *OBSERVABLE_KEYS))
     if "seed" in opt:  # a replica: its own folder, named after its seed
-        tag = f"{md_settings(system, model, opt.get('preset'), **args).default_tag}-seed{opt['seed']}"
-        args["tag"] = tag
-    return MDTask(md_settings(system, model, opt.get("preset"), **args, **observables), render_only=render_only)
+        settings = replace(settings, tag=f"{settings.default_tag}-seed{opt['seed']}")
+    return MDTask(settings, render_only=render_only)
 
 
 def _frames_task(kind: str, spec, frames: str, engine: str, opt: dict, render_only: bool):
